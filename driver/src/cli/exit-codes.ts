@@ -1,0 +1,26 @@
+/** Exit codes of `sensor-streaming`, documented in the README. */
+export const EXIT = {
+  ok: 0,
+  /** A bug: an unexpected exception. */
+  internal: 1,
+  /** The spec (or profile) has problems; every one is printed. */
+  invalidSpec: 2,
+  /** A file could not be read or written. */
+  fileError: 3,
+  /** `compile --check`: the output folder differs from what the spec compiles to. */
+  stale: 4,
+  /** Unknown command or option. */
+  usage: 64,
+} as const;
+
+/** An error that ends the command with a given exit code and a message for the user. */
+export class ExitError extends Error {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = "ExitError";
+  }
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+/**
+ * sensor-streaming: compile a sensor pipeline spec into Spark SQL and run it through Livy.
+ * One dispatcher; every failure becomes an exit code in the catch at the bottom.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { compileCommand, DEFAULT_OUT, explainCommand, validateCommand, type Output } from "./commands.js";
+import { EXIT, ExitError } from "./exit-codes.js";
+import { DEFAULT_SPEC } from "./pipeline-input.js";
+
+const io: Output = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+};
+
+const profileOption = new Option(
+  "-p, --profile <name>",
+  "overlay conf/profiles/<name>.yaml (or a YAML file path) on the spec: endpoints and paths per environment",
+);
+const specArgument = `spec file (default: ${DEFAULT_SPEC})`;
+
+export function buildProgram(): Command {
+  const program = new Command("sensor-streaming")
+    .description(
+      "Compile a declarative sensor pipeline (YAML) into Spark SQL and a plan for the Spark runner.\n" +
+        "Phases: validate the spec -> plan -> emit one SQL file per view and plan.json.",
+    )
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command("validate")
+    .description("check a spec and report every problem at once with file:line:column (exit 2 when invalid)")
+    .argument("[spec]", specArgument)
+    .addOption(profileOption)
+    .option("--json", "print the diagnostics as JSON")
+    .addHelpText("after", "\nExample:\n  sensor-streaming validate conf/pipeline.yaml --profile cluster")
+    .action((spec: string | undefined, options: { profile?: string; json?: boolean }) => {
+      process.exitCode = validateCommand(spec, options, io);
+    });
+
+  program
+    .command("compile")
+    .description("write sql/<pipeline>/: one SQL file per view and plan.json for the runner")
+    .argument("[spec]", specArgument)
+    .addOption(profileOption)
+    .option("-o, --out <dir>", "output folder", DEFAULT_OUT)
+    .option("--check", "write nothing; exit 4 when the output folder is not what the spec compiles to")
+    .addHelpText(
+      "after",
+      "\nThe output is deterministic and keeps ${VAR} templates of endpoints and paths as written,\n" +
+        "so the committed sql/ folder is the same on every machine.\n\nExamples:\n  sensor-streaming compile\n  sensor-streaming compile conf/pipeline.yaml --check",
+    )
+    .action((spec: string | undefined, options: { profile?: string; out?: string; check?: boolean }) => {
+      process.exitCode = compileCommand(spec, options, io);
+    });
+
+  program
+    .command("explain")
+    .description("summarise a spec: sources, views, windows and their state, sinks and triggers")
+    .argument("[spec]", specArgument)
+    .addOption(profileOption)
+    .action((spec: string | undefined, options: { profile?: string }) => {
+      process.exitCode = explainCommand(spec, options, io);
+    });
+
+  return program;
+}
+
+export function run(argv: readonly string[]): number {
+  try {
+    buildProgram().parse([...argv], { from: "user" });
+    return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end through here with code 0.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof ExitError) {
+      io.err(error.message);
+      if (error.hint !== undefined) io.err(`hint: ${error.hint}`);
+      return error.exitCode;
+    }
+    io.err(`internal error: ${(error as Error).stack ?? String(error)}`);
+    io.err("this is a bug in sensor-streaming; please report it with the command you ran");
+    return EXIT.internal;
+  }
+}
+
+process.exitCode = run(process.argv.slice(2));

@@ -1,0 +1,322 @@
+/** Spec -> plan. Runs only on a spec that validated without diagnostics. */
+import { READING_COLUMNS, REJECTED_COLUMNS, WINDOW_COLUMNS } from "../spec/columns.js";
+import type { Trigger } from "../spec/decoders.js";
+import { buildMessageSchema } from "../spec/message-schema.js";
+import type { FieldType, InfluxSinkSpec, PipelineSpec, StatisticFunction } from "../spec/pipeline-schema.js";
+import {
+  freezePlan,
+  type Column,
+  type ColumnType,
+  type CorrelationColumn,
+  type InfluxSinkNode,
+  type LineProtocolNode,
+  type MessageField,
+  type PlanNode,
+  type RejectRule,
+  type SinkNode,
+  type SourceNode,
+  type StatisticColumn,
+  type TriggerNode,
+  type ViewNode,
+} from "./nodes.js";
+
+export const SOURCE_NAMES = { kafka: "kafka_readings", registry: "registry_file" } as const;
+export const VIEW_NAMES = {
+  parsed: "parsed_readings",
+  devices: "registry_devices",
+  checked: "checked_readings",
+  valid: "valid_readings",
+  rejected: "rejected_readings",
+  influxRaw: "influx_raw_lines",
+  window: (name: string) => `window_${name}`,
+  influxWindow: (name: string) => `influx_window_${name}_lines`,
+} as const;
+
+/** Spark settings every pipeline runs with. UTC keeps dates and windows machine independent. */
+const BASE_SPARK_CONF = {
+  "spark.sql.session.timeZone": "UTC",
+  "spark.sql.streaming.stateStore.stateSchemaCheck": "true",
+} as const;
+
+function trigger(value: Trigger): TriggerNode {
+  return value.kind === "available-now" ? { kind: "available-now" } : { kind: "processing-time", interval: value.interval };
+}
+
+function statisticType(fn: StatisticFunction, metricType: FieldType): ColumnType {
+  switch (fn) {
+    case "mean":
+    case "stddev":
+    case "variance":
+      return "double";
+    case "count":
+      return "long";
+    case "sum":
+      return metricType === "double" ? "double" : "long";
+    case "min":
+    case "max":
+      return metricType;
+  }
+}
+
+export function correlationPairs(spec: PipelineSpec): Array<readonly [string, string]> {
+  const pairs: Array<readonly [string, string]> = [];
+  const seen = new Set<string>();
+  const add = (a: string, b: string): void => {
+    const key = [a, b].sort().join("\u0000");
+    if (!seen.has(key)) {
+      seen.add(key);
+      pairs.push([a, b]);
+    }
+  };
+  for (const pair of spec.correlations?.pairs?.value ?? []) add(pair.value[0]!.value, pair.value[1]!.value);
+  const all = spec.correlations?.allPairsOf?.value.map((m) => m.value) ?? [];
+  for (let i = 0; i < all.length; i++) for (let j = i + 1; j < all.length; j++) add(all[i]!, all[j]!);
+  return pairs;
+}
+
+export function buildPlan(spec: PipelineSpec, specFile: string): PlanNode {
+  const fields: MessageField[] = spec.source.fields.value.map((f) => ({
+    name: f.name.value,
+    path: f.value.path.value,
+    type: f.value.type.value,
+    required: f.value.required.value,
+  }));
+  const fieldType = new Map(fields.map((f) => [f.name, f.type] as const));
+  const registryColumns = spec.registry.columns.value.map((c) => c.value);
+  const columnType = (name: string): ColumnType => fieldType.get(name) ?? (name === READING_COLUMNS.eventDate ? "date" : "string");
+  const eventTimeField = spec.source.eventTime.field.value;
+  const checkpoints = spec.storage.checkpoints.template;
+
+  const sources: SourceNode[] = [
+    {
+      kind: "kafka-source",
+      name: SOURCE_NAMES.kafka,
+      bootstrapServers: spec.source.kafka.bootstrapServers.template,
+      topic: spec.source.kafka.topic.template,
+      startingOffsets: spec.source.kafka.startingOffsets.value,
+      maxOffsetsPerTrigger: spec.source.kafka.maxOffsetsPerTrigger?.value,
+    },
+    { kind: "file-source", name: SOURCE_NAMES.registry, format: spec.registry.format.value, path: spec.registry.path.template },
+  ];
+
+  const rejectRules: RejectRule[] = [{ kind: "malformed" }];
+  const eventTimePath = fields.find((f) => f.name === eventTimeField)!.path;
+  for (const field of fields) {
+    const isKey = field.name === spec.registry.joinOn.value;
+    if ((field.required || isKey) && field.name !== eventTimeField) {
+      rejectRules.push({ kind: "missing-field", field: field.name, path: field.path });
+    }
+  }
+  rejectRules.push({ kind: "missing-event-time", field: eventTimeField, path: eventTimePath });
+  if (spec.registry.unregistered.value === "reject") rejectRules.push({ kind: "unregistered" });
+
+  const validColumns = [
+    ...fields.map((f) => f.name),
+    ...registryColumns,
+    READING_COLUMNS.eventTime,
+    READING_COLUMNS.eventDate,
+    READING_COLUMNS.kafkaPartition,
+    READING_COLUMNS.kafkaOffset,
+    READING_COLUMNS.kafkaTimestamp,
+  ];
+  const rejectedColumns = [
+    READING_COLUMNS.kafkaPartition,
+    READING_COLUMNS.kafkaOffset,
+    READING_COLUMNS.kafkaTimestamp,
+    REJECTED_COLUMNS.kafkaDate,
+    spec.registry.joinOn.value,
+    REJECTED_COLUMNS.message,
+    REJECTED_COLUMNS.reason,
+  ];
+
+  const watermark = spec.source.watermark?.value;
+  const views: ViewNode[] = [
+    {
+      kind: "view",
+      name: VIEW_NAMES.parsed,
+      purpose: "Parse each Kafka record once with the declared JSON schema; extract fields and event time.",
+      body: {
+        kind: "parse-messages",
+        from: SOURCE_NAMES.kafka,
+        schema: buildMessageSchema(spec.source.fields.value).schema,
+        fields,
+        eventTime: { field: eventTimeField, unit: spec.source.eventTime.unit.value },
+      },
+      watermark: undefined,
+    },
+    {
+      kind: "view",
+      name: VIEW_NAMES.devices,
+      purpose: "One registry row per device; duplicates resolve to the smallest row, deterministically.",
+      body: { kind: "registry-devices", from: SOURCE_NAMES.registry, key: spec.registry.key.value, columns: registryColumns },
+      watermark: undefined,
+    },
+    {
+      kind: "view",
+      name: VIEW_NAMES.checked,
+      purpose: "Join readings with the registry and name the reason a reading is rejected (null when valid).",
+      body: {
+        kind: "join-registry",
+        readings: VIEW_NAMES.parsed,
+        devices: VIEW_NAMES.devices,
+        joinOn: spec.registry.joinOn.value,
+        key: spec.registry.key.value,
+        fields: fields.map((f) => f.name),
+        registryColumns,
+        rejectRules,
+      },
+      watermark: undefined,
+    },
+    {
+      kind: "view",
+      name: VIEW_NAMES.valid,
+      purpose: "Valid readings: the raw output and the input of every window.",
+      body: { kind: "select-checked", from: VIEW_NAMES.checked, outcome: "valid", columns: validColumns },
+      watermark: watermark === undefined ? undefined : { column: READING_COLUMNS.eventTime, delay: watermark },
+    },
+    {
+      kind: "view",
+      name: VIEW_NAMES.rejected,
+      purpose: "Rejected readings for the dead-letter sink: the message as received and the reason.",
+      body: { kind: "select-checked", from: VIEW_NAMES.checked, outcome: "rejected", columns: rejectedColumns },
+      watermark: undefined,
+    },
+  ];
+
+  const sinks: SinkNode[] = [
+    parquetSink("raw_parquet", VIEW_NAMES.valid, spec.sinks.raw, checkpoints),
+    parquetSink("rejected_parquet", VIEW_NAMES.rejected, spec.sinks.rejected, checkpoints),
+  ];
+
+  const influx = spec.sinks.influxdb;
+  const pairs = correlationPairs(spec);
+  if (influx !== undefined && influx.raw.enabled.value) {
+    const tagNames = influx.raw.tags.value.map((t) => t.value);
+    const lines: LineProtocolNode = {
+      kind: "line-protocol",
+      from: VIEW_NAMES.valid,
+      tags: [...tagNames].sort().map((name) => ({ key: name, column: name, type: columnType(name) })),
+      constantTags: [],
+      points: [
+        {
+          measurement: influx.measurements.raw.value,
+          fields: fields
+            .filter((f) => !tagNames.includes(f.name) && f.name !== eventTimeField)
+            .map((f) => ({ key: f.name, column: f.name, type: f.type })),
+        },
+      ],
+      timestampColumn: READING_COLUMNS.eventTime,
+    };
+    views.push({ kind: "view", name: VIEW_NAMES.influxRaw, purpose: "Raw readings as InfluxDB line protocol, timestamped at event time.", body: lines, watermark: undefined });
+    sinks.push(influxSink("influx_raw", VIEW_NAMES.influxRaw, influx, checkpoints, "raw"));
+  }
+
+  for (const window of spec.windows.value) {
+    const name = window.name.value;
+    const groupBy: Column[] = window.groupBy.value.map((c) => ({ name: c.value, type: columnType(c.value) }));
+    const statistics: StatisticColumn[] = [];
+    for (const metric of spec.statistics?.metrics.value ?? []) {
+      for (const fn of spec.statistics!.functions.value) {
+        const type = fieldType.get(metric.value)!;
+        statistics.push({ metric: metric.value, fn: fn.value, column: `${metric.value}_${fn.value}`, type: statisticType(fn.value, type) });
+      }
+    }
+    const correlations: CorrelationColumn[] = pairs.map(([a, b]) => ({ a, b, column: `${a}__${b}`, pairsColumn: `${a}__${b}__n` }));
+    const size = window.size.value;
+    views.push({
+      kind: "view",
+      name: VIEW_NAMES.window(name),
+      purpose: `${[statistics.length > 0 ? "Statistics" : "", correlations.length > 0 ? (statistics.length > 0 ? "correlations" : "Correlations") : ""].filter((x) => x !== "").join(" and ") || "Readings counted"} per ${groupBy.map((c) => c.name).join(", ")} over ${size.text} windows${window.slide === undefined || window.slide.value.ms === size.ms ? "" : ` sliding every ${window.slide.value.text}`}.`,
+      body: { kind: "window-aggregate", from: VIEW_NAMES.valid, window: { name, size, slide: window.slide?.value ?? size }, groupBy, statistics, correlations },
+      watermark: undefined,
+    });
+    if (influx === undefined) continue;
+    const tags = groupBy.map((c) => ({ key: c.name, column: c.name, type: c.type }));
+    views.push({
+      kind: "view",
+      name: VIEW_NAMES.influxWindow(name),
+      purpose: `Window ${name} as InfluxDB line protocol: ${correlations.length > 0 ? "a statistics and a correlation point" : "a statistics point"} per group, at the window end.`,
+      body: {
+        kind: "line-protocol",
+        from: VIEW_NAMES.window(name),
+        tags: [...tags].sort((x, y) => x.key.localeCompare(y.key)),
+        constantTags: [{ key: WINDOW_COLUMNS.windowTag, value: name }],
+        points: [
+          {
+            measurement: influx.measurements.statistics.value,
+            fields: [
+              { key: WINDOW_COLUMNS.readings, column: WINDOW_COLUMNS.readings, type: "long" as const },
+              ...statistics.map((s) => ({ key: s.column, column: s.column, type: s.type })),
+            ],
+          },
+          {
+            measurement: influx.measurements.correlations.value,
+            fields: correlations.map((c) => ({
+              key: c.column,
+              column: c.column,
+              type: "double" as const,
+              companion: { key: c.pairsColumn, column: c.pairsColumn },
+            })),
+          },
+        ].filter((p) => p.fields.length > 0),
+        timestampColumn: WINDOW_COLUMNS.end,
+      },
+      watermark: undefined,
+    });
+    sinks.push(influxSink(`influx_window_${name}`, VIEW_NAMES.influxWindow(name), influx, checkpoints, "window"));
+  }
+
+  return freezePlan({
+    kind: "plan",
+    pipeline: spec.name.value,
+    description: spec.description?.value,
+    specFile,
+    sparkConf: { ...BASE_SPARK_CONF, "spark.sql.shuffle.partitions": String(spec.shufflePartitions.value) },
+    sources,
+    views,
+    sinks,
+  });
+}
+
+function parquetSink(
+  name: string,
+  query: string,
+  sink: PipelineSpec["sinks"]["raw"],
+  checkpoints: string,
+): SinkNode {
+  return {
+    kind: "parquet-sink",
+    name,
+    query,
+    path: sink.path.template,
+    checkpoint: sink.checkpoint?.template ?? `${checkpoints}/${name}`,
+    partitionBy: sink.partitionBy.value.map((c) => c.value),
+    trigger: trigger(sink.trigger.value),
+    outputMode: "append",
+  };
+}
+
+function influxSink(name: string, query: string, influx: InfluxSinkSpec, checkpoints: string, writes: "raw" | "window"): InfluxSinkNode {
+  const version = influx.version.value === "1" ? 1 : 2;
+  const params =
+    version === 1
+      ? new URLSearchParams({ db: influx.database!.value, precision: "ms" })
+      : new URLSearchParams({ org: influx.org!.value, bucket: influx.bucket!.value, precision: "ms" });
+  return {
+    kind: "influx-sink",
+    name,
+    query,
+    lineColumn: "line",
+    checkpoint: `${influx.checkpoint?.template ?? checkpoints}/${name}`,
+    trigger: trigger(influx.trigger.value),
+    outputMode: "append",
+    write: {
+      version,
+      url: influx.url.template,
+      endpoint: `${version === 1 ? "/write" : "/api/v2/write"}?${params.toString()}`,
+      precision: "ms",
+      tokenEnv: influx.tokenEnv?.value,
+    },
+    writes,
+  };
+}

@@ -1,0 +1,414 @@
+/**
+ * Small schema combinators that decode a located YAML tree into typed values.
+ *
+ * A decoder never throws: it records a diagnostic and returns `undefined`, so one pass reports
+ * every problem of a spec. Object decoders carry their keys' documentation, from which the
+ * README's spec reference is generated (see `spec-reference.ts`).
+ */
+import { allowedHint } from "./did-you-mean.js";
+import { diagnostic, type Diagnostic, type SourcePosition } from "./diagnostics.js";
+import { parseDuration, type Duration } from "./duration.js";
+import {
+  hasInterpolation,
+  parseTemplate,
+  resolveTemplate,
+  type Environment,
+} from "./interpolation.js";
+import { parseJsonPath, type JsonPathStep } from "./json-path.js";
+import { describeNode, type LocatedMap, type LocatedNode } from "./located.js";
+
+export interface DecodeContext {
+  readonly diagnostics: Diagnostic[];
+  readonly env: Environment;
+}
+
+export interface Decoder<T> {
+  /** The type as the reference documentation names it. */
+  readonly type: string;
+  /** Keys of an object decoder, for the reference documentation. */
+  readonly keys?: readonly KeyDoc[];
+  /** The decoder of each entry, for maps and lists. */
+  readonly element?: Decoder<unknown>;
+  decode(node: LocatedNode, where: string, ctx: DecodeContext): T | undefined;
+}
+
+export interface Located<T> {
+  readonly value: T;
+  readonly pos: SourcePosition;
+}
+
+/** A string that may use `${VAR}`: the template goes into compiled output, the value is checked. */
+export interface Setting {
+  readonly template: string;
+  readonly value: string;
+  readonly pos: SourcePosition;
+}
+
+export interface KeyDoc {
+  readonly key: string;
+  readonly decoder: Decoder<unknown>;
+  readonly presence: "required" | "default" | "optional";
+  readonly doc: string;
+  readonly defaultText?: string;
+  readonly example?: string;
+}
+
+function report(ctx: DecodeContext, d: Diagnostic): undefined {
+  ctx.diagnostics.push(d);
+  return undefined;
+}
+
+function wrongType(ctx: DecodeContext, node: LocatedNode, where: string, expected: string): undefined {
+  return report(
+    ctx,
+    diagnostic("wrong-type", node.pos, `${where} must be ${expected}, found ${describeNode(node)}`, `write ${expected} here`),
+  );
+}
+
+/** Rejects `${...}` outside settings: compiled logic must not depend on the environment. */
+function noInterpolation(ctx: DecodeContext, node: LocatedNode, where: string, text: string): boolean {
+  if (!hasInterpolation(text)) return true;
+  report(
+    ctx,
+    diagnostic(
+      "bad-interpolation",
+      node.pos,
+      `${where} cannot use \${...}: variables are only resolved in endpoint and path settings`,
+      "write the value itself here, or override it in a profile (--profile)",
+    ),
+  );
+  return false;
+}
+
+export function string(options: { pattern?: RegExp; patternText?: string } = {}): Decoder<Located<string>> {
+  return {
+    type: "string",
+    decode(node, where, ctx) {
+      if (node.kind !== "scalar" || typeof node.value !== "string") {
+        if (node.kind === "scalar" && (typeof node.value === "number" || typeof node.value === "boolean")) {
+          return { value: String(node.value), pos: node.pos };
+        }
+        return wrongType(ctx, node, where, "a string");
+      }
+      if (!noInterpolation(ctx, node, where, node.value)) return undefined;
+      if (options.pattern !== undefined && !options.pattern.test(node.value)) {
+        return report(
+          ctx,
+          diagnostic("bad-value", node.pos, `${where} "${node.value}" is not valid`, options.patternText),
+        );
+      }
+      return { value: node.value, pos: node.pos };
+    },
+  };
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const NAME_TEXT = "use letters, digits and _, starting with a letter or _ (e.g. co2_ppm)";
+
+/** A column or object name that must work unquoted in SQL and as an InfluxDB key. */
+export function name(): Decoder<Located<string>> {
+  return { ...string({ pattern: NAME, patternText: NAME_TEXT }), type: "name" };
+}
+
+export function isName(text: string): boolean {
+  return NAME.test(text);
+}
+
+export function nameProblemHint(): string {
+  return NAME_TEXT;
+}
+
+export function setting(): Decoder<Setting> {
+  return {
+    type: "string (may use ${VAR})",
+    decode(node, where, ctx) {
+      const raw =
+        node.kind === "scalar" && node.value !== null && typeof node.value !== "object" ? String(node.value) : undefined;
+      if (raw === undefined) return wrongType(ctx, node, where, "a string");
+      const template = parseTemplate(raw);
+      if (template.error !== undefined) {
+        return report(
+          ctx,
+          diagnostic("bad-interpolation", node.pos, `${where}: ${template.error}`, 'write ${NAME} or ${NAME:-default}; "$$" for a literal "$"'),
+        );
+      }
+      const resolved = resolveTemplate(template, ctx.env);
+      for (const variable of resolved.unset) {
+        report(
+          ctx,
+          diagnostic(
+            "unset-variable",
+            node.pos,
+            `${where} uses \${${variable}}, which is not set and has no default`,
+            `export ${variable}=... before running, or write \${${variable}:-default}`,
+          ),
+        );
+      }
+      if (resolved.unset.length > 0) return undefined;
+      return { template: raw, value: resolved.value, pos: node.pos };
+    },
+  };
+}
+
+export function integer(options: { min?: number; max?: number } = {}): Decoder<Located<number>> {
+  const { min, max } = options;
+  const range =
+    min !== undefined && max !== undefined ? ` from ${min} to ${max}` : min !== undefined ? ` of at least ${min}` : "";
+  return {
+    type: `integer${range}`,
+    decode(node, where, ctx) {
+      if (node.kind !== "scalar" || typeof node.value !== "number" || !Number.isInteger(node.value)) {
+        if (node.kind === "scalar" && typeof node.value === "string" && !noInterpolation(ctx, node, where, node.value)) {
+          return undefined;
+        }
+        return wrongType(ctx, node, where, "a whole number");
+      }
+      if ((min !== undefined && node.value < min) || (max !== undefined && node.value > max)) {
+        return report(ctx, diagnostic("bad-value", node.pos, `${where} is ${node.value}, out of range`, `write an integer${range}`));
+      }
+      return { value: node.value, pos: node.pos };
+    },
+  };
+}
+
+export function boolean(): Decoder<Located<boolean>> {
+  return {
+    type: "boolean",
+    decode(node, where, ctx) {
+      if (node.kind !== "scalar" || typeof node.value !== "boolean") return wrongType(ctx, node, where, "true or false");
+      return { value: node.value, pos: node.pos };
+    },
+  };
+}
+
+export function oneOf<const T extends string>(values: readonly T[]): Decoder<Located<T>> {
+  return {
+    type: values.map((v) => `\`${v}\``).join(" \\| "),
+    decode(node, where, ctx) {
+      const text = node.kind === "scalar" && node.value !== null ? String(node.value) : undefined;
+      if (text === undefined) return wrongType(ctx, node, where, `one of ${values.join(", ")}`);
+      if (!(values as readonly string[]).includes(text)) {
+        return report(ctx, diagnostic("bad-value", node.pos, `${where} "${text}" is not allowed`, allowedHint(text, values)));
+      }
+      return { value: text as T, pos: node.pos };
+    },
+  };
+}
+
+export function duration(): Decoder<Located<Duration>> {
+  return {
+    type: "duration",
+    decode(node, where, ctx) {
+      if (node.kind !== "scalar" || typeof node.value !== "string") {
+        return wrongType(ctx, node, where, 'a duration such as "5 minutes"');
+      }
+      if (!noInterpolation(ctx, node, where, node.value)) return undefined;
+      const parsed = parseDuration(node.value);
+      if (!parsed.ok) return report(ctx, diagnostic("bad-duration", node.pos, `${where}: ${parsed.problem}`, parsed.hint));
+      return { value: parsed.duration, pos: node.pos };
+    },
+  };
+}
+
+export function jsonPath(): Decoder<Located<readonly JsonPathStep[]>> {
+  return {
+    type: "JSON path",
+    decode(node, where, ctx) {
+      if (node.kind !== "scalar" || typeof node.value !== "string") return wrongType(ctx, node, where, 'a JSON path such as "$.DevEui"');
+      const parsed = parseJsonPath(node.value);
+      if (!parsed.ok) {
+        return report(
+          ctx,
+          diagnostic("bad-json-path", node.pos, `${where}: ${parsed.problem}`, 'write "$.a.b", "$.a[0].b" or "$[\'odd name\'].b"'),
+        );
+      }
+      return { value: parsed.steps, pos: node.pos };
+    },
+  };
+}
+
+export type Trigger = { readonly kind: "interval"; readonly interval: Duration } | { readonly kind: "available-now" };
+
+/** A micro-batch trigger: an interval, or `available-now` (process what is there, then stop). */
+export function trigger(): Decoder<Located<Trigger>> {
+  const interval = duration();
+  return {
+    type: "duration or `available-now`",
+    decode(node, where, ctx) {
+      if (node.kind === "scalar" && node.value === "available-now") {
+        return { value: { kind: "available-now" }, pos: node.pos };
+      }
+      const parsed = interval.decode(node, where, ctx);
+      return parsed === undefined ? undefined : { value: { kind: "interval", interval: parsed.value }, pos: parsed.pos };
+    },
+  };
+}
+
+export function list<T>(element: Decoder<T>, options: { minItems?: number } = {}): Decoder<Located<readonly T[]>> {
+  const minItems = options.minItems ?? 0;
+  return {
+    type: `list of ${element.type}`,
+    element,
+    decode(node, where, ctx) {
+      if (node.kind !== "seq") return wrongType(ctx, node, where, `a list of ${element.type}`);
+      if (node.items.length < minItems) {
+        return report(
+          ctx,
+          diagnostic("bad-value", node.pos, `${where} needs at least ${minItems} item${minItems === 1 ? "" : "s"}`, `add items to ${where}`),
+        );
+      }
+      const out: T[] = [];
+      let failed = false;
+      node.items.forEach((item, i) => {
+        const value = element.decode(item, `${where}[${i}]`, ctx);
+        if (value === undefined) failed = true;
+        else out.push(value);
+      });
+      return failed ? undefined : { value: out, pos: node.pos };
+    },
+  };
+}
+
+export interface Named<T> {
+  readonly name: Located<string>;
+  readonly value: T;
+}
+
+/** A mapping whose keys are names the user chooses (e.g. message fields). */
+export function namedMap<T>(element: Decoder<T>): Decoder<Located<readonly Named<T>[]>> {
+  const nameDecoder = name();
+  return {
+    type: `mapping of name to ${element.type}`,
+    element,
+    decode(node, where, ctx) {
+      if (node.kind !== "map") return wrongType(ctx, node, where, "a mapping");
+      const out: Named<T>[] = [];
+      let failed = false;
+      for (const entry of node.entries) {
+        const key = nameDecoder.decode({ kind: "scalar", value: entry.key, pos: entry.keyPos }, `${where} key`, ctx);
+        const value = element.decode(entry.value, `${where}.${entry.key}`, ctx);
+        if (key === undefined || value === undefined) failed = true;
+        else out.push({ name: key, value });
+      }
+      return failed ? undefined : { value: out, pos: node.pos };
+    },
+  };
+}
+
+interface KeySpec<T> {
+  readonly decoder: Decoder<T>;
+  readonly presence: "required" | "default" | "optional";
+  readonly doc: string;
+  readonly fallback?: (pos: SourcePosition) => T;
+  readonly defaultText?: string;
+  readonly example?: string;
+}
+
+export function required<T>(decoder: Decoder<T>, doc: string, example?: string): KeySpec<T> {
+  return example === undefined ? { decoder, presence: "required", doc } : { decoder, presence: "required", doc, example };
+}
+
+export function optional<T>(decoder: Decoder<T>, doc: string, example?: string): KeySpec<T | undefined> {
+  const spec: KeySpec<T | undefined> = { decoder, presence: "optional", doc };
+  return example === undefined ? spec : { ...spec, example };
+}
+
+/**
+ * A key with a default. The default is written as YAML text and decoded like user input, so
+ * documentation and behaviour cannot disagree.
+ */
+export function withDefault<T>(decoder: Decoder<T>, defaultText: string, doc: string, example?: string): KeySpec<T> {
+  const fallback = (pos: SourcePosition): T => {
+    const ctx: DecodeContext = { diagnostics: [], env: {} };
+    const parsedDefault = parseDefault(defaultText, pos);
+    const value = decoder.decode(parsedDefault, "default", ctx);
+    if (value === undefined) throw new Error(`invalid built-in default ${defaultText}: ${ctx.diagnostics[0]?.message}`);
+    return value;
+  };
+  const spec: KeySpec<T> = { decoder, presence: "default", doc, fallback, defaultText };
+  return example === undefined ? spec : { ...spec, example };
+}
+
+function parseDefault(text: string, pos: SourcePosition): LocatedNode {
+  if (text === "{}") return { kind: "map", entries: [], pos };
+  if (text.startsWith("[")) {
+    const inner = text.slice(1, -1).trim();
+    const items = inner === "" ? [] : inner.split(",").map((s) => parseDefault(s.trim(), pos));
+    return { kind: "seq", items, pos };
+  }
+  if (/^-?\d+$/.test(text)) return { kind: "scalar", value: Number(text), pos };
+  if (text === "true" || text === "false") return { kind: "scalar", value: text === "true", pos };
+  return { kind: "scalar", value: text, pos };
+}
+
+type Decoded<S> = S extends KeySpec<infer T> ? T : never;
+
+export type ObjectOf<F extends Record<string, KeySpec<any>>> = { readonly [K in keyof F]: Decoded<F[K]> } & {
+  readonly pos: SourcePosition;
+};
+
+export function object<F extends Record<string, KeySpec<any>>>(keys: F): Decoder<ObjectOf<F>> {
+  const names = Object.keys(keys);
+  const docs: KeyDoc[] = names.map((key) => {
+    const spec = keys[key]!;
+    const doc: KeyDoc = { key, decoder: spec.decoder, presence: spec.presence, doc: spec.doc };
+    return {
+      ...doc,
+      ...(spec.defaultText === undefined ? {} : { defaultText: spec.defaultText }),
+      ...(spec.example === undefined ? {} : { example: spec.example }),
+    };
+  });
+  return {
+    type: "mapping",
+    keys: docs,
+    decode(node, where, ctx) {
+      if (node.kind !== "map") return wrongType(ctx, node, where, "a mapping");
+      return decodeObject(keys, node, where, ctx);
+    },
+  };
+}
+
+function decodeObject<F extends Record<string, KeySpec<any>>>(
+  keys: F,
+  node: LocatedMap,
+  where: string,
+  ctx: DecodeContext,
+): ObjectOf<F> | undefined {
+  const names = Object.keys(keys);
+  const prefix = where === "" ? "" : `${where}.`;
+  let failed = false;
+  for (const entry of node.entries) {
+    // An unknown key is reported but does not fail the object, so the checks that need a
+    // decoded spec still run and the user sees those problems in the same pass.
+    if (!names.includes(entry.key)) {
+      report(
+        ctx,
+        diagnostic("unknown-key", entry.keyPos, `unknown key "${prefix}${entry.key}"`, allowedHint(entry.key, names)),
+      );
+    }
+  }
+  const out: Record<string, unknown> = { pos: node.pos };
+  for (const key of names) {
+    const spec = keys[key]!;
+    const found = node.entries.find((e) => e.key === key);
+    // An explicit `key:` with no value means "not set" for keys that may be left out.
+    const isNull = found !== undefined && found.value.kind === "scalar" && found.value.value === null;
+    const entry = isNull && spec.presence !== "required" ? undefined : found;
+    if (entry === undefined) {
+      if (spec.presence === "required") {
+        failed = true;
+        report(
+          ctx,
+          diagnostic("missing-key", node.pos, `${where === "" ? "the spec" : where} is missing the key "${key}"`, `add ${key}: (${spec.doc})`),
+        );
+      } else if (spec.fallback !== undefined) {
+        out[key] = spec.fallback(node.pos);
+      }
+      continue;
+    }
+    const value = spec.decoder.decode(entry.value, `${prefix}${key}`, ctx);
+    if (value === undefined) failed = true;
+    out[key] = value;
+  }
+  return failed ? undefined : (out as ObjectOf<F>);
+}
