@@ -12,7 +12,8 @@ export function decodeSpec(
 ): { spec: PipelineSpec | undefined; diagnostics: readonly Diagnostic[] } {
   const ctx: DecodeContext = { diagnostics: [], env };
   const spec = pipelineSchema.decode(root, "", ctx);
-  if (spec !== undefined) ctx.diagnostics.push(...validateSpec(spec));
+  const complete = ctx.diagnostics.length === 0;
+  if (spec !== undefined) ctx.diagnostics.push(...validateSpec(spec, { complete }));
   const diagnostics = sortDiagnostics(ctx.diagnostics);
   return { spec: diagnostics.length === 0 ? spec : undefined, diagnostics };
 }

@@ -1,9 +1,11 @@
 /**
  * Small schema combinators that decode a located YAML tree into typed values.
  *
- * A decoder never throws: it records a diagnostic and returns `undefined`, so one pass reports
- * every problem of a spec. Object decoders carry their keys' documentation, from which the
- * README's spec reference is generated (see `spec-reference.ts`).
+ * A decoder never throws: it records a diagnostic and returns `undefined` for a value it cannot
+ * decode. Mappings and lists keep whatever did decode, so the cross-reference checks can still
+ * run on the rest and one pass reports every problem of a spec; a result is only complete
+ * when no diagnostic was recorded. Object decoders carry their keys' documentation, from which
+ * the README's spec reference is generated (see `spec-reference.ts`).
  */
 import { allowedHint } from "./did-you-mean.js";
 import { diagnostic, type Diagnostic, type SourcePosition } from "./diagnostics.js";
@@ -183,7 +185,7 @@ export function boolean(): Decoder<Located<boolean>> {
 
 export function oneOf<const T extends string>(values: readonly T[]): Decoder<Located<T>> {
   return {
-    type: values.map((v) => `\`${v}\``).join(" \\| "),
+    type: `one of ${values.map((v) => `\`${v}\``).join(", ")}`,
     decode(node, where, ctx) {
       const text = node.kind === "scalar" && node.value !== null ? String(node.value) : undefined;
       if (text === undefined) return wrongType(ctx, node, where, `one of ${values.join(", ")}`);
@@ -258,13 +260,11 @@ export function list<T>(element: Decoder<T>, options: { minItems?: number } = {}
         );
       }
       const out: T[] = [];
-      let failed = false;
       node.items.forEach((item, i) => {
         const value = element.decode(item, `${where}[${i}]`, ctx);
-        if (value === undefined) failed = true;
-        else out.push(value);
+        if (value !== undefined) out.push(value);
       });
-      return failed ? undefined : { value: out, pos: node.pos };
+      return { value: out, pos: node.pos };
     },
   };
 }
@@ -283,14 +283,12 @@ export function namedMap<T>(element: Decoder<T>): Decoder<Located<readonly Named
     decode(node, where, ctx) {
       if (node.kind !== "map") return wrongType(ctx, node, where, "a mapping");
       const out: Named<T>[] = [];
-      let failed = false;
       for (const entry of node.entries) {
         const key = nameDecoder.decode({ kind: "scalar", value: entry.key, pos: entry.keyPos }, `${where} key`, ctx);
         const value = element.decode(entry.value, `${where}.${entry.key}`, ctx);
-        if (key === undefined || value === undefined) failed = true;
-        else out.push({ name: key, value });
+        if (key !== undefined && value !== undefined) out.push({ name: key, value });
       }
-      return failed ? undefined : { value: out, pos: node.pos };
+      return { value: out, pos: node.pos };
     },
   };
 }
@@ -376,7 +374,6 @@ function decodeObject<F extends Record<string, KeySpec<any>>>(
 ): ObjectOf<F> | undefined {
   const names = Object.keys(keys);
   const prefix = where === "" ? "" : `${where}.`;
-  let failed = false;
   for (const entry of node.entries) {
     // An unknown key is reported but does not fail the object, so the checks that need a
     // decoded spec still run and the user sees those problems in the same pass.
@@ -396,7 +393,6 @@ function decodeObject<F extends Record<string, KeySpec<any>>>(
     const entry = isNull && spec.presence !== "required" ? undefined : found;
     if (entry === undefined) {
       if (spec.presence === "required") {
-        failed = true;
         report(
           ctx,
           diagnostic("missing-key", node.pos, `${where === "" ? "the spec" : where} is missing the key "${key}"`, `add ${key}: (${spec.doc})`),
@@ -406,9 +402,7 @@ function decodeObject<F extends Record<string, KeySpec<any>>>(
       }
       continue;
     }
-    const value = spec.decoder.decode(entry.value, `${prefix}${key}`, ctx);
-    if (value === undefined) failed = true;
-    out[key] = value;
+    out[key] = spec.decoder.decode(entry.value, `${prefix}${key}`, ctx);
   }
-  return failed ? undefined : (out as ObjectOf<F>);
+  return out as ObjectOf<F>;
 }

@@ -50,7 +50,7 @@ export function profilePath(specFile: string, profile: string): string {
 
 function readText(file: string, what: string): string {
   if (!existsSync(file)) {
-    throw new SpecFileError(`${what} ${file} does not exist`, `check the path, or run from the project root`);
+    throw new SpecFileError(`${what} does not exist`, `check the path, or run from the project root`);
   }
   return readFileSync(file, "utf8");
 }
@@ -62,7 +62,7 @@ export function loadSpec(specFile: string, options: LoadOptions): LoadedSpec {
   const sources = new Map<string, string>();
   const diagnostics: Diagnostic[] = [];
 
-  const specText = readText(absoluteSpec, "spec file");
+  const specText = readText(absoluteSpec, `spec file ${shownSpec}`);
   sources.set(shownSpec, specText);
   const parsedSpec = parseLocatedYaml(specText, shownSpec);
   diagnostics.push(...parsedSpec.diagnostics);

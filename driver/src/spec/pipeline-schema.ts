@@ -108,12 +108,14 @@ const correlationsSchema = object({
   allPairsOf: optional(list(name()), "Every pair among these metrics.", "[temperature, humidity, co2]"),
 });
 
-const parquetSinkSchema = object({
-  path: required(setting(), "Output folder (local path, file:// or hdfs:// URL).", "${RAW_PATH:-.local-stack/data/raw}"),
-  checkpoint: optional(setting(), "Checkpoint folder. Default: `<storage.checkpoints>/<sink name>`."),
-  partitionBy: withDefault(list(name()), "[]", "Partition columns. `event_date` (the reading's UTC date) is available.", "[event_date]"),
-  trigger: withDefault(trigger(), "30 seconds", "Micro-batch interval, or `available-now`."),
-});
+function parquetSinkSchema(example: string, columns: string) {
+  return object({
+    path: required(setting(), "Output folder (local path, file:// or hdfs:// URL).", example),
+    checkpoint: optional(setting(), "Checkpoint folder. Default: `<storage.checkpoints>/<sink name>`."),
+    partitionBy: withDefault(list(name()), "[]", `Partition columns, e.g. ${columns}.`),
+    trigger: withDefault(trigger(), "30 seconds", "Micro-batch interval, or `available-now`."),
+  });
+}
 
 const influxSchema = object({
   version: required(oneOf(["1", "2"]), "InfluxDB major version: 1 writes to `/write?db=`, 2 to `/api/v2/write?org=&bucket=`."),
@@ -148,9 +150,11 @@ const influxSchema = object({
 });
 
 const sinksSchema = object({
-  raw: required(parquetSinkSchema, "Valid readings (fields, registry columns, event time, Kafka partition and offset) as Parquet, exactly once."),
+  raw: required(
+    parquetSinkSchema("${RAW_PATH:-.local-stack/data/raw}", "`event_date` (the reading's UTC date)"),
+    "Valid readings (fields, registry columns, event time, Kafka partition and offset) as Parquet, exactly once."),
   rejected: required(
-    parquetSinkSchema,
+    parquetSinkSchema("${REJECTED_PATH:-.local-stack/data/rejected}", "`kafka_date` (the UTC date it reached Kafka)"),
     "Rejected readings as Parquet: the raw message, the reason, Kafka partition, offset and timestamp.",
   ),
   influxdb: optional(influxSchema, "InfluxDB output of raw points, statistics and correlations."),
@@ -184,6 +188,6 @@ export type PipelineSpec = DecodedOf<typeof pipelineSchema>;
 export type SourceSpec = PipelineSpec["source"];
 export type FieldSpecs = SourceSpec["fields"]["value"];
 export type WindowSpec = DecodedOf<typeof windowSchema>;
-export type ParquetSinkSpec = DecodedOf<typeof parquetSinkSchema>;
+export type ParquetSinkSpec = DecodedOf<ReturnType<typeof parquetSinkSchema>>;
 export type InfluxSinkSpec = DecodedOf<typeof influxSchema>;
 export type { ObjectOf };

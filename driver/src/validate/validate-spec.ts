@@ -10,14 +10,45 @@ import { buildMessageSchema } from "../spec/message-schema.js";
 import { influxNameProblem, type InfluxNameKind } from "../spec/influx-names.js";
 import { NUMERIC_FIELD_TYPES, type FieldType, type PipelineSpec } from "../spec/pipeline-schema.js";
 
-export function validateSpec(spec: PipelineSpec): Diagnostic[] {
+export interface ValidateOptions {
+  /** False when decoding already reported problems, so some values may be missing. */
+  readonly complete: boolean;
+}
+
+export function validateSpec(spec: PipelineSpec, options: ValidateOptions = { complete: true }): Diagnostic[] {
   const out: Diagnostic[] = [];
+  // On a spec with decoding problems some values are missing. A check that trips over one is
+  // skipped (that value already has its diagnostic) so the other checks still report.
+  const guard = (check: () => void): void => {
+    try {
+      check();
+    } catch (error) {
+      if (options.complete || !(error instanceof TypeError)) throw error;
+    }
+  };
+  const fields = spec.source?.fields?.value ?? [];
   const fieldTypes = new Map<string, FieldType>();
-  for (const field of spec.source.fields.value) fieldTypes.set(field.name.value, field.value.type.value);
-  const registryColumns = spec.registry.columns.value.map((c) => c.value);
+  for (const field of fields) guard(() => fieldTypes.set(field.name.value, field.value.type.value));
+  const registryColumns = spec.registry?.columns?.value.map((c) => c.value) ?? [];
   /** Every column of a valid reading, for group-by and partition checks. */
   const readingColumns = [...fieldTypes.keys(), ...registryColumns, READING_COLUMNS.eventTime, READING_COLUMNS.eventDate, READING_COLUMNS.kafkaPartition, READING_COLUMNS.kafkaOffset, READING_COLUMNS.kafkaTimestamp];
 
+  guard(() => checkColumns(out, spec));
+  guard(() => {
+    for (const conflict of buildMessageSchema(fields).conflicts) {
+      const field = fields.find((f) => f.name.value === conflict.field)!;
+      out.push(diagnostic("bad-json-path", field.value.path.pos, `field "${conflict.field}": ${conflict.problem}`, "make the paths agree on the message's shape"));
+    }
+  });
+  guard(() => checkEventTime(out, spec, fieldTypes));
+  guard(() => checkRegistry(out, spec, fieldTypes));
+  guard(() => checkWindows(out, spec, readingColumns, guard));
+  guard(() => checkMetrics(out, spec, fieldTypes, guard));
+  guard(() => checkSinks(out, spec, readingColumns, fieldTypes));
+  return out;
+}
+
+function checkColumns(out: Diagnostic[], spec: PipelineSpec): void {
   checkUnique(out, [...spec.source.fields.value.map((f) => f.name), ...spec.registry.columns.value], "column");
   for (const field of spec.source.fields.value) {
     if (RESERVED_COLUMNS.includes(field.name.value.toLowerCase())) {
@@ -31,25 +62,19 @@ export function validateSpec(spec: PipelineSpec): Diagnostic[] {
       out.push(diagnostic("duplicate-name", column.pos, `registry column "${column.value}" clashes with a column the pipeline adds`, `reserved: ${RESERVED_COLUMNS.join(", ")}`));
     }
   }
+}
 
-  for (const conflict of buildMessageSchema(spec.source.fields.value).conflicts) {
-    const field = spec.source.fields.value.find((f) => f.name.value === conflict.field)!;
-    out.push(diagnostic("bad-json-path", field.value.path.pos, `field "${conflict.field}": ${conflict.problem}`, "make the paths agree on the message's shape"));
-  }
-  checkEventTime(out, spec, fieldTypes);
+function checkRegistry(out: Diagnostic[], spec: PipelineSpec, fieldTypes: ReadonlyMap<string, FieldType>): void {
   const joinOn = spec.registry.joinOn;
   if (!fieldTypes.has(joinOn.value)) {
     out.push(diagnostic("unknown-field", joinOn.pos, `registry.joinOn "${joinOn.value}" is not a message field`, allowedHint(joinOn.value, [...fieldTypes.keys()])));
   }
-  if (registryColumns.some((c) => c.toLowerCase() === spec.registry.key.value.toLowerCase())) {
+  if (spec.registry.columns.value.some((c) => c.value.toLowerCase() === spec.registry.key.value.toLowerCase())) {
     out.push(diagnostic("duplicate-name", spec.registry.key.pos, `registry.key "${spec.registry.key.value}" is also listed in registry.columns`, "the key is matched, not carried: the reading keeps it as its join field"));
   }
-
-  checkWindows(out, spec, readingColumns);
-  checkMetrics(out, spec, fieldTypes);
-  checkSinks(out, spec, readingColumns, fieldTypes);
-  return out;
 }
+
+type Guard = (check: () => void) => void;
 
 function checkUnique(out: Diagnostic[], names: readonly Located<string>[], what: string): void {
   const seen = new Map<string, Located<string>>();
@@ -78,7 +103,7 @@ function checkEventTime(out: Diagnostic[], spec: PipelineSpec, fieldTypes: Reado
   }
 }
 
-function checkWindows(out: Diagnostic[], spec: PipelineSpec, readingColumns: readonly string[]): void {
+function checkWindows(out: Diagnostic[], spec: PipelineSpec, readingColumns: readonly string[], guard: Guard): void {
   const windows = spec.windows.value;
   checkUnique(out, windows.map((w) => w.name), "window");
   if (windows.length > 0 && spec.source.watermark === undefined) {
@@ -86,7 +111,15 @@ function checkWindows(out: Diagnostic[], spec: PipelineSpec, readingColumns: rea
       diagnostic("missing-watermark", spec.windows.pos, "windows need a watermark: without one Spark keeps every window's state forever and never closes a window", 'add source.watermark, e.g. "2 minutes"'),
     );
   }
-  for (const window of windows) {
+  for (const window of windows) guard(() => checkWindow(out, spec, window, readingColumns));
+  if (windows.length === 0 && (spec.statistics !== undefined || spec.correlations !== undefined)) {
+    const pos = (spec.statistics ?? spec.correlations)!.pos;
+    out.push(diagnostic("bad-window", pos, "statistics and correlations are computed per window, but no window is declared", "add a windows: entry"));
+  }
+}
+
+function checkWindow(out: Diagnostic[], spec: PipelineSpec, window: PipelineSpec["windows"]["value"][number], readingColumns: readonly string[]): void {
+  {
     const size = window.size.value;
     const slide = window.slide?.value ?? size;
     const slidePos = window.slide?.pos ?? window.size.pos;
@@ -101,14 +134,10 @@ function checkWindows(out: Diagnostic[], spec: PipelineSpec, readingColumns: rea
         out.push(diagnostic("unknown-field", column.pos, `window "${window.name.value}" groups by "${column.value}", which is not a field or registry column`, allowedHint(column.value, readingColumns.filter((c) => c !== READING_COLUMNS.eventTime))));
       }
       const problem = influxNameProblem(column.value, "tag key");
-      if (spec.sinks.influxdb !== undefined && problem !== undefined) {
+      if (spec.sinks?.influxdb !== undefined && problem !== undefined) {
         out.push(diagnostic("bad-influx-name", column.pos, `groupBy column "${column.value}" becomes an InfluxDB tag: ${problem}`, "rename the column"));
       }
     }
-  }
-  if (windows.length === 0 && (spec.statistics !== undefined || spec.correlations !== undefined)) {
-    const pos = (spec.statistics ?? spec.correlations)!.pos;
-    out.push(diagnostic("bad-window", pos, "statistics and correlations are computed per window, but no window is declared", "add a windows: entry"));
   }
 }
 
@@ -125,7 +154,7 @@ function checkMetric(out: Diagnostic[], metric: Located<string>, where: string, 
   return true;
 }
 
-function checkMetrics(out: Diagnostic[], spec: PipelineSpec, fieldTypes: ReadonlyMap<string, FieldType>): void {
+function checkMetrics(out: Diagnostic[], spec: PipelineSpec, fieldTypes: ReadonlyMap<string, FieldType>, guard: Guard): void {
   if (spec.statistics !== undefined) {
     checkUnique(out, spec.statistics.metrics.value, "statistics metric");
     for (const metric of spec.statistics.metrics.value) checkMetric(out, metric, "statistics.metrics", fieldTypes);
@@ -137,25 +166,25 @@ function checkMetrics(out: Diagnostic[], spec: PipelineSpec, fieldTypes: Readonl
     out.push(diagnostic("missing-key", correlations.pos, "correlations needs pairs or allPairsOf", "add pairs: [[a, b]] or allPairsOf: [a, b, c]"));
   }
   const seenPairs = new Map<string, number>();
-  for (const pair of correlations.pairs?.value ?? []) {
+  for (const pair of correlations.pairs?.value ?? []) guard(() => {
     if (pair.value.length !== 2) {
       out.push(diagnostic("bad-value", pair.pos, `a correlation pair has two metrics, found ${pair.value.length}`, "write [metric_a, metric_b]"));
-      continue;
+      return;
     }
     const [a, b] = pair.value as [Located<string>, Located<string>];
     const okA = checkMetric(out, a, "correlations.pairs", fieldTypes);
     const okB = checkMetric(out, b, "correlations.pairs", fieldTypes);
     if (a.value === b.value) {
       out.push(diagnostic("self-correlation", b.pos, `"${a.value}" is correlated with itself (always 1)`, "pair two different metrics"));
-      continue;
+      return;
     }
-    if (!okA || !okB) continue;
+    if (!okA || !okB) return;
     const key = [a.value, b.value].sort().join("\u0000");
     const first = seenPairs.get(key);
     if (first !== undefined) {
       out.push(diagnostic("duplicate-name", pair.pos, `the pair ${a.value}/${b.value} is listed twice (first at line ${first})`, "remove one"));
     } else seenPairs.set(key, pair.pos.line);
-  }
+  });
   if (correlations.allPairsOf !== undefined) {
     const metrics = correlations.allPairsOf.value;
     checkUnique(out, metrics, "correlations.allPairsOf metric");
