@@ -85,7 +85,8 @@ export function buildPlan(spec: PipelineSpec, specFile: string): PlanNode {
   const registryColumns = spec.registry.columns.value.map((c) => c.value);
   const columnType = (name: string): ColumnType => fieldType.get(name) ?? (name === READING_COLUMNS.eventDate ? "date" : "string");
   const eventTimeField = spec.source.eventTime.field.value;
-  const checkpoints = spec.storage.checkpoints.template;
+  // Checkpoints are per pipeline, so two pipelines sharing a CHECKPOINT_DIR never share state.
+  const checkpoints = `${spec.storage.checkpoints.template}/${spec.name.value}`;
 
   const sources: SourceNode[] = [
     {

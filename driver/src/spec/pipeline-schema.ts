@@ -111,7 +111,7 @@ const correlationsSchema = object({
 function parquetSinkSchema(example: string, columns: string) {
   return object({
     path: required(setting(), "Output folder (local path, file:// or hdfs:// URL).", example),
-    checkpoint: optional(setting(), "Checkpoint folder. Default: `<storage.checkpoints>/<sink name>`."),
+    checkpoint: optional(setting(), "Checkpoint folder. Default: `<storage.checkpoints>/<pipeline name>/<sink name>`."),
     partitionBy: withDefault(list(name()), "[]", `Partition columns, e.g. ${columns}.`),
     trigger: withDefault(trigger(), "30 seconds", "Micro-batch interval, or `available-now`."),
   });
@@ -128,7 +128,7 @@ const influxSchema = object({
     "Name of the environment variable holding the token. Required for version 2. The token itself never appears in files, plans or logs.",
     "INFLUXDB_TOKEN",
   ),
-  checkpoint: optional(setting(), "Checkpoint folder prefix for the InfluxDB queries. Default: `<storage.checkpoints>`."),
+  checkpoint: optional(setting(), "Checkpoint folder prefix for the InfluxDB queries. Default: `<storage.checkpoints>/<pipeline name>`."),
   trigger: withDefault(trigger(), "30 seconds", "Micro-batch interval of the InfluxDB queries."),
   measurements: withDefault(
     object({
@@ -175,7 +175,7 @@ export const pipelineSchema = object({
   correlations: optional(correlationsSchema, "Pearson correlations per window and group."),
   storage: withDefault(
     object({
-      checkpoints: withDefault(setting(), "${CHECKPOINT_DIR:-.local-stack/checkpoints}", "Folder under which each sink keeps its checkpoint."),
+      checkpoints: withDefault(setting(), "${CHECKPOINT_DIR:-.local-stack/checkpoints}", "Folder under which each sink keeps its checkpoint, in `<pipeline name>/<sink name>`."),
     }),
     "{}",
     "Checkpoint location.",

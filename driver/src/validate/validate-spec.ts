@@ -223,6 +223,8 @@ function checkSinks(out: Diagnostic[], spec: PipelineSpec, readingColumns: reado
   }
   if (!/^https?:\/\/[^\s/]+/.test(influx.url.value)) {
     out.push(diagnostic("bad-value", influx.url.pos, `sinks.influxdb.url "${influx.url.value}" is not an http(s) URL`, "write e.g. http://localhost:8086"));
+  } else if (influx.url.value.endsWith("/")) {
+    out.push(diagnostic("bad-value", influx.url.pos, `sinks.influxdb.url "${influx.url.value}" ends with "/"`, "write the base URL without the trailing slash; the write path is added to it"));
   }
   const measurementNames = influx.measurements;
   for (const key of ["raw", "statistics", "correlations"] as const) {

@@ -23,7 +23,7 @@ export function viewStatement(body: ViewBody): string {
 }
 
 export function sqlFileName(index: number, view: ViewNode): string {
-  return `${String(index + 1).padStart(2, "0")}-${view.name.replace(/_/g, "-")}.sql`;
+  return `${String(index + 1).padStart(2, "0")}-${view.name.replace(/_/g, "-").toLowerCase()}.sql`;
 }
 
 export function viewSqlFile(plan: PlanNode, view: ViewNode): string {
