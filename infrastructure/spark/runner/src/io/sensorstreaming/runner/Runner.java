@@ -1,0 +1,275 @@
+package io.sensorstreaming.runner;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.spark.api.java.function.VoidFunction2;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.analysis.UnsupportedOperationChecker;
+import org.apache.spark.sql.streaming.DataStreamWriter;
+import org.apache.spark.sql.streaming.OutputMode;
+import org.apache.spark.sql.streaming.StreamingQuery;
+import org.apache.spark.sql.streaming.Trigger;
+
+/**
+ * The generic runner: executes a compiled plan.json and nothing else. It registers the sources,
+ * runs each view's SQL, applies the declared watermark, starts every sink, reports progress and
+ * stops gracefully when the stop marker appears. All pipeline logic is in the plan's SQL.
+ *
+ * Usage: Runner PLAN_JSON [--explain] [--stop-file PATH]
+ *   --explain    analyse every view and check every sink query against Spark's streaming rules,
+ *                print their schemas, start nothing, and exit (0 when Spark accepts all of it)
+ *   --stop-file  marker whose appearance stops the job gracefully (default: STOP beside the plan)
+ *
+ * Exit codes: 0 stopped or finished, 1 a query failed, 2 bad usage or plan, 3 Spark rejected SQL.
+ */
+public final class Runner {
+  private Runner() {}
+
+  /** Spark refused a view's SQL; the message names the view and its file. */
+  static final class SqlRejected extends RuntimeException {
+    SqlRejected(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  public static void main(String[] args) {
+    int code;
+    try {
+      code = run(args);
+    } catch (Plan.PlanException e) {
+      System.err.println("sensor-streaming runner: " + e.getMessage());
+      code = 2;
+    } catch (SqlRejected | org.apache.spark.sql.AnalysisException e) {
+      System.err.println("sensor-streaming runner: Spark rejected the plan: " + e.getMessage());
+      code = 3;
+    } catch (Exception e) {
+      System.err.println("sensor-streaming runner: " + e);
+      e.printStackTrace();
+      code = 1;
+    }
+    Events.emit("runner-exit", "code", Integer.toString(code));
+    System.exit(code);
+  }
+
+  static int run(String[] args) throws Exception {
+    String planFile = null;
+    boolean explain = false;
+    String stopFile = null;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--explain":
+          explain = true;
+          break;
+        case "--stop-file":
+          if (i + 1 >= args.length) throw new Plan.PlanException("--stop-file needs a path");
+          stopFile = args[++i];
+          break;
+        default:
+          if (planFile != null) throw new Plan.PlanException("unexpected argument " + args[i] + "; usage: Runner PLAN_JSON [--explain] [--stop-file PATH]");
+          planFile = args[i];
+      }
+    }
+    if (planFile == null) throw new Plan.PlanException("usage: Runner PLAN_JSON [--explain] [--stop-file PATH]");
+    Plan plan = Plan.read(Path.of(planFile));
+
+    SparkSession.Builder builder = SparkSession.builder().appName("sensor-streaming " + plan.pipeline);
+    for (Map.Entry<String, String> entry : plan.sparkConf.entrySet()) builder.config(entry.getKey(), entry.getValue());
+    SparkSession spark = builder.getOrCreate();
+
+    registerSources(spark, plan);
+    registerViews(spark, plan);
+    if (explain) return explain(spark, plan);
+
+    StopMarker stop = new StopMarker(stopFile != null ? stopFile : plan.dir.resolve("STOP").toUri().toString(), spark.sparkContext().hadoopConfiguration());
+    stop.clear();
+    spark.streams().addListener(new Events());
+    List<StreamingQuery> queries = startSinks(spark, plan);
+    ObjectNode started = Events.fields();
+    started.put("pipeline", plan.pipeline);
+    started.put("queries", queries.size());
+    started.put("stopFile", stop.toString());
+    Events.emit("runner-started", started);
+    return await(spark, queries, stop);
+  }
+
+  private static void registerSources(SparkSession spark, Plan plan) {
+    for (JsonNode source : plan.sources) {
+      String name = Plan.text(source, "name");
+      Map<String, String> options = Plan.strings(source.path("options"));
+      Dataset<Row> df;
+      switch (Plan.text(source, "kind")) {
+        case "kafka":
+          df = spark.readStream().format("kafka").options(options).load();
+          break;
+        case "file":
+          df = spark.read().format(Plan.text(source, "format")).options(options).load(Plan.text(source, "path"));
+          break;
+        default:
+          throw new Plan.PlanException("source " + name + " has an unknown kind " + source.path("kind"));
+      }
+      df.createOrReplaceTempView(name);
+    }
+  }
+
+  private static void registerViews(SparkSession spark, Plan plan) throws java.io.IOException {
+    for (JsonNode view : plan.views) {
+      String name = Plan.text(view, "name");
+      Dataset<Row> df;
+      try {
+        df = spark.sql(plan.sql(view));
+      } catch (Exception e) {
+        // Scala declares no checked exceptions, so Spark's AnalysisException is caught here.
+        if (!(e instanceof org.apache.spark.sql.AnalysisException)) throw e;
+        throw new SqlRejected("view " + name + " (" + Plan.text(view, "sqlFile") + "): " + e.getMessage(), e);
+      }
+      JsonNode watermark = view.get("watermark");
+      if (watermark != null) df = df.withWatermark(Plan.text(watermark, "column"), Plan.text(watermark, "delay"));
+      df.createOrReplaceTempView(name);
+    }
+  }
+
+  /** Spark checks streaming rules (e.g. append mode needs a watermark) only when a query starts. */
+  private static int explain(SparkSession spark, Plan plan) {
+    for (JsonNode sink : plan.sinks) {
+      String query = Plan.text(sink, "query");
+      Dataset<Row> df = spark.table(query);
+      OutputMode mode = outputMode(Plan.text(sink, "outputMode"));
+      if (df.isStreaming()) UnsupportedOperationChecker.checkForStreaming(df.queryExecution().analyzed(), mode);
+      System.out.println("sink " + Plan.text(sink, "name") + " <- " + query + " (" + Plan.text(sink, "kind") + ", " + Plan.text(sink, "outputMode") + ")");
+      System.out.print(df.schema().treeString());
+    }
+    ObjectNode fields = Events.fields();
+    fields.put("pipeline", plan.pipeline);
+    fields.put("views", plan.views.size());
+    fields.put("sinks", plan.sinks.size());
+    Events.emit("explain-ok", fields);
+    return 0;
+  }
+
+  private static OutputMode outputMode(String mode) {
+    switch (mode) {
+      case "append":
+        return OutputMode.Append();
+      case "update":
+        return OutputMode.Update();
+      case "complete":
+        return OutputMode.Complete();
+      default:
+        throw new Plan.PlanException("unknown output mode " + mode);
+    }
+  }
+
+  private static Trigger trigger(JsonNode trigger) {
+    switch (Plan.text(trigger, "kind")) {
+      case "processing-time":
+        return Trigger.ProcessingTime(Plan.text(trigger, "interval"));
+      case "available-now":
+        return Trigger.AvailableNow();
+      default:
+        throw new Plan.PlanException("unknown trigger " + trigger);
+    }
+  }
+
+  private static List<StreamingQuery> startSinks(SparkSession spark, Plan plan) throws Exception {
+    // Every token is checked before any query starts, so a missing one fails fast and clearly.
+    for (JsonNode sink : plan.sinks) {
+      JsonNode tokenEnv = sink.path("influx").path("tokenEnv");
+      if (tokenEnv.isTextual() && (System.getenv(tokenEnv.asText()) == null || System.getenv(tokenEnv.asText()).isEmpty())) {
+        throw new Plan.PlanException("sink " + Plan.text(sink, "name") + " needs the InfluxDB token in the environment variable " + tokenEnv.asText() + ", which is not set for the Spark driver");
+      }
+    }
+    List<StreamingQuery> queries = new ArrayList<>();
+    for (JsonNode sink : plan.sinks) {
+      String name = Plan.text(sink, "name");
+      Dataset<Row> df = spark.table(Plan.text(sink, "query"));
+      DataStreamWriter<?> writer;
+      switch (Plan.text(sink, "kind")) {
+        case "parquet": {
+          List<String> partitionBy = Plan.textList(sink.path("partitionBy"));
+          writer = df.writeStream().format("parquet").option("path", Plan.text(sink, "path"));
+          if (!partitionBy.isEmpty()) writer = writer.partitionBy(partitionBy.toArray(new String[0]));
+          break;
+        }
+        case "influx-lines": {
+          JsonNode influx = sink.path("influx");
+          JsonNode tokenEnv = influx.path("tokenEnv");
+          InfluxWriter influxWriter =
+              new InfluxWriter(
+                  name,
+                  Plan.text(influx, "writeUrl"),
+                  tokenEnv.isTextual() ? System.getenv(tokenEnv.asText()) : null,
+                  influx.path("batchLines").asInt(5000),
+                  influx.path("gzip").asBoolean(true));
+          String column = Plan.text(sink, "lineColumn");
+          VoidFunction2<Dataset<Row>, Long> post =
+              (batch, batchId) -> {
+                long lines = influxWriter.write(batch.select(column).as(Encoders.STRING()).toLocalIterator(), batchId);
+                ObjectNode fields = Events.fields();
+                fields.put("query", name);
+                fields.put("batchId", batchId);
+                fields.put("lines", lines);
+                Events.emit("influx-written", fields);
+              };
+          writer = df.writeStream().foreachBatch(post);
+          break;
+        }
+        default:
+          throw new Plan.PlanException("sink " + name + " has an unknown kind " + sink.path("kind"));
+      }
+      queries.add(
+          writer
+              .queryName(name)
+              .option("checkpointLocation", Plan.text(sink, "checkpoint"))
+              .outputMode(outputMode(Plan.text(sink, "outputMode")))
+              .trigger(trigger(sink.path("trigger")))
+              .start());
+    }
+    return queries;
+  }
+
+  /**
+   * Waits on all queries at once: returns when all have finished (available-now triggers), when
+   * one fails (the others are stopped), or when the stop marker appears (graceful stop).
+   */
+  private static int await(SparkSession spark, List<StreamingQuery> queries, StopMarker stop) throws Exception {
+    while (true) {
+      spark.streams().awaitAnyTermination(TimeUnit.SECONDS.toMillis(1));
+      for (StreamingQuery query : queries) {
+        if (!query.isActive() && query.exception().isDefined()) {
+          System.err.println("sensor-streaming runner: query " + query.name() + " failed: " + query.exception().get().getMessage());
+          stopAll(queries);
+          return 1;
+        }
+      }
+      if (queries.stream().noneMatch(StreamingQuery::isActive)) {
+        Events.emit("runner-finished", "reason", "every query has finished");
+        return 0;
+      }
+      spark.streams().resetTerminated();
+      if (stop.present()) {
+        Events.emit("runner-stopping", "reason", "stop marker " + stop);
+        stopAll(queries);
+        stop.clear();
+        return 0;
+      }
+    }
+  }
+
+  /** Lets a running micro-batch finish (up to a minute) before stopping each query. */
+  private static void stopAll(List<StreamingQuery> queries) throws Exception {
+    for (StreamingQuery query : queries) {
+      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+      while (query.isActive() && query.status().isTriggerActive() && System.nanoTime() < deadline) Thread.sleep(200);
+      query.stop();
+      Events.emit("query-stopped", "query", query.name());
+    }
+  }
+}
