@@ -1,0 +1,44 @@
+/**
+ * The real local stack for end-to-end tests: `infrastructure/local/stack.sh up` (idempotent;
+ * it installs on first use) and the runner jar built against that Spark.
+ */
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+
+export const root = path.resolve(import.meta.dirname, "../../../..");
+const stackScript = path.join(root, "infrastructure/local/stack.sh");
+
+export interface StackEnv {
+  readonly SPARK_HOME: string;
+  readonly SPARK_KAFKA_JARS: string;
+  readonly LIVY_URL: string;
+  readonly KAFKA_BOOTSTRAP: string;
+  readonly INFLUXDB_URL: string;
+  readonly SENSOR_STREAMING_STAGING: string;
+}
+
+function parseExports(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const match = /^export ([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (match) out[match[1]!] = match[2]!.replace(/\\(.)/g, "$1").replace(/^'(.*)'$/, "$1");
+  }
+  return out;
+}
+
+let cached: { env: StackEnv; runnerJar: string } | undefined;
+
+/** Starts the stack if needed and builds the runner; returns the stack's endpoints. */
+export function ensureStack(): { env: StackEnv; runnerJar: string } {
+  if (cached !== undefined) return cached;
+  execFileSync(stackScript, ["up"], { cwd: root, stdio: "inherit" });
+  const env = parseExports(execFileSync(stackScript, ["env"], { cwd: root, encoding: "utf8" })) as unknown as StackEnv;
+  const runnerJar = path.join(root, "infrastructure/spark/runner/build/sensor-streaming-runner.jar");
+  execFileSync(path.join(root, "infrastructure/spark/runner/build.sh"), [runnerJar], {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, SPARK_HOME: env.SPARK_HOME },
+  });
+  cached = { env, runnerJar };
+  return cached;
+}
