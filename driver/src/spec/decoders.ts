@@ -61,6 +61,7 @@ function report(ctx: DecodeContext, d: Diagnostic): undefined {
 }
 
 function wrongType(ctx: DecodeContext, node: LocatedNode, where: string, expected: string): undefined {
+  where = where === "" ? "the spec" : where;
   return report(
     ctx,
     diagnostic("wrong-type", node.pos, `${where} must be ${expected}, found ${describeNode(node)}`, `write ${expected} here`),
@@ -86,20 +87,17 @@ export function string(options: { pattern?: RegExp; patternText?: string } = {})
   return {
     type: "string",
     decode(node, where, ctx) {
-      if (node.kind !== "scalar" || typeof node.value !== "string") {
-        if (node.kind === "scalar" && (typeof node.value === "number" || typeof node.value === "boolean")) {
-          return { value: String(node.value), pos: node.pos };
-        }
-        return wrongType(ctx, node, where, "a string");
+      // YAML reads `2020` or `true` as a number or boolean; as a string they are their text.
+      const text =
+        node.kind === "scalar" && (typeof node.value === "string" || typeof node.value === "number" || typeof node.value === "boolean")
+          ? String(node.value)
+          : undefined;
+      if (text === undefined) return wrongType(ctx, node, where, "a string");
+      if (!noInterpolation(ctx, node, where, text)) return undefined;
+      if (options.pattern !== undefined && !options.pattern.test(text)) {
+        return report(ctx, diagnostic("bad-value", node.pos, `${where} "${text}" is not valid`, options.patternText));
       }
-      if (!noInterpolation(ctx, node, where, node.value)) return undefined;
-      if (options.pattern !== undefined && !options.pattern.test(node.value)) {
-        return report(
-          ctx,
-          diagnostic("bad-value", node.pos, `${where} "${node.value}" is not valid`, options.patternText),
-        );
-      }
-      return { value: node.value, pos: node.pos };
+      return { value: text, pos: node.pos };
     },
   };
 }
@@ -339,6 +337,17 @@ function parseDefault(text: string, pos: SourcePosition): LocatedNode {
   return { kind: "scalar", value: text, pos };
 }
 
+/** Keys that were present in a mapping but whose value did not decode (already reported). */
+const FAILED_KEYS = new WeakMap<object, ReadonlySet<string>>();
+
+/**
+ * True when `key` was written in the mapping but its value did not decode. Checks use it to
+ * tell "absent" from "present but invalid", so they do not report a follow-up problem.
+ */
+export function keyFailed(decoded: object | undefined, key: string): boolean {
+  return decoded !== undefined && (FAILED_KEYS.get(decoded)?.has(key) ?? false);
+}
+
 type Decoded<S> = S extends KeySpec<infer T> ? T : never;
 
 export type ObjectOf<F extends Record<string, KeySpec<any>>> = { readonly [K in keyof F]: Decoded<F[K]> } & {
@@ -385,6 +394,7 @@ function decodeObject<F extends Record<string, KeySpec<any>>>(
     }
   }
   const out: Record<string, unknown> = { pos: node.pos };
+  const failedKeys = new Set<string>();
   for (const key of names) {
     const spec = keys[key]!;
     const found = node.entries.find((e) => e.key === key);
@@ -403,6 +413,8 @@ function decodeObject<F extends Record<string, KeySpec<any>>>(
       continue;
     }
     out[key] = spec.decoder.decode(entry.value, `${prefix}${key}`, ctx);
+    if (out[key] === undefined) failedKeys.add(key);
   }
+  FAILED_KEYS.set(out, failedKeys);
   return out as ObjectOf<F>;
 }

@@ -4,7 +4,7 @@
  * Profiles are merged at this level (before decoding), so a value that a profile overrides
  * points at the profile file, and everything else at the pipeline file.
  */
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from "yaml";
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from "yaml";
 import { diagnostic, type Diagnostic, type SourcePosition } from "./diagnostics.js";
 
 export type ScalarValue = string | number | boolean | null;
@@ -79,24 +79,20 @@ export function parseLocatedYaml(text: string, file: string): ParsedYaml {
       return { kind: "scalar", value: scalar, pos };
     }
     if (yamlNode === null || yamlNode === undefined) return { kind: "scalar", value: null, pos };
-    // Aliases and other exotic nodes are resolved to plain JSON so they still decode.
-    return fromPlain(yamlNode.toJSON(), pos);
+    if (isAlias(yamlNode)) {
+      // `*name` takes the anchored node's value; its position stays the alias's own.
+      const target = yamlNode.resolve(doc);
+      if (target === undefined) {
+        diagnostics.push(diagnostic("yaml-syntax", pos, `YAML: alias *${yamlNode.source} names no anchor`, `define &${yamlNode.source} before using it`));
+        return { kind: "scalar", value: null, pos };
+      }
+      return { ...convert(target), pos };
+    }
+    throw new Error(`unexpected YAML node at ${file}:${pos.line}:${pos.col}`);
   };
 
-  return { root: doc.contents === null ? undefined : convert(doc.contents), diagnostics };
-}
-
-function fromPlain(value: unknown, pos: SourcePosition): LocatedNode {
-  if (Array.isArray(value)) return { kind: "seq", items: value.map((v) => fromPlain(v, pos)), pos };
-  if (value !== null && typeof value === "object") {
-    return {
-      kind: "map",
-      entries: Object.entries(value).map(([key, v]) => ({ key, keyPos: pos, value: fromPlain(v, pos) })),
-      pos,
-    };
-  }
-  const scalar = typeof value === "string" || typeof value === "number" || typeof value === "boolean" ? value : null;
-  return { kind: "scalar", value: scalar, pos };
+  const root = doc.contents === null ? undefined : convert(doc.contents);
+  return { root: diagnostics.length > 0 ? undefined : root, diagnostics };
 }
 
 /**

@@ -1,18 +1,35 @@
 /**
- * Cross-reference checks on a structurally decoded spec: names that must exist, be numeric,
- * be unique, or be writable to InfluxDB, and windows that Spark can run with bounded state.
+ * Cross-reference checks on a decoded spec: names that must exist, be numeric, be unique, or be
+ * writable to InfluxDB, and windows that Spark can run with bounded state.
+ *
+ * They also run on a spec whose decoding reported problems, so a user sees every problem in one
+ * pass. A value that was written but did not decode is known (`keyFailed`): checks treat it as
+ * present and say nothing more about it, rather than reporting a follow-up problem.
  */
 import { READING_COLUMNS, REJECTED_COLUMNS, RESERVED_COLUMNS } from "../spec/columns.js";
-import type { Located } from "../spec/decoders.js";
+import { keyFailed, type Located } from "../spec/decoders.js";
 import { allowedHint } from "../spec/did-you-mean.js";
 import { diagnostic, type Diagnostic } from "../spec/diagnostics.js";
-import { buildMessageSchema } from "../spec/message-schema.js";
 import { influxNameProblem, type InfluxNameKind } from "../spec/influx-names.js";
+import { buildMessageSchema } from "../spec/message-schema.js";
 import { NUMERIC_FIELD_TYPES, type FieldType, type PipelineSpec } from "../spec/pipeline-schema.js";
 
 export interface ValidateOptions {
   /** False when decoding already reported problems, so some values may be missing. */
   readonly complete: boolean;
+}
+
+interface Checks {
+  readonly out: Diagnostic[];
+  readonly spec: PipelineSpec;
+  /** Every declared field name, whether or not its type decoded. */
+  readonly fieldNames: ReadonlySet<string>;
+  readonly fieldTypes: ReadonlyMap<string, FieldType>;
+  /** Every column of a valid reading, for group-by, tag and partition checks. */
+  readonly readingColumns: readonly string[];
+  /** False when the fields or registry columns did not decode: unknown-column checks pause. */
+  readonly columnsKnown: boolean;
+  readonly guard: (check: () => void) => void;
 }
 
 export function validateSpec(spec: PipelineSpec, options: ValidateOptions = { complete: true }): Diagnostic[] {
@@ -28,53 +45,40 @@ export function validateSpec(spec: PipelineSpec, options: ValidateOptions = { co
   };
   const fields = spec.source?.fields?.value ?? [];
   const fieldTypes = new Map<string, FieldType>();
-  for (const field of fields) guard(() => fieldTypes.set(field.name.value, field.value.type.value));
+  for (const field of fields) {
+    const type = field.value?.type?.value;
+    if (type !== undefined) fieldTypes.set(field.name.value, type);
+  }
   const registryColumns = spec.registry?.columns?.value.map((c) => c.value) ?? [];
-  /** Every column of a valid reading, for group-by and partition checks. */
-  const readingColumns = [...fieldTypes.keys(), ...registryColumns, READING_COLUMNS.eventTime, READING_COLUMNS.eventDate, READING_COLUMNS.kafkaPartition, READING_COLUMNS.kafkaOffset, READING_COLUMNS.kafkaTimestamp];
+  const checks: Checks = {
+    out,
+    spec,
+    fieldNames: new Set(fields.map((f) => f.name.value)),
+    fieldTypes,
+    readingColumns: [
+      ...fields.map((f) => f.name.value),
+      ...registryColumns,
+      READING_COLUMNS.eventTime,
+      READING_COLUMNS.eventDate,
+      READING_COLUMNS.kafkaPartition,
+      READING_COLUMNS.kafkaOffset,
+      READING_COLUMNS.kafkaTimestamp,
+    ],
+    columnsKnown: !keyFailed(spec.source, "fields") && !keyFailed(spec.registry, "columns") && spec.registry?.columns !== undefined,
+    guard,
+  };
 
-  guard(() => checkColumns(out, spec));
-  guard(() => {
-    for (const conflict of buildMessageSchema(fields).conflicts) {
-      const field = fields.find((f) => f.name.value === conflict.field)!;
-      out.push(diagnostic("bad-json-path", field.value.path.pos, `field "${conflict.field}": ${conflict.problem}`, "make the paths agree on the message's shape"));
-    }
-  });
-  guard(() => checkEventTime(out, spec, fieldTypes));
-  guard(() => checkRegistry(out, spec, fieldTypes));
-  guard(() => checkWindows(out, spec, readingColumns, guard));
-  guard(() => checkMetrics(out, spec, fieldTypes, guard));
-  guard(() => checkSinks(out, spec, readingColumns, fieldTypes));
+  guard(() => checkColumns(checks));
+  guard(() => checkMessageShape(checks));
+  guard(() => checkEventTime(checks));
+  guard(() => checkRegistry(checks));
+  guard(() => checkWindows(checks));
+  guard(() => checkStatistics(checks));
+  guard(() => checkCorrelations(checks));
+  guard(() => checkPartitions(checks));
+  guard(() => checkInflux(checks));
   return out;
 }
-
-function checkColumns(out: Diagnostic[], spec: PipelineSpec): void {
-  checkUnique(out, [...spec.source.fields.value.map((f) => f.name), ...spec.registry.columns.value], "column");
-  for (const field of spec.source.fields.value) {
-    if (RESERVED_COLUMNS.includes(field.name.value.toLowerCase())) {
-      out.push(
-        diagnostic("duplicate-name", field.name.pos, `"${field.name.value}" is a column the pipeline adds itself`, `choose another name; reserved: ${RESERVED_COLUMNS.join(", ")}`),
-      );
-    }
-  }
-  for (const column of spec.registry.columns.value) {
-    if (RESERVED_COLUMNS.includes(column.value.toLowerCase())) {
-      out.push(diagnostic("duplicate-name", column.pos, `registry column "${column.value}" clashes with a column the pipeline adds`, `reserved: ${RESERVED_COLUMNS.join(", ")}`));
-    }
-  }
-}
-
-function checkRegistry(out: Diagnostic[], spec: PipelineSpec, fieldTypes: ReadonlyMap<string, FieldType>): void {
-  const joinOn = spec.registry.joinOn;
-  if (!fieldTypes.has(joinOn.value)) {
-    out.push(diagnostic("unknown-field", joinOn.pos, `registry.joinOn "${joinOn.value}" is not a message field`, allowedHint(joinOn.value, [...fieldTypes.keys()])));
-  }
-  if (spec.registry.columns.value.some((c) => c.value.toLowerCase() === spec.registry.key.value.toLowerCase())) {
-    out.push(diagnostic("duplicate-name", spec.registry.key.pos, `registry.key "${spec.registry.key.value}" is also listed in registry.columns`, "the key is matched, not carried: the reading keeps it as its join field"));
-  }
-}
-
-type Guard = (check: () => void) => void;
 
 function checkUnique(out: Diagnostic[], names: readonly Located<string>[], what: string): void {
   const seen = new Map<string, Located<string>>();
@@ -90,63 +94,106 @@ function checkUnique(out: Diagnostic[], names: readonly Located<string>[], what:
   }
 }
 
-function checkEventTime(out: Diagnostic[], spec: PipelineSpec, fieldTypes: ReadonlyMap<string, FieldType>): void {
+function checkColumns({ out, spec }: Checks): void {
+  checkUnique(out, [...spec.source.fields.value.map((f) => f.name), ...(spec.registry.columns?.value ?? [])], "column");
+  const reserved = (name: Located<string>, what: string): void => {
+    if (RESERVED_COLUMNS.includes(name.value.toLowerCase())) {
+      out.push(diagnostic("duplicate-name", name.pos, `${what} "${name.value}" is a column the pipeline adds itself`, `choose another name; reserved: ${RESERVED_COLUMNS.join(", ")}`));
+    }
+  };
+  for (const field of spec.source.fields.value) reserved(field.name, "field");
+  for (const column of spec.registry.columns?.value ?? []) reserved(column, "registry column");
+}
+
+function checkMessageShape({ out, spec }: Checks): void {
+  const fields = spec.source.fields.value.filter((f) => f.value.path !== undefined && f.value.type !== undefined);
+  for (const conflict of buildMessageSchema(fields).conflicts) {
+    const field = fields.find((f) => f.name.value === conflict.field)!;
+    out.push(diagnostic("bad-json-path", field.value.path.pos, `field "${conflict.field}": ${conflict.problem}`, "make the paths agree on the message's shape"));
+  }
+}
+
+function checkEventTime({ out, spec, fieldNames, fieldTypes }: Checks): void {
   const { field, unit } = spec.source.eventTime;
-  const type = fieldTypes.get(field.value);
-  if (type === undefined) {
-    out.push(diagnostic("unknown-field", field.pos, `source.eventTime.field "${field.value}" is not a message field`, allowedHint(field.value, [...fieldTypes.keys()])));
+  if (!fieldNames.has(field.value)) {
+    out.push(diagnostic("unknown-field", field.pos, `source.eventTime.field "${field.value}" is not a message field`, allowedHint(field.value, [...fieldNames])));
     return;
   }
+  const type = fieldTypes.get(field.value);
+  if (type === undefined) return;
   const wanted: readonly FieldType[] = unit.value === "iso8601" ? ["string"] : ["int", "long", "double"];
   if (!wanted.includes(type)) {
     out.push(diagnostic("bad-value", unit.pos, `event time unit "${unit.value}" needs a field of type ${wanted.join(" or ")}, but "${field.value}" is ${type}`, `change the field's type or the unit`));
   }
 }
 
-function checkWindows(out: Diagnostic[], spec: PipelineSpec, readingColumns: readonly string[], guard: Guard): void {
+function checkRegistry({ out, spec, fieldNames }: Checks): void {
+  const joinOn = spec.registry.joinOn;
+  if (joinOn !== undefined && !fieldNames.has(joinOn.value)) {
+    out.push(diagnostic("unknown-field", joinOn.pos, `registry.joinOn "${joinOn.value}" is not a message field`, allowedHint(joinOn.value, [...fieldNames])));
+  }
+  const key = spec.registry.key;
+  if (key !== undefined && (spec.registry.columns?.value ?? []).some((c) => c.value.toLowerCase() === key.value.toLowerCase())) {
+    out.push(diagnostic("duplicate-name", key.pos, `registry.key "${key.value}" is also listed in registry.columns`, "the key is matched, not carried: the reading keeps it as its join field"));
+  }
+}
+
+function checkWindows(checks: Checks): void {
+  const { out, spec, guard } = checks;
   const windows = spec.windows.value;
-  checkUnique(out, windows.map((w) => w.name), "window");
-  if (windows.length > 0 && spec.source.watermark === undefined) {
+  checkUnique(out, windows.filter((w) => w.name !== undefined).map((w) => w.name), "window");
+  if (windows.length > 0 && spec.source?.watermark === undefined && !keyFailed(spec.source, "watermark")) {
     out.push(
       diagnostic("missing-watermark", spec.windows.pos, "windows need a watermark: without one Spark keeps every window's state forever and never closes a window", 'add source.watermark, e.g. "2 minutes"'),
     );
   }
-  for (const window of windows) guard(() => checkWindow(out, spec, window, readingColumns));
+  for (const window of windows) {
+    guard(() => checkWindowSlide(checks, window));
+    guard(() => checkWindowGroups(checks, window));
+  }
   if (windows.length === 0 && (spec.statistics !== undefined || spec.correlations !== undefined)) {
     const pos = (spec.statistics ?? spec.correlations)!.pos;
     out.push(diagnostic("bad-window", pos, "statistics and correlations are computed per window, but no window is declared", "add a windows: entry"));
   }
 }
 
-function checkWindow(out: Diagnostic[], spec: PipelineSpec, window: PipelineSpec["windows"]["value"][number], readingColumns: readonly string[]): void {
-  {
-    const size = window.size.value;
-    const slide = window.slide?.value ?? size;
-    const slidePos = window.slide?.pos ?? window.size.pos;
-    if (slide.ms > size.ms) {
-      out.push(diagnostic("bad-window", slidePos, `window "${window.name.value}": slide ${slide.text} is larger than size ${size.text}, so readings between windows would be lost`, "make slide at most size"));
-    } else if (size.ms % slide.ms !== 0) {
-      out.push(diagnostic("bad-window", slidePos, `window "${window.name.value}": size ${size.text} is not a multiple of slide ${slide.text}`, "choose a slide that divides size, so every reading falls in the same number of windows"));
+type WindowSpec = PipelineSpec["windows"]["value"][number];
+
+function checkWindowSlide({ out }: Checks, window: WindowSpec): void {
+  const size = window.size.value;
+  if (window.slide === undefined && keyFailed(window, "slide")) return;
+  const slide = window.slide?.value ?? size;
+  const slidePos = window.slide?.pos ?? window.size.pos;
+  if (slide.ms > size.ms) {
+    out.push(diagnostic("bad-window", slidePos, `window "${window.name.value}": slide ${slide.text} is larger than size ${size.text}, so readings between windows would be lost`, "make slide at most size"));
+  } else if (size.ms % slide.ms !== 0) {
+    out.push(diagnostic("bad-window", slidePos, `window "${window.name.value}": size ${size.text} is not a multiple of slide ${slide.text}`, "choose a slide that divides size, so every reading falls in the same number of windows"));
+  }
+}
+
+function checkWindowGroups({ out, spec, readingColumns, columnsKnown }: Checks, window: WindowSpec): void {
+  checkUnique(out, window.groupBy.value, `groupBy column in window "${window.name.value}"`);
+  const groupable = readingColumns.filter((c) => c !== READING_COLUMNS.eventTime);
+  for (const column of window.groupBy.value) {
+    if (columnsKnown && !groupable.includes(column.value)) {
+      out.push(diagnostic("unknown-field", column.pos, `window "${window.name.value}" groups by "${column.value}", which is not a field or registry column`, allowedHint(column.value, groupable)));
     }
-    checkUnique(out, window.groupBy.value, `groupBy column in window "${window.name.value}"`);
-    for (const column of window.groupBy.value) {
-      if (!readingColumns.includes(column.value) || column.value === READING_COLUMNS.eventTime) {
-        out.push(diagnostic("unknown-field", column.pos, `window "${window.name.value}" groups by "${column.value}", which is not a field or registry column`, allowedHint(column.value, readingColumns.filter((c) => c !== READING_COLUMNS.eventTime))));
-      }
-      const problem = influxNameProblem(column.value, "tag key");
-      if (spec.sinks?.influxdb !== undefined && problem !== undefined) {
-        out.push(diagnostic("bad-influx-name", column.pos, `groupBy column "${column.value}" becomes an InfluxDB tag: ${problem}`, "rename the column"));
-      }
+    const problem = influxNameProblem(column.value, "tag key");
+    if (spec.sinks?.influxdb !== undefined && problem !== undefined) {
+      out.push(diagnostic("bad-influx-name", column.pos, `groupBy column "${column.value}" becomes an InfluxDB tag: ${problem}`, "rename the column"));
     }
   }
 }
 
-function checkMetric(out: Diagnostic[], metric: Located<string>, where: string, fieldTypes: ReadonlyMap<string, FieldType>): boolean {
-  const type = fieldTypes.get(metric.value);
-  if (type === undefined) {
-    out.push(diagnostic("unknown-field", metric.pos, `${where} names "${metric.value}", which is not a message field`, allowedHint(metric.value, [...fieldTypes].filter(([, t]) => NUMERIC_FIELD_TYPES.includes(t)).map(([n]) => n))));
+/** False (silently) for a field whose type did not decode: that field has its diagnostic. */
+function checkMetric({ out, fieldNames, fieldTypes }: Checks, metric: Located<string>, where: string): boolean {
+  if (!fieldNames.has(metric.value)) {
+    const numeric = [...fieldTypes].filter(([, t]) => NUMERIC_FIELD_TYPES.includes(t)).map(([n]) => n);
+    out.push(diagnostic("unknown-field", metric.pos, `${where} names "${metric.value}", which is not a message field`, allowedHint(metric.value, numeric)));
     return false;
   }
+  const type = fieldTypes.get(metric.value);
+  if (type === undefined) return false;
   if (!NUMERIC_FIELD_TYPES.includes(type)) {
     out.push(diagnostic("non-numeric-field", metric.pos, `${where} names "${metric.value}", which is ${type}, not a number`, `use a field of type ${NUMERIC_FIELD_TYPES.join(", ")}`));
     return false;
@@ -154,102 +201,127 @@ function checkMetric(out: Diagnostic[], metric: Located<string>, where: string, 
   return true;
 }
 
-function checkMetrics(out: Diagnostic[], spec: PipelineSpec, fieldTypes: ReadonlyMap<string, FieldType>, guard: Guard): void {
-  if (spec.statistics !== undefined) {
-    checkUnique(out, spec.statistics.metrics.value, "statistics metric");
-    for (const metric of spec.statistics.metrics.value) checkMetric(out, metric, "statistics.metrics", fieldTypes);
-    checkUnique(out, spec.statistics.functions.value, "statistics function");
-  }
+function checkStatistics(checks: Checks): void {
+  const statistics = checks.spec.statistics;
+  if (statistics === undefined) return;
+  checkUnique(checks.out, statistics.metrics.value, "statistics metric");
+  for (const metric of statistics.metrics.value) checkMetric(checks, metric, "statistics.metrics");
+  checkUnique(checks.out, statistics.functions?.value ?? [], "statistics function");
+}
+
+function checkCorrelations(checks: Checks): void {
+  const { out, spec, guard } = checks;
   const correlations = spec.correlations;
   if (correlations === undefined) return;
-  if (correlations.pairs === undefined && correlations.allPairsOf === undefined) {
+  if (correlations.pairs === undefined && correlations.allPairsOf === undefined && !keyFailed(correlations, "pairs") && !keyFailed(correlations, "allPairsOf")) {
     out.push(diagnostic("missing-key", correlations.pos, "correlations needs pairs or allPairsOf", "add pairs: [[a, b]] or allPairsOf: [a, b, c]"));
   }
   const seenPairs = new Map<string, number>();
-  for (const pair of correlations.pairs?.value ?? []) guard(() => {
-    if (pair.value.length !== 2) {
-      out.push(diagnostic("bad-value", pair.pos, `a correlation pair has two metrics, found ${pair.value.length}`, "write [metric_a, metric_b]"));
-      return;
-    }
-    const [a, b] = pair.value as [Located<string>, Located<string>];
-    const okA = checkMetric(out, a, "correlations.pairs", fieldTypes);
-    const okB = checkMetric(out, b, "correlations.pairs", fieldTypes);
-    if (a.value === b.value) {
-      out.push(diagnostic("self-correlation", b.pos, `"${a.value}" is correlated with itself (always 1)`, "pair two different metrics"));
-      return;
-    }
-    if (!okA || !okB) return;
-    const key = [a.value, b.value].sort().join("\u0000");
-    const first = seenPairs.get(key);
-    if (first !== undefined) {
-      out.push(diagnostic("duplicate-name", pair.pos, `the pair ${a.value}/${b.value} is listed twice (first at line ${first})`, "remove one"));
-    } else seenPairs.set(key, pair.pos.line);
-  });
+  for (const pair of correlations.pairs?.value ?? []) {
+    guard(() => {
+      if (pair.value.length !== 2) {
+        out.push(diagnostic("bad-value", pair.pos, `a correlation pair has two metrics, found ${pair.value.length}`, "write [metric_a, metric_b]"));
+        return;
+      }
+      const [a, b] = pair.value as [Located<string>, Located<string>];
+      const okA = checkMetric(checks, a, "correlations.pairs");
+      const okB = checkMetric(checks, b, "correlations.pairs");
+      if (a.value === b.value) {
+        out.push(diagnostic("self-correlation", b.pos, `"${a.value}" is correlated with itself (always 1)`, "pair two different metrics"));
+        return;
+      }
+      if (!okA || !okB) return;
+      const key = [a.value, b.value].sort().join("\u0000");
+      const first = seenPairs.get(key);
+      if (first !== undefined) {
+        out.push(diagnostic("duplicate-name", pair.pos, `the pair ${a.value}/${b.value} is listed twice (first at line ${first})`, "remove one"));
+      } else seenPairs.set(key, pair.pos.line);
+    });
+  }
   if (correlations.allPairsOf !== undefined) {
     const metrics = correlations.allPairsOf.value;
     checkUnique(out, metrics, "correlations.allPairsOf metric");
-    for (const metric of metrics) checkMetric(out, metric, "correlations.allPairsOf", fieldTypes);
+    for (const metric of metrics) checkMetric(checks, metric, "correlations.allPairsOf");
     if (metrics.length < 2) {
       out.push(diagnostic("bad-value", correlations.allPairsOf.pos, "allPairsOf needs at least two metrics", "list two or more numeric fields"));
     }
   }
 }
 
-function checkSinks(out: Diagnostic[], spec: PipelineSpec, readingColumns: readonly string[], fieldTypes: ReadonlyMap<string, FieldType>): void {
+function checkPartitions({ out, spec, readingColumns, columnsKnown, guard }: Checks): void {
   const rejectedColumns = [READING_COLUMNS.kafkaPartition, READING_COLUMNS.kafkaOffset, READING_COLUMNS.kafkaTimestamp, REJECTED_COLUMNS.kafkaDate];
-  const partitionChecks: Array<[string, typeof spec.sinks.raw, readonly string[]]> = [
-    ["sinks.raw", spec.sinks.raw, readingColumns],
-    ["sinks.rejected", spec.sinks.rejected, rejectedColumns],
+  const sinks: Array<[string, typeof spec.sinks.raw | undefined, readonly string[], boolean]> = [
+    ["sinks.raw", spec.sinks.raw, readingColumns, columnsKnown],
+    ["sinks.rejected", spec.sinks.rejected, rejectedColumns, true],
   ];
-  for (const [where, sink, columns] of partitionChecks) {
-    for (const column of sink.partitionBy.value) {
-      if (!columns.includes(column.value)) {
-        out.push(diagnostic("unknown-field", column.pos, `${where}.partitionBy "${column.value}" is not a column of that sink`, allowedHint(column.value, columns)));
+  for (const [where, sink, columns, known] of sinks) {
+    guard(() => {
+      if (!known) return;
+      for (const column of sink!.partitionBy.value) {
+        if (!columns.includes(column.value)) {
+          out.push(diagnostic("unknown-field", column.pos, `${where}.partitionBy "${column.value}" is not a column of that sink`, allowedHint(column.value, columns)));
+        }
       }
-    }
+    });
   }
+}
 
+function checkInflux(checks: Checks): void {
+  const { out, spec, guard, readingColumns, columnsKnown, fieldTypes } = checks;
   const influx = spec.sinks.influxdb;
   if (influx === undefined) return;
-  const version = influx.version.value;
-  const need = (value: unknown, key: string, why: string): void => {
-    if (value === undefined) out.push(diagnostic("missing-key", influx.pos, `sinks.influxdb is missing "${key}", which InfluxDB ${version} needs`, why));
-  };
-  if (version === "1") need(influx.database, "database", "add database: sensors");
-  if (version === "2") {
-    need(influx.org, "org", "add org: <your organisation>");
-    need(influx.bucket, "bucket", "add bucket: <your bucket>");
-    need(influx.tokenEnv, "tokenEnv", "add tokenEnv: INFLUXDB_TOKEN and export the token in that variable");
-  }
-  if (!/^https?:\/\/[^\s/]+/.test(influx.url.value)) {
-    out.push(diagnostic("bad-value", influx.url.pos, `sinks.influxdb.url "${influx.url.value}" is not an http(s) URL`, "write e.g. http://localhost:8086"));
-  } else if (influx.url.value.endsWith("/")) {
-    out.push(diagnostic("bad-value", influx.url.pos, `sinks.influxdb.url "${influx.url.value}" ends with "/"`, "write the base URL without the trailing slash; the write path is added to it"));
-  }
-  const measurementNames = influx.measurements;
-  for (const key of ["raw", "statistics", "correlations"] as const) {
-    const measurement = measurementNames[key];
-    const problem = influxNameProblem(measurement.value, "measurement");
-    if (problem !== undefined) out.push(diagnostic("bad-influx-name", measurement.pos, `measurement "${measurement.value}": ${problem}`, "choose another measurement name"));
-  }
   const influxKey = (name: Located<string>, kind: InfluxNameKind, role: string): void => {
     const problem = influxNameProblem(name.value, kind);
     if (problem !== undefined) out.push(diagnostic("bad-influx-name", name.pos, `${role} "${name.value}" is written as an InfluxDB ${kind}: ${problem}`, "rename it"));
   };
-  if (influx.raw.enabled.value) {
+
+  guard(() => {
+    const version = influx.version.value;
+    const need = (key: "database" | "org" | "bucket" | "tokenEnv", why: string): void => {
+      if (influx[key] === undefined && !keyFailed(influx, key)) {
+        out.push(diagnostic("missing-key", influx.pos, `sinks.influxdb is missing "${key}", which InfluxDB ${version} needs`, why));
+      }
+    };
+    if (version === "1") need("database", "add database: sensors");
+    if (version === "2") {
+      need("org", "add org: <your organisation>");
+      need("bucket", "add bucket: <your bucket>");
+      need("tokenEnv", "add tokenEnv: INFLUXDB_TOKEN and export the token in that variable");
+    }
+  });
+  guard(() => {
+    if (!/^https?:\/\/[^\s/]+/.test(influx.url.value)) {
+      out.push(diagnostic("bad-value", influx.url.pos, `sinks.influxdb.url "${influx.url.value}" is not an http(s) URL`, "write e.g. http://localhost:8086"));
+    } else if (influx.url.value.endsWith("/")) {
+      out.push(diagnostic("bad-value", influx.url.pos, `sinks.influxdb.url "${influx.url.value}" ends with "/"`, "write the base URL without the trailing slash; the write path is added to it"));
+    }
+  });
+  for (const key of ["raw", "statistics", "correlations"] as const) {
+    guard(() => {
+      const measurement = influx.measurements[key];
+      const problem = influxNameProblem(measurement.value, "measurement");
+      if (problem !== undefined) out.push(diagnostic("bad-influx-name", measurement.pos, `measurement "${measurement.value}": ${problem}`, "choose another measurement name"));
+    });
+  }
+  guard(() => {
+    if (!influx.raw.enabled.value) return;
     const tagNames = influx.raw.tags.value.map((t) => t.value);
     for (const tag of influx.raw.tags.value) {
       if (!readingColumns.includes(tag.value) || tag.value === READING_COLUMNS.eventTime) {
-        out.push(diagnostic("unknown-field", tag.pos, `sinks.influxdb.raw.tags "${tag.value}" is not a field or registry column`, allowedHint(tag.value, readingColumns)));
+        if (columnsKnown) {
+          out.push(diagnostic("unknown-field", tag.pos, `sinks.influxdb.raw.tags "${tag.value}" is not a field or registry column`, allowedHint(tag.value, readingColumns)));
+        }
       } else influxKey(tag, "tag key", "raw tag");
     }
     for (const field of spec.source.fields.value) {
-      if (!tagNames.includes(field.name.value) && field.name.value !== spec.source.eventTime.field.value) {
+      if (!tagNames.includes(field.name.value) && field.name.value !== spec.source.eventTime?.field?.value) {
         influxKey(field.name, "field key", "field");
       }
     }
-  }
-  for (const metric of spec.statistics?.metrics.value ?? []) {
-    if (fieldTypes.has(metric.value)) influxKey(metric, "field key", "metric");
-  }
+  });
+  guard(() => {
+    for (const metric of spec.statistics?.metrics.value ?? []) {
+      if (fieldTypes.has(metric.value)) influxKey(metric, "field key", "metric");
+    }
+  });
 }
