@@ -92,7 +92,7 @@ function key(institute: unknown, classroom: unknown, end: unknown): string {
 }
 
 beforeAll(async () => {
-  ({ env, runnerJar: jar } = ensureStack());
+  ({ env, runnerJar: jar } = await ensureStack());
   work = mkdtempSync(path.join(os.tmpdir(), "sensor-e2e-"));
   topic = `e2e-${path.basename(work).slice(-6).toLowerCase()}`;
   writeFileSync(path.join(work, "registry.csv"), registryCsv());

@@ -2,7 +2,7 @@
  * The real local stack for end-to-end tests: `infrastructure/local/stack.sh up` (idempotent;
  * it installs on first use) and the runner jar built against that Spark.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import path from "node:path";
 
 export const root = path.resolve(import.meta.dirname, "../../../..");
@@ -26,19 +26,24 @@ function parseExports(text: string): Record<string, string> {
   return out;
 }
 
-let cached: { env: StackEnv; runnerJar: string } | undefined;
+/** Runs a command with inherited output, without blocking the test worker while it runs. */
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: root, env, stdio: ["ignore", "inherit", "inherit"] });
+    child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(" ")} exited with ${code}`))));
+  });
+}
+
+let cached: Promise<{ env: StackEnv; runnerJar: string }> | undefined;
 
 /** Starts the stack if needed and builds the runner; returns the stack's endpoints. */
-export function ensureStack(): { env: StackEnv; runnerJar: string } {
-  if (cached !== undefined) return cached;
-  execFileSync(stackScript, ["up"], { cwd: root, stdio: "inherit" });
-  const env = parseExports(execFileSync(stackScript, ["env"], { cwd: root, encoding: "utf8" })) as unknown as StackEnv;
-  const runnerJar = path.join(root, "infrastructure/spark/runner/build/sensor-streaming-runner.jar");
-  execFileSync(path.join(root, "infrastructure/spark/runner/build.sh"), [runnerJar], {
-    cwd: root,
-    stdio: "inherit",
-    env: { ...process.env, SPARK_HOME: env.SPARK_HOME },
-  });
-  cached = { env, runnerJar };
+export function ensureStack(): Promise<{ env: StackEnv; runnerJar: string }> {
+  cached ??= (async () => {
+    await run(stackScript, ["up"]);
+    const env = parseExports(execFileSync(stackScript, ["env"], { cwd: root, encoding: "utf8" })) as unknown as StackEnv;
+    const runnerJar = path.join(root, "infrastructure/spark/runner/build/sensor-streaming-runner.jar");
+    await run(path.join(root, "infrastructure/spark/runner/build.sh"), [runnerJar], { ...process.env, SPARK_HOME: env.SPARK_HOME });
+    return { env, runnerJar };
+  })();
   return cached;
 }
