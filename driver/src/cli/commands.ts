@@ -3,6 +3,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from "node:path";
 import { compiledFiles } from "../emit/compiled-files.js";
 import { explainPlan } from "../emit/explain.js";
+import { BindError } from "../deploy/bind-plan.js";
+import { stageLocal } from "../deploy/stage-local.js";
+import { parseRegistryCsv } from "../simulator/readings.js";
+import { simulate } from "../simulator/simulate.js";
 import { EXIT, ExitError } from "./exit-codes.js";
 import { formatDiagnostics, load, loadPlan, type SpecOptions } from "./pipeline-input.js";
 
@@ -76,5 +80,67 @@ export function compileCommand(
 export function explainCommand(specFile: string | undefined, options: SpecOptions, io: Output): number {
   const { plan, loaded } = loadPlan(specFile, options);
   io.out(explainPlan(plan, process.env, loaded.profileFile).trimEnd());
+  return EXIT.ok;
+}
+
+export const DEFAULT_STAGING = ".local-stack/staging";
+
+export function stageCommand(specFile: string | undefined, options: SpecOptions & { out?: string }, io: Output): number {
+  const { plan } = loadPlan(specFile, options);
+  const root = options.out ?? process.env.SENSOR_STREAMING_STAGING ?? DEFAULT_STAGING;
+  try {
+    const staged = stageLocal(plan.pipeline, compiledFiles(plan), process.env, process.cwd(), root);
+    io.err(`${staged.reused ? "already staged" : "staged"} ${plan.specFile}${options.profile === undefined ? "" : ` (profile ${options.profile})`} in ${staged.dir}`);
+    io.out(staged.planFile);
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof BindError) {
+      throw new ExitError(EXIT.invalidSpec, `cannot stage ${plan.specFile}: ${error.message}`, `export ${error.unset.map((v) => `${v}=...`).join(" ")} or give the setting a default`);
+    }
+    throw new ExitError(EXIT.fileError, `cannot stage into ${root}: ${(error as Error).message}`, "check the folder and its permissions");
+  }
+}
+
+export interface SimulateCliOptions {
+  readonly registry: string;
+  readonly brokers: string;
+  readonly topic: string;
+  readonly rate: string;
+  readonly duration?: string;
+  readonly bad: string;
+  readonly seed: string;
+}
+
+function numberOption(value: string, name: string, min: number, max = Infinity): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) throw new ExitError(EXIT.usage, `--${name} must be a number from ${min}${max === Infinity ? "" : ` to ${max}`}, got "${value}"`);
+  return n;
+}
+
+export async function simulateCommand(options: SimulateCliOptions, io: Output): Promise<number> {
+  let text: string;
+  try {
+    text = readFileSync(options.registry, "utf8");
+  } catch (error) {
+    throw new ExitError(EXIT.fileError, `cannot read the registry ${options.registry}: ${(error as Error).message}`, "pass --registry PATH");
+  }
+  const devices = parseRegistryCsv(text);
+  if (devices.length === 0) throw new ExitError(EXIT.fileError, `the registry ${options.registry} lists no devices`);
+  const controller = new AbortController();
+  process.once("SIGINT", () => controller.abort());
+  process.once("SIGTERM", () => controller.abort());
+  const rate = numberOption(options.rate, "rate", 0.01);
+  io.err(`simulator: ${devices.length} devices, ${rate} readings/s to ${options.topic} on ${options.brokers}${options.duration === undefined ? " until Ctrl-C" : ` for ${options.duration} s`}`);
+  await simulate({
+    brokers: options.brokers.split(","),
+    topic: options.topic,
+    devices,
+    rate,
+    durationSeconds: options.duration === undefined ? undefined : numberOption(options.duration, "duration", 1),
+    badFraction: numberOption(options.bad, "bad", 0, 1),
+    seed: numberOption(options.seed, "seed", 0),
+    log: io.err,
+    signal: controller.signal,
+  });
   return EXIT.ok;
 }

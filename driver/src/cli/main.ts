@@ -4,7 +4,17 @@
  * One dispatcher; every failure becomes an exit code in the catch at the bottom.
  */
 import { Command, CommanderError, Option } from "commander";
-import { compileCommand, DEFAULT_OUT, explainCommand, validateCommand, type Output } from "./commands.js";
+import {
+  compileCommand,
+  DEFAULT_OUT,
+  DEFAULT_STAGING,
+  explainCommand,
+  simulateCommand,
+  stageCommand,
+  validateCommand,
+  type Output,
+  type SimulateCliOptions,
+} from "./commands.js";
 import { EXIT, ExitError } from "./exit-codes.js";
 import { DEFAULT_SPEC } from "./pipeline-input.js";
 
@@ -65,12 +75,42 @@ export function buildProgram(): Command {
       process.exitCode = explainCommand(spec, options, io);
     });
 
+  program
+    .command("stage")
+    .description("compile, bind ${VAR} settings from the environment and write a content-addressed folder the Spark driver reads")
+    .argument("[spec]", specArgument)
+    .addOption(profileOption)
+    .option("-o, --out <dir>", `staging root (default: $SENSOR_STREAMING_STAGING or ${DEFAULT_STAGING})`)
+    .addHelpText(
+      "after",
+      "\nPrints the staged plan.json's path on stdout. Relative paths in the spec are bound against the\n" +
+        "current folder and become file: URIs. The same content always lands in the same folder.\n\n" +
+        "Example:\n  KAFKA_BOOTSTRAP=localhost:9092 sensor-streaming stage --profile local",
+    )
+    .action((spec: string | undefined, options: { profile?: string; out?: string }) => {
+      process.exitCode = stageCommand(spec, options, io);
+    });
+
+  program
+    .command("simulate")
+    .description("send synthetic readings of every registered device to Kafka (demos, benchmarks)")
+    .option("--registry <csv>", "sensor registry", "data/registry.csv")
+    .option("--brokers <list>", "Kafka bootstrap servers", process.env.KAFKA_BOOTSTRAP ?? "localhost:9092")
+    .option("--topic <name>", "Kafka topic", process.env.KAFKA_TOPIC ?? "live-data")
+    .option("--rate <n>", "readings per second over all devices", "20")
+    .option("--duration <seconds>", "stop after this long (default: until Ctrl-C)")
+    .option("--bad <fraction>", "share of deliberately bad messages (malformed JSON, unregistered devices)", "0.01")
+    .option("--seed <n>", "random seed", "1")
+    .action(async (options: SimulateCliOptions) => {
+      process.exitCode = await simulateCommand(options, io);
+    });
+
   return program;
 }
 
-export function run(argv: readonly string[]): number {
+export async function run(argv: readonly string[]): Promise<number> {
   try {
-    buildProgram().parse([...argv], { from: "user" });
+    await buildProgram().parseAsync([...argv], { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;
   } catch (error) {
     if (error instanceof CommanderError) {
@@ -88,4 +128,4 @@ export function run(argv: readonly string[]): number {
   }
 }
 
-process.exitCode = run(process.argv.slice(2));
+process.exitCode = await run(process.argv.slice(2));

@@ -1,0 +1,19 @@
+/**
+ * Brings the local stack up before the end-to-end tests and, when this run started it, takes it
+ * down afterwards, so a test run leaves the machine as it found it.
+ */
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { ensureStack, root } from "./stack.js";
+
+const stack = path.join(root, "infrastructure/local/stack.sh");
+
+export default async function setup(): Promise<() => void> {
+  const wasRunning = spawnSync(stack, ["status"], { cwd: root, stdio: "ignore" }).status === 0;
+  await ensureStack();
+  return () => {
+    if (!wasRunning && process.env.SENSOR_STREAMING_KEEP_STACK !== "1") {
+      spawnSync(stack, ["down"], { cwd: root, stdio: "inherit" });
+    }
+  };
+}
