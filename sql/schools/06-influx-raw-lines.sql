@@ -2,37 +2,43 @@
 -- change the spec and compile again.
 -- View influx_raw_lines: Raw readings as InfluxDB line protocol, timestamped at event time.
 SELECT
-  concat('sensor_readings', tags, ' ', fields_0, ' ', ts) AS line
+  line
 FROM (
   SELECT
-    concat_ws(
-      '',
-      concat(',classroom=', regexp_replace(translate(nullif(classroom, ''), '\r\n', '  '), '([,= ])', '\\\\$1')),
-      concat(',device_id=', regexp_replace(translate(nullif(device_id, ''), '\r\n', '  '), '([,= ])', '\\\\$1')),
-      concat(',institute=', regexp_replace(translate(nullif(institute, ''), '\r\n', '  '), '([,= ])', '\\\\$1')),
-      concat(',profile=', regexp_replace(translate(nullif(profile, ''), '\r\n', '  '), '([,= ])', '\\\\$1'))
-    ) AS tags,
-    concat_ws(
-      ',',
-      concat('device_name="', regexp_replace(translate(device_name, '\r\n', '  '), '(["\\\\])', '\\\\$1'), '"'),
-      concat('gateway="', regexp_replace(translate(gateway, '\r\n', '  '), '(["\\\\])', '\\\\$1'), '"'),
-      concat('light_level=', light_level, 'i'),
-      concat('door_status=', door_status, 'i'),
-      concat('door_open_times=', door_open_times, 'i'),
-      concat('last_open_minutes=', last_open_minutes, 'i'),
-      concat('alarm=', alarm, 'i'),
-      concat('pir="', regexp_replace(translate(pir, '\r\n', '  '), '(["\\\\])', '\\\\$1'), '"'),
-      filter(array(
-        concat('temperature=', temperature),
-        concat('humidity=', humidity),
-        concat('battery=', battery),
-        concat('co2=', co2),
-        concat('tvoc=', tvoc),
-        concat('pressure=', pressure),
-        concat('battery_voltage=', battery_voltage)
-      ), piece -> piece NOT RLIKE '=-?(NaN|Infinity)(,|$)')
-    ) AS fields_0,
-    CAST(unix_millis(event_time) AS STRING) AS ts
-  FROM valid_readings
-) AS point
-WHERE fields_0 != ''
+    explode(array(
+      IF(fields_0 = '', NULL, concat('sensor_readings', tags, ' ', fields_0, ' ', ts))
+    )) AS line
+  FROM (
+    SELECT
+      concat_ws(
+        '',
+        concat(',classroom=', regexp_replace(translate(nullif(classroom, ''), '\r\n', '  '), '([,= ])', '\\\\$1')),
+        concat(',device_id=', regexp_replace(translate(nullif(device_id, ''), '\r\n', '  '), '([,= ])', '\\\\$1')),
+        concat(',institute=', regexp_replace(translate(nullif(institute, ''), '\r\n', '  '), '([,= ])', '\\\\$1')),
+        concat(',profile=', regexp_replace(translate(nullif(profile, ''), '\r\n', '  '), '([,= ])', '\\\\$1'))
+      ) AS tags,
+      concat_ws(
+        ',',
+        concat('device_name="', regexp_replace(translate(device_name, '\r\n', '  '), '(["\\\\])', '\\\\$1'), '"'),
+        concat('gateway="', regexp_replace(translate(gateway, '\r\n', '  '), '(["\\\\])', '\\\\$1'), '"'),
+        concat('light_level=', light_level, 'i'),
+        concat('door_status=', door_status, 'i'),
+        concat('door_open_times=', door_open_times, 'i'),
+        concat('last_open_minutes=', last_open_minutes, 'i'),
+        concat('alarm=', alarm, 'i'),
+        concat('pir="', regexp_replace(translate(pir, '\r\n', '  '), '(["\\\\])', '\\\\$1'), '"'),
+        filter(array(
+          concat('temperature=', temperature),
+          concat('humidity=', humidity),
+          concat('battery=', battery),
+          concat('co2=', co2),
+          concat('tvoc=', tvoc),
+          concat('pressure=', pressure),
+          concat('battery_voltage=', battery_voltage)
+        ), piece -> piece NOT RLIKE '=-?(NaN|Infinity)(,|$)')
+      ) AS fields_0,
+      CAST(unix_millis(event_time) AS STRING) AS ts
+    FROM valid_readings
+  ) AS point
+) AS points
+WHERE line IS NOT NULL

@@ -19,7 +19,16 @@ export interface SimulateOptions {
 
 export async function simulate(options: SimulateOptions): Promise<{ sent: number; bad: number }> {
   const kafka = new Kafka({ clientId: "sensor-streaming-simulator", brokers: [...options.brokers], logLevel: logLevel.ERROR });
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: true });
+  // Created up front (a no-op when it exists): producing to a missing topic only logs errors
+  // until the broker's auto-creation catches up.
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic: options.topic }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+  const producer: Producer = kafka.producer();
   await producer.connect();
   const random = seededRandom(options.seed);
   const started = Date.now();
