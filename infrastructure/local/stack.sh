@@ -395,6 +395,9 @@ livy.spark.scala-version = $SPARK_SCALA
 # batch files (and --jars) must come from these folders
 livy.file.local-dir-whitelist = $STAGING/,$SPARK_KAFKA_DIR/
 livy.server.recovery.mode = off
+# lines of each batch's driver log Livy keeps for GET /batches/{id}/log (default 200); the
+# driver's monitor reads the runner's progress events from there
+livy.cache-log.size = 5000
 EOF
   cat >"$CONF/livy/log4j.properties" <<'EOF'
 log4j.rootCategory=INFO, console

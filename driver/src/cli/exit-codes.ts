@@ -9,6 +9,14 @@ export const EXIT = {
   fileError: 3,
   /** `compile --check`: the output folder differs from what the spec compiles to. */
   stale: 4,
+  /** `start`: the job did not start (Livy refused it, or Spark failed before every query ran). */
+  failedToStart: 5,
+  /** `start --foreground`: the job started, then ended with an error. */
+  jobFailed: 6,
+  /** `start`: the pipeline already runs (use --replace). */
+  alreadyRunning: 7,
+  /** Livy cannot be reached. */
+  livyUnreachable: 8,
   /** Unknown command or option. */
   usage: 64,
 } as const;

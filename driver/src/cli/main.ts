@@ -16,6 +16,7 @@ import {
   type SimulateCliOptions,
 } from "./commands.js";
 import { EXIT, ExitError } from "./exit-codes.js";
+import { logsCommand, startCommand, statusCommand, stopCommand, type JobOptions } from "./job-commands.js";
 import { DEFAULT_SPEC } from "./pipeline-input.js";
 
 const io: Output = {
@@ -103,6 +104,53 @@ export function buildProgram(): Command {
     .option("--seed <n>", "random seed", "1")
     .action(async (options: SimulateCliOptions) => {
       process.exitCode = await simulateCommand(options, io);
+    });
+
+  const jobOptions = (command: Command): Command =>
+    command
+      .argument("[spec]", specArgument)
+      .addOption(profileOption)
+      .option("--livy <url>", "Livy REST endpoint (default: $LIVY_URL or http://localhost:8998)")
+      .addOption(
+        new Option("--target <kind>", "where the job's files are staged: the local stack's folder, or the Spark master container (default: $SENSOR_STREAMING_TARGET or local)").choices(["local", "docker"]),
+      )
+      .option("--container <name>", "Spark master container for --target docker (default: $SPARK_MASTER_CONTAINER or spark-master)");
+
+  jobOptions(program.command("start"))
+    .description("validate, compile, stage and submit the pipeline through Livy; wait until every query runs")
+    .option("--background", "return once the job runs (the default)")
+    .option("--foreground", "stay attached: show each query's progress and the log's warnings until the job ends; Ctrl-C detaches")
+    .option("--replace", "if the pipeline already runs, stop it gracefully first")
+    .option("--timeout <seconds>", "how long to wait for every query's first progress", "300")
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 started (or, with --foreground, ended normally), 5 failed to start (Livy's or\n" +
+        "Spark's reason is printed), 6 ended with an error, 7 already running, 8 Livy unreachable.\n\n" +
+        "Examples:\n  sensor-streaming start --profile local\n  sensor-streaming start --foreground --replace",
+    )
+    .action(async (spec: string | undefined, options: JobOptions & { foreground?: boolean; replace?: boolean; timeout?: string }) => {
+      process.exitCode = await startCommand(spec, options, io);
+    });
+
+  jobOptions(program.command("stop"))
+    .description("stop the pipeline gracefully (its running micro-batch finishes), then DELETE the batch after --timeout")
+    .option("--timeout <seconds>", "how long to wait for the graceful stop", "120")
+    .action(async (spec: string | undefined, options: JobOptions & { timeout?: string }) => {
+      process.exitCode = await stopCommand(spec, options, io);
+    });
+
+  jobOptions(program.command("status"))
+    .description("the pipeline's Livy batch: state, uptime and every query's latest progress")
+    .option("--json", "machine-readable output")
+    .action(async (spec: string | undefined, options: JobOptions & { json?: boolean }) => {
+      process.exitCode = await statusCommand(spec, options, io);
+    });
+
+  jobOptions(program.command("logs"))
+    .description("the driver log of the pipeline's Livy batch")
+    .option("-f, --follow", "keep printing new lines until the job ends or Ctrl-C")
+    .action(async (spec: string | undefined, options: JobOptions & { follow?: boolean }) => {
+      process.exitCode = await logsCommand(spec, options, io);
     });
 
   return program;

@@ -83,6 +83,9 @@ public final class Runner {
     SparkSession.Builder builder = SparkSession.builder().appName("sensor-streaming " + plan.pipeline);
     for (Map.Entry<String, String> entry : plan.sparkConf.entrySet()) builder.config(entry.getKey(), entry.getValue());
     SparkSession spark = builder.getOrCreate();
+    // Spark's INFO lines would bury the runner's events and crowd them out of the few thousand
+    // log lines Livy keeps per batch; warnings and errors still reach the log.
+    spark.sparkContext().setLogLevel("WARN");
 
     registerSources(spark, plan);
     registerViews(spark, plan);

@@ -1,0 +1,356 @@
+/**
+ * start, stop, status and logs: a compiled pipeline as a Livy batch running the Java runner.
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { execa } from "execa";
+import { compiledFiles } from "../emit/compiled-files.js";
+import { BindError } from "../deploy/bind-plan.js";
+import { clearJobState, DEFAULT_STATE_DIR, readJobState, writeJobState, type JobState } from "../deploy/job-state.js";
+import { DockerStagingTarget, LocalStagingTarget, type StagingTarget } from "../deploy/staging-target.js";
+import { FINAL_STATES, LivyClient, LivyError, type Batch } from "../livy/livy-client.js";
+import { isNotable, latestProgress, parseEvents, type QueryProgress, type RunnerEvent } from "../livy/runner-events.js";
+import type { Output } from "./commands.js";
+import { EXIT, ExitError } from "./exit-codes.js";
+import { loadPlan, type SpecOptions } from "./pipeline-input.js";
+
+export const RUNNER_CLASS = "io.sensorstreaming.runner.Runner";
+export const RUNNER_JAR = "infrastructure/spark/runner/build/sensor-streaming-runner.jar";
+
+export interface JobOptions extends SpecOptions {
+  readonly livy?: string;
+  readonly target?: string;
+  readonly container?: string;
+  readonly stateDir?: string;
+}
+
+function livyClient(options: JobOptions): LivyClient {
+  return new LivyClient(options.livy ?? process.env.LIVY_URL ?? "http://localhost:8998");
+}
+
+function stateDir(options: JobOptions): string {
+  return options.stateDir ?? process.env.SENSOR_STREAMING_STATE ?? DEFAULT_STATE_DIR;
+}
+
+export function stagingTarget(options: JobOptions): StagingTarget {
+  const kind = options.target ?? process.env.SENSOR_STREAMING_TARGET ?? "local";
+  if (kind === "local") return new LocalStagingTarget(path.resolve(process.env.SENSOR_STREAMING_STAGING ?? ".local-stack/staging"));
+  if (kind === "docker") {
+    return new DockerStagingTarget(options.container ?? process.env.SPARK_MASTER_CONTAINER ?? "spark-master", process.env.SENSOR_STREAMING_STAGING ?? "/opt/sensor-streaming/staging");
+  }
+  throw new ExitError(EXIT.usage, `unknown target "${kind}"`, "use --target local (the local stack) or --target docker (the Docker Compose cluster)");
+}
+
+/** Livy errors become exit codes: unreachable (8) or a refusal with Livy's own message. */
+async function withLivy<T>(action: () => Promise<T>, failure: number = EXIT.failedToStart): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    if (error instanceof LivyError) {
+      if (error.status === undefined) {
+        throw new ExitError(EXIT.livyUnreachable, error.message, "is Livy running? For the local stack: infrastructure/local/stack.sh up (or set LIVY_URL)");
+      }
+      throw new ExitError(failure, `Livy refused the request: ${error.livyMessage ?? error.message}`);
+    }
+    throw error;
+  }
+}
+
+async function fullLog(livy: LivyClient, id: number): Promise<string[]> {
+  const lines: string[] = [];
+  for (let from = 0; ; ) {
+    const page = await livy.log(id, from, 1000);
+    lines.push(...page.log);
+    from += page.log.length;
+    if (page.log.length === 0 || from >= page.total) return lines;
+  }
+}
+
+async function runnerJar(io: Output): Promise<string> {
+  const jar = path.resolve(RUNNER_JAR);
+  if (existsSync(jar)) return jar;
+  if (process.env.SPARK_HOME === undefined) {
+    throw new ExitError(EXIT.failedToStart, `the runner jar ${RUNNER_JAR} is not built and SPARK_HOME is not set`, "run infrastructure/spark/runner/build.sh with SPARK_HOME set (eval \"$(infrastructure/local/stack.sh env)\")");
+  }
+  io.err(`building the runner (${RUNNER_JAR})`);
+  await execa("infrastructure/spark/runner/build.sh", [jar], { stdio: "inherit" });
+  return jar;
+}
+
+/** The pipeline's live batch, from the state file or, when that is stale or lost, from Livy. */
+async function liveBatch(livy: LivyClient, pipeline: string, options: JobOptions): Promise<{ state: JobState | undefined; batch: Batch | undefined }> {
+  const state = readJobState(stateDir(options), pipeline);
+  if (state !== undefined) {
+    const batch = await livy.find(state.batchId);
+    if (batch !== undefined && !FINAL_STATES.includes(batch.state)) return { state, batch };
+  }
+  const named = (await livy.list()).find((b) => isBatchOf(b, pipeline) && !FINAL_STATES.includes(b.state));
+  return { state: named === undefined ? undefined : state, batch: named };
+}
+
+/**
+ * Livy refuses a batch name it still remembers, even of a finished batch, so each start gets
+ * its own name; the pipeline's batches share the prefix.
+ */
+export function batchName(pipeline: string, at: Date): string {
+  return `sensor-streaming-${pipeline}-${at.toISOString().replace(/[-:.]/g, "").slice(0, 15)}`;
+}
+
+function isBatchOf(batch: Batch, pipeline: string): boolean {
+  return typeof batch.name === "string" && batch.name.startsWith(`sensor-streaming-${pipeline}-`);
+}
+
+function elapsed(since: number): string {
+  const s = Math.round((Date.now() - since) / 1000);
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
+/** Why a batch ended, from the runner's own words or Spark's exception, for the user. */
+function failureReason(lines: readonly string[]): string {
+  const runner = lines.filter((l) => l.includes("sensor-streaming runner:"));
+  if (runner.length > 0) return runner.join("\n");
+  const exception = lines.find((l) => /Exception|Error:/.test(l));
+  return exception ?? lines.slice(-15).join("\n");
+}
+
+export interface StartOptions extends JobOptions {
+  readonly foreground?: boolean;
+  readonly replace?: boolean;
+  readonly timeout?: string;
+}
+
+export async function startCommand(specFile: string | undefined, options: StartOptions, io: Output): Promise<number> {
+  const { plan } = loadPlan(specFile, options);
+  const livy = livyClient(options);
+  const target = stagingTarget(options);
+  const timeoutMs = Number(options.timeout ?? 300) * 1000;
+
+  const running = await withLivy(() => liveBatch(livy, plan.pipeline, options), EXIT.alreadyRunning);
+  if (running.batch !== undefined) {
+    if (options.replace !== true) {
+      throw new ExitError(
+        EXIT.alreadyRunning,
+        `pipeline ${plan.pipeline} already runs as Livy batch ${running.batch.id} (${running.batch.state})`,
+        "stop it first (sensor-streaming stop), or start with --replace to stop it gracefully and start the new one",
+      );
+    }
+    io.err(`replacing: stopping batch ${running.batch.id} gracefully first`);
+    await stopBatch(livy, target, running.batch.id, running.state?.stopFile, plan.pipeline, options, io);
+  }
+
+  io.err(`staging ${plan.specFile}${options.profile === undefined ? "" : ` (profile ${options.profile})`} in ${target.description}`);
+  const jar = await runnerJar(io);
+  let staged;
+  try {
+    staged = await target.stage(plan.pipeline, compiledFiles(plan), jar, process.env, process.cwd());
+  } catch (error) {
+    if (error instanceof BindError) throw new ExitError(EXIT.invalidSpec, `cannot bind ${plan.specFile}: ${error.message}`, `export ${error.unset.join("=... ")}=...`);
+    throw new ExitError(EXIT.failedToStart, `staging failed: ${(error as Error).message}`);
+  }
+  io.err(`  plan ${staged.planFile}${staged.reused ? " (already staged)" : ""}`);
+
+  const jars = (process.env.SPARK_KAFKA_JARS ?? "").split(",").filter((j) => j !== "");
+  const batch = await withLivy(() =>
+    livy.submit({
+      file: staged.jarFile,
+      className: RUNNER_CLASS,
+      args: [staged.planFile, "--stop-file", staged.stopFile],
+      jars,
+      name: batchName(plan.pipeline, new Date()),
+      conf: { "spark.ui.enabled": "false" },
+    }),
+  );
+  const state: JobState = {
+    pipeline: plan.pipeline,
+    batchId: batch.id,
+    livyUrl: livy.url,
+    target: target.kind,
+    planFile: staged.planFile,
+    stopFile: staged.stopFile,
+    sinks: plan.sinks.map((s) => s.name),
+    startedAt: new Date().toISOString(),
+  };
+  writeJobState(stateDir(options), state);
+  io.err(`submitted Livy batch ${batch.id} to ${livy.url}; waiting until Spark runs every query`);
+
+  const started = Date.now();
+  let lastLine = "";
+  let lastShown = 0;
+  for (;;) {
+    const current = await withLivy(() => livy.batch(batch.id));
+    const lines = await withLivy(() => fullLog(livy, batch.id));
+    const progress = latestProgress(parseEvents(lines));
+    if (FINAL_STATES.includes(current.state) || parseEvents(lines).some((e) => e.event === "runner-exit")) {
+      const final = FINAL_STATES.includes(current.state) ? current.state : "ending";
+      clearJobState(stateDir(options), plan.pipeline);
+      throw new ExitError(EXIT.failedToStart, `the job did not start: Livy batch ${batch.id} is ${final}\n${failureReason(lines)}`, `see the whole log: sensor-streaming logs`);
+    }
+    // A line when something changes, and every 15 s while waiting, so a slow start shows life.
+    const line = `  ${current.state}, ${progress.size}/${state.sinks.length} queries made progress`;
+    if (line !== lastLine || Date.now() - lastShown >= 15_000) {
+      io.err(`${line} (${elapsed(started)})`);
+      lastShown = Date.now();
+    }
+    lastLine = line;
+    if (current.state === "running" && state.sinks.every((s) => progress.has(s))) break;
+    if (Date.now() - started > timeoutMs) {
+      throw new ExitError(EXIT.failedToStart, `the job did not report progress of every query within ${timeoutMs / 1000} s (batch ${batch.id} is ${current.state}, left running)`, "look at sensor-streaming logs; stop it with sensor-streaming stop");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+
+  if (options.foreground !== true) {
+    io.out(`pipeline ${plan.pipeline} is running as Livy batch ${batch.id}`);
+    io.out(`  follow it:  npx sensor-streaming status   |   npx sensor-streaming logs -f`);
+    io.out(`  stop it:    ./stop-spark-streaming.sh  (or npx sensor-streaming stop)`);
+    return EXIT.ok;
+  }
+  return follow(livy, state, stateDir(options), io);
+}
+
+/** The foreground view: job state and every query's progress until the job ends or Ctrl-C. */
+async function follow(livy: LivyClient, state: JobState, states: string, io: Output): Promise<number> {
+  let detached = false;
+  const onInterrupt = (): void => {
+    detached = true;
+  };
+  process.once("SIGINT", onInterrupt);
+  let shownLines = 0;
+  let lastView = "";
+  try {
+    while (!detached) {
+      const batch = await withLivy(() => livy.batch(state.batchId), EXIT.jobFailed);
+      const lines = await withLivy(() => fullLog(livy, state.batchId), EXIT.jobFailed);
+      for (const line of lines.slice(shownLines).filter(isNotable)) io.out(`  log: ${line}`);
+      shownLines = lines.length;
+      const view = renderStatus(state, batch, latestProgress(parseEvents(lines)), parseEvents(lines));
+      if (view !== lastView) io.out(view);
+      lastView = view;
+      if (FINAL_STATES.includes(batch.state)) {
+        clearJobState(states, state.pipeline);
+        if (batch.state === "success") return EXIT.ok;
+        io.err(`the job ended with an error (${batch.state}):\n${failureReason(lines)}`);
+        return EXIT.jobFailed;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  } finally {
+    process.removeListener("SIGINT", onInterrupt);
+  }
+  io.out(`detached; the job keeps running as Livy batch ${state.batchId}. Stop it with: sensor-streaming stop`);
+  return EXIT.ok;
+}
+
+function lastSinkWrite(query: string, events: readonly RunnerEvent[]): string {
+  const written = [...events].reverse().find((e) => e.event === "influx-written" && e.query === query);
+  return written === undefined ? "" : `, last write ${String(written.lines)} lines at ${String(written.at).slice(11, 19)}`;
+}
+
+export function renderStatus(state: JobState, batch: Batch | undefined, progress: ReadonlyMap<string, QueryProgress>, events: readonly RunnerEvent[]): string {
+  const lines = [
+    `pipeline ${state.pipeline}: Livy batch ${state.batchId} ${batch?.state ?? "gone"}, up ${elapsed(Date.parse(state.startedAt))}${batch?.appId ? `, ${batch.appId}` : ""}`,
+  ];
+  for (const sink of state.sinks) {
+    const p = progress.get(sink);
+    if (p === undefined) {
+      lines.push(`  ${sink.padEnd(20)} no progress yet`);
+      continue;
+    }
+    lines.push(
+      `  ${sink.padEnd(20)} batch ${p.batchId}, ${p.numInputRows} rows, in ${p.inputRowsPerSecond.toFixed(1)}/s, processed ${p.processedRowsPerSecond.toFixed(1)}/s, ${p.batchDurationMs} ms` +
+        `${p.watermark !== undefined && !p.watermark.startsWith("1970") ? `, watermark ${p.watermark}` : ""}${p.stateRows > 0 ? `, state rows ${p.stateRows}` : ""}${lastSinkWrite(sink, events)}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+async function stopBatch(livy: LivyClient, target: StagingTarget, id: number, stopFile: string | undefined, pipeline: string, options: JobOptions & { timeout?: string }, io: Output): Promise<string> {
+  const timeoutMs = Number(options.timeout ?? 120) * 1000;
+  if (stopFile !== undefined) {
+    await target.requestStop(stopFile);
+    io.err(`asked batch ${id} to stop gracefully (stop marker ${stopFile}); waiting for its running micro-batch`);
+    const started = Date.now();
+    while (Date.now() - started < timeoutMs) {
+      const batch = await livy.find(id);
+      if (batch === undefined || FINAL_STATES.includes(batch.state)) {
+        clearJobState(stateDir(options), pipeline);
+        return `stopped gracefully in ${elapsed(started)} (${batch?.state ?? "gone"})`;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    io.err(`no graceful stop within ${timeoutMs / 1000} s; deleting the batch`);
+  }
+  await livy.delete(id);
+  clearJobState(stateDir(options), pipeline);
+  return "deleted through Livy (DELETE /batches)";
+}
+
+export async function stopCommand(specFile: string | undefined, options: JobOptions & { timeout?: string }, io: Output): Promise<number> {
+  const { plan } = loadPlan(specFile, options);
+  const livy = livyClient(options);
+  const { state, batch } = await withLivy(() => liveBatch(livy, plan.pipeline, options), EXIT.livyUnreachable);
+  if (batch === undefined) {
+    clearJobState(stateDir(options), plan.pipeline);
+    io.out(`pipeline ${plan.pipeline} is not running; nothing to stop`);
+    return EXIT.ok;
+  }
+  const outcome = await withLivy(() => stopBatch(livy, stagingTarget(options), batch.id, state?.stopFile, plan.pipeline, options, io), EXIT.livyUnreachable);
+  io.out(`pipeline ${plan.pipeline}: Livy batch ${batch.id} ${outcome}`);
+  return EXIT.ok;
+}
+
+export async function statusCommand(specFile: string | undefined, options: JobOptions & { json?: boolean }, io: Output): Promise<number> {
+  const { plan } = loadPlan(specFile, options);
+  const livy = livyClient(options);
+  const { state, batch } = await withLivy(() => liveBatch(livy, plan.pipeline, options), EXIT.livyUnreachable);
+  if (batch === undefined) {
+    if (options.json === true) io.out(JSON.stringify({ pipeline: plan.pipeline, running: false }, null, 2));
+    else io.out(`pipeline ${plan.pipeline} is not running`);
+    return EXIT.ok;
+  }
+  const lines = await withLivy(() => fullLog(livy, batch.id), EXIT.livyUnreachable);
+  const events = parseEvents(lines);
+  const progress = latestProgress(events);
+  const known: JobState = state ?? {
+    pipeline: plan.pipeline,
+    batchId: batch.id,
+    livyUrl: livy.url,
+    target: "unknown",
+    planFile: "",
+    stopFile: "",
+    sinks: plan.sinks.map((s) => s.name),
+    startedAt: String(events.find((e) => e.event === "runner-started")?.at ?? new Date().toISOString()),
+  };
+  if (options.json === true) {
+    io.out(JSON.stringify({ pipeline: plan.pipeline, running: true, batchId: batch.id, state: batch.state, appId: batch.appId, startedAt: known.startedAt, queries: Object.fromEntries(progress) }, null, 2));
+  } else io.out(renderStatus(known, batch, progress, events));
+  return EXIT.ok;
+}
+
+export async function logsCommand(specFile: string | undefined, options: JobOptions & { follow?: boolean }, io: Output): Promise<number> {
+  const { plan } = loadPlan(specFile, options);
+  const livy = livyClient(options);
+  const recorded = readJobState(stateDir(options), plan.pipeline);
+  const { batch } = await withLivy(() => liveBatch(livy, plan.pipeline, options), EXIT.livyUnreachable);
+  const id = batch?.id ?? recorded?.batchId;
+  if (id === undefined) {
+    io.out(`pipeline ${plan.pipeline} has no batch to show the log of`);
+    return EXIT.ok;
+  }
+  let shown = 0;
+  let stop = false;
+  process.once("SIGINT", () => (stop = true));
+  do {
+    const lines = await withLivy(() => fullLog(livy, id), EXIT.livyUnreachable).catch((error: unknown) => {
+      if (error instanceof ExitError && shown > 0) return undefined;
+      throw error;
+    });
+    if (lines === undefined) break;
+    for (const line of lines.slice(shown)) io.out(line);
+    shown = lines.length;
+    const current = await livy.find(id);
+    if (current === undefined || FINAL_STATES.includes(current.state)) break;
+    if (options.follow === true) await new Promise((resolve) => setTimeout(resolve, 2000));
+  } while (options.follow === true && !stop);
+  return EXIT.ok;
+}

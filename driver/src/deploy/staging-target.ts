@@ -1,0 +1,127 @@
+/**
+ * Where a job's files go so that the Spark driver (started by Livy) can read them: a local
+ * folder for the local stack, or the Spark master container of the Docker Compose cluster.
+ * Folders are content-addressed, so a running job's files never change under its feet.
+ */
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import type { Environment } from "../spec/interpolation.js";
+import { stageLocal, type StagedFile } from "./stage-local.js";
+
+export interface StagedJob {
+  /** Paths as the Spark driver sees them. */
+  readonly planFile: string;
+  readonly jarFile: string;
+  readonly stopFile: string;
+  readonly reused: boolean;
+}
+
+export interface StagingTarget {
+  readonly kind: "local" | "docker";
+  readonly description: string;
+  stage(pipeline: string, files: readonly StagedFile[], runnerJar: string, env: Environment, baseDir: string): Promise<StagedJob>;
+  /** Asks the runner to stop gracefully: creates its stop marker. */
+  requestStop(stopFile: string): Promise<void>;
+}
+
+function jarName(jar: string): string {
+  return `sensor-streaming-runner-${createHash("sha256").update(readFileSync(jar)).digest("hex").slice(0, 16)}.jar`;
+}
+
+export class LocalStagingTarget implements StagingTarget {
+  readonly kind = "local";
+  constructor(readonly root: string) {}
+
+  get description(): string {
+    return `local folder ${this.root}`;
+  }
+
+  async stage(pipeline: string, files: readonly StagedFile[], runnerJar: string, env: Environment, baseDir: string): Promise<StagedJob> {
+    const staged = stageLocal(pipeline, files, env, baseDir, this.root);
+    const jarFile = path.resolve(this.root, "runner", jarName(runnerJar));
+    if (!existsSync(jarFile)) {
+      mkdirSync(path.dirname(jarFile), { recursive: true });
+      copyFileSync(runnerJar, `${jarFile}.partial`);
+      renameSync(`${jarFile}.partial`, jarFile);
+    }
+    return { planFile: staged.planFile, jarFile, stopFile: path.resolve(this.root, pipeline, "STOP"), reused: staged.reused };
+  }
+
+  async requestStop(stopFile: string): Promise<void> {
+    mkdirSync(path.dirname(stopFile), { recursive: true });
+    writeFileSync(stopFile, `stop requested at ${new Date().toISOString()}\n`);
+  }
+}
+
+/** Copies files into a container with `docker cp` and runs commands in it with `docker exec`. */
+export class DockerStagingTarget implements StagingTarget {
+  readonly kind = "docker";
+  constructor(
+    readonly container: string,
+    /** The staging folder inside the container (whitelisted in the container's Livy). */
+    readonly root: string,
+    private readonly docker: string = process.env.DOCKER ?? "docker",
+  ) {}
+
+  get description(): string {
+    return `container ${this.container}:${this.root}`;
+  }
+
+  private async exec(args: readonly string[]): Promise<string> {
+    try {
+      return (await execa(this.docker, ["exec", this.container, ...args])).stdout;
+    } catch (error) {
+      const e = error as { stderr?: string; shortMessage?: string };
+      throw new Error(`docker exec in ${this.container} failed: ${(e.stderr || e.shortMessage || String(error)).trim()}`);
+    }
+  }
+
+  private async exists(file: string): Promise<boolean> {
+    try {
+      await execa(this.docker, ["exec", this.container, "test", "-e", file]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async copyIn(local: string, remote: string): Promise<void> {
+    try {
+      await execa(this.docker, ["cp", local, `${this.container}:${remote}`]);
+    } catch (error) {
+      const e = error as { stderr?: string; shortMessage?: string };
+      throw new Error(`docker cp into ${this.container} failed: ${(e.stderr || e.shortMessage || String(error)).trim()}`);
+    }
+  }
+
+  async stage(pipeline: string, files: readonly StagedFile[], runnerJar: string, env: Environment, baseDir: string): Promise<StagedJob> {
+    const scratch = mkdtempSync(path.join(os.tmpdir(), "sensor-stage-"));
+    try {
+      const local = stageLocal(pipeline, files, env, baseDir, scratch);
+      const hashDir = path.basename(local.dir);
+      const remoteDir = path.posix.join(this.root, pipeline, hashDir);
+      const reused = await this.exists(path.posix.join(remoteDir, "plan.json"));
+      if (!reused) {
+        await this.exec(["mkdir", "-p", path.posix.join(this.root, pipeline)]);
+        // Copied beside and moved into place, so the folder appears whole.
+        await this.copyIn(local.dir, `${remoteDir}.partial`);
+        await this.exec(["mv", `${remoteDir}.partial`, remoteDir]);
+      }
+      const jarFile = path.posix.join(this.root, "runner", jarName(runnerJar));
+      if (!(await this.exists(jarFile))) {
+        await this.exec(["mkdir", "-p", path.posix.join(this.root, "runner")]);
+        await this.copyIn(runnerJar, jarFile);
+      }
+      return { planFile: path.posix.join(remoteDir, "plan.json"), jarFile, stopFile: path.posix.join(this.root, pipeline, "STOP"), reused };
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+
+  async requestStop(stopFile: string): Promise<void> {
+    await this.exec(["touch", stopFile]);
+  }
+}
