@@ -6,6 +6,10 @@ import { explainPlan } from "../emit/explain.js";
 import { BindError } from "../deploy/bind-plan.js";
 import { stageLocal } from "../deploy/stage-local.js";
 import { parseRegistryCsv } from "../simulator/readings.js";
+import { readSinkRows } from "../inspect/sink-files.js";
+import { renderTable, toArrow } from "../inspect/table-view.js";
+import { bindPlan } from "../deploy/bind-plan.js";
+import { fileURLToPath } from "node:url";
 import { simulate } from "../simulator/simulate.js";
 import { EXIT, ExitError } from "./exit-codes.js";
 import { formatDiagnostics, load, loadPlan, type SpecOptions } from "./pipeline-input.js";
@@ -142,5 +146,41 @@ export async function simulateCommand(options: SimulateCliOptions, io: Output): 
     log: io.err,
     signal: controller.signal,
   });
+  return EXIT.ok;
+}
+
+const SINK_OF: Readonly<Record<string, string>> = { raw: "raw_parquet", rejected: "rejected_parquet" };
+
+export async function inspectCommand(which: string, specFile: string | undefined, options: SpecOptions & { limit: string; columns?: string }, io: Output): Promise<number> {
+  const sinkName = SINK_OF[which];
+  if (sinkName === undefined) throw new ExitError(EXIT.usage, `inspect shows "raw" or "rejected", not "${which}"`);
+  const { plan, spec } = loadPlan(specFile, options);
+  const planJson = compiledFiles(plan).find((f) => f.name === "plan.json")!.content;
+  let bound: { sinks: Array<{ name: string; path?: string }> };
+  try {
+    bound = JSON.parse(bindPlan(planJson, process.env, process.cwd())) as typeof bound;
+  } catch (error) {
+    if (error instanceof BindError) throw new ExitError(EXIT.invalidSpec, error.message);
+    throw error;
+  }
+  const location = bound.sinks.find((s) => s.name === sinkName)!.path!;
+  if (!location.startsWith("file:")) throw new ExitError(EXIT.fileError, `the ${which} sink is at ${location}; inspect reads local folders only`);
+  const dir = fileURLToPath(location);
+  const limit = numberOption(options.limit, "limit", 1);
+  const rows = await readSinkRows(dir, Math.max(4, Math.ceil(limit / 50)));
+  if (rows.length === 0) {
+    io.out(`no ${which} rows yet in ${dir}`);
+    return EXIT.ok;
+  }
+  const arrival = (r: Record<string, unknown>) => (r.kafka_timestamp instanceof Date ? r.kafka_timestamp.getTime() : 0);
+  const newest = rows.sort((a, b) => arrival(b) - arrival(a) || Number(b.kafka_offset ?? 0) - Number(a.kafka_offset ?? 0)).slice(0, limit);
+  const fields = spec.source.fields.value.map((f) => f.name.value);
+  const defaults =
+    which === "rejected"
+      ? ["kafka_timestamp", "kafka_partition", "kafka_offset", "reject_reason", "message"]
+      : ["event_time", ...spec.registry.columns.value.map((c) => c.value), spec.registry.joinOn.value, ...fields.filter((f) => f !== spec.registry.joinOn.value && f !== spec.source.eventTime.field.value).slice(0, 4)];
+  const columns = options.columns?.split(",").map((c) => c.trim()) ?? defaults;
+  io.out(renderTable(toArrow(newest, columns)));
+  io.out(`(${newest.length} newest of ${rows.length} rows read from ${dir})`);
   return EXIT.ok;
 }

@@ -17,6 +17,8 @@ export const EXIT = {
   alreadyRunning: 7,
   /** Livy cannot be reached. */
   livyUnreachable: 8,
+  /** `start`: a query cannot resume from its checkpoint after the spec changed (see --fresh-state). */
+  incompatibleCheckpoint: 9,
   /** Unknown command or option. */
   usage: 64,
 } as const;

@@ -5,11 +5,12 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { compiledFiles } from "../emit/compiled-files.js";
-import { BindError } from "../deploy/bind-plan.js";
+import { BindError, bindPlan } from "../deploy/bind-plan.js";
+import { checkCheckpoints, freshCheckpoint, recordCheckpoints, type PlanJson, type SinkVerdict } from "../deploy/checkpoint-compat.js";
 import { clearJobState, DEFAULT_STATE_DIR, readJobState, writeJobState, type JobState } from "../deploy/job-state.js";
 import { DockerStagingTarget, LocalStagingTarget, type StagingTarget } from "../deploy/staging-target.js";
 import { FINAL_STATES, LivyClient, LivyError, type Batch } from "../livy/livy-client.js";
-import { isNotable, latestProgress, parseEvents, type QueryProgress, type RunnerEvent } from "../livy/runner-events.js";
+import { isNotable, latestProgress, parseEvents, runningQueries, type QueryProgress, type RunnerEvent } from "../livy/runner-events.js";
 import type { Output } from "./commands.js";
 import { EXIT, ExitError } from "./exit-codes.js";
 import { loadPlan, type SpecOptions } from "./pipeline-input.js";
@@ -113,7 +114,50 @@ function failureReason(lines: readonly string[]): string {
   return exception ?? lines.slice(-15).join("\n");
 }
 
+/**
+ * Says per query whether it resumes from its checkpoint, and which folder it uses. Refuses
+ * (exit 9) when a query's checkpoint cannot be resumed, unless freshState moves that query to a
+ * new checkpoint folder (the old one stays untouched).
+ */
+function checkpointsToUse(verdicts: readonly SinkVerdict[], freshState: boolean, io: Output): Map<string, string> {
+  const used = new Map<string, string>();
+  const refused: string[] = [];
+  for (const { sink, planned, verdict } of verdicts) {
+    switch (verdict.kind) {
+      case "new":
+        io.err(`  ${sink}: starts on a new checkpoint`);
+        used.set(sink, planned);
+        break;
+      case "resumes":
+        io.err(`  ${sink}: resumes from its checkpoint${verdict.notes.length > 0 ? ` (${verdict.notes.join("; ")})` : ""}`);
+        used.set(sink, verdict.checkpoint);
+        break;
+      case "unchecked":
+        io.err(`  ${sink}: ${verdict.notes.join("; ")}`);
+        used.set(sink, verdict.checkpoint);
+        break;
+      case "incompatible":
+        if (freshState) {
+          const fresh = freshCheckpoint(planned, new Date());
+          io.err(`  ${sink}: starts with fresh state on ${fresh}, because ${verdict.reasons.join("; ")}`);
+          used.set(sink, fresh);
+        } else {
+          refused.push(`${sink}: ${verdict.reasons.join("; ")}`);
+        }
+    }
+  }
+  if (refused.length > 0) {
+    throw new ExitError(
+      EXIT.incompatibleCheckpoint,
+      `these queries cannot resume from their checkpoints:\n  ${refused.join("\n  ")}`,
+      "undo that change, or start with --fresh-state to run those queries on new checkpoints (their old state is kept, not used)",
+    );
+  }
+  return used;
+}
+
 export interface StartOptions extends JobOptions {
+  readonly freshState?: boolean;
   readonly foreground?: boolean;
   readonly replace?: boolean;
   readonly timeout?: string;
@@ -138,13 +182,32 @@ export async function startCommand(specFile: string | undefined, options: StartO
     await stopBatch(livy, target, running.batch.id, running.state?.stopFile, plan.pipeline, options, io);
   }
 
+  const files = compiledFiles(plan);
+  const sql = Object.fromEntries(files.filter((f) => f.name.endsWith(".sql")).map((f) => [f.name, f.content]));
+  const planIndex = files.findIndex((f) => f.name === "plan.json");
+  let bound: PlanJson;
+  try {
+    bound = JSON.parse(bindPlan(files[planIndex]!.content, process.env, process.cwd())) as PlanJson;
+  } catch (error) {
+    if (error instanceof BindError) throw new ExitError(EXIT.invalidSpec, `cannot bind ${plan.specFile}: ${error.message}`, `export ${error.unset.map((v) => `${v}=...`).join(" ")}`);
+    throw error;
+  }
+  const used = checkpointsToUse(target.kind === "local" ? checkCheckpoints(bound, sql) : [], options.freshState === true, io);
+  // Queries that resume on (or start on) a checkpoint other than the planned one get it written in.
+  const template = JSON.parse(files[planIndex]!.content) as { sinks: Array<{ name: string; checkpoint: string }> };
+  const boundCheckpoints = new Map(bound.sinks.map((s) => [s.name, s.checkpoint]));
+  for (const sink of template.sinks) {
+    const location = used.get(sink.name);
+    if (location !== undefined && location !== boundCheckpoints.get(sink.name)) sink.checkpoint = location;
+  }
+  files[planIndex] = { name: "plan.json", content: `${JSON.stringify(template, null, 2)}\n` };
+
   io.err(`staging ${plan.specFile}${options.profile === undefined ? "" : ` (profile ${options.profile})`} in ${target.description}`);
   const jar = await runnerJar(io);
   let staged;
   try {
-    staged = await target.stage(plan.pipeline, compiledFiles(plan), jar, process.env, process.cwd());
+    staged = await target.stage(plan.pipeline, files, jar, process.env, process.cwd());
   } catch (error) {
-    if (error instanceof BindError) throw new ExitError(EXIT.invalidSpec, `cannot bind ${plan.specFile}: ${error.message}`, `export ${error.unset.join("=... ")}=...`);
     throw new ExitError(EXIT.failedToStart, `staging failed: ${(error as Error).message}`);
   }
   io.err(`  plan ${staged.planFile}${staged.reused ? " (already staged)" : ""}`);
@@ -179,24 +242,30 @@ export async function startCommand(specFile: string | undefined, options: StartO
   for (;;) {
     const current = await withLivy(() => livy.batch(batch.id));
     const lines = await withLivy(() => fullLog(livy, batch.id));
-    const progress = latestProgress(parseEvents(lines));
-    if (FINAL_STATES.includes(current.state) || parseEvents(lines).some((e) => e.event === "runner-exit")) {
+    const events = parseEvents(lines);
+    const running = runningQueries(events);
+    if (FINAL_STATES.includes(current.state) || events.some((e) => e.event === "runner-exit")) {
       const final = FINAL_STATES.includes(current.state) ? current.state : "ending";
       clearJobState(stateDir(options), plan.pipeline);
       throw new ExitError(EXIT.failedToStart, `the job did not start: Livy batch ${batch.id} is ${final}\n${failureReason(lines)}`, `see the whole log: sensor-streaming logs`);
     }
     // A line when something changes, and every 15 s while waiting, so a slow start shows life.
-    const line = `  ${current.state}, ${progress.size}/${state.sinks.length} queries made progress`;
+    const line = `  ${current.state}, ${running.size}/${state.sinks.length} queries running`;
     if (line !== lastLine || Date.now() - lastShown >= 15_000) {
       io.err(`${line} (${elapsed(started)})`);
       lastShown = Date.now();
     }
     lastLine = line;
-    if (current.state === "running" && state.sinks.every((s) => progress.has(s))) break;
+    if (current.state === "running" && state.sinks.every((s) => running.has(s))) break;
     if (Date.now() - started > timeoutMs) {
       throw new ExitError(EXIT.failedToStart, `the job did not report progress of every query within ${timeoutMs / 1000} s (batch ${batch.id} is ${current.state}, left running)`, "look at sensor-streaming logs; stop it with sensor-streaming stop");
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+
+  if (target.kind === "local") {
+    const usedPlan = { ...bound, sinks: bound.sinks.map((s) => ({ ...s, checkpoint: used.get(s.name) ?? s.checkpoint })) };
+    recordCheckpoints(usedPlan, sql, used, boundCheckpoints);
   }
 
   if (options.foreground !== true) {
@@ -217,14 +286,21 @@ async function follow(livy: LivyClient, state: JobState, states: string, io: Out
   process.once("SIGINT", onInterrupt);
   let shownLines = 0;
   let lastView = "";
+  const terminal = process.stdout.isTTY === true;
   try {
     while (!detached) {
       const batch = await withLivy(() => livy.batch(state.batchId), EXIT.jobFailed);
       const lines = await withLivy(() => fullLog(livy, state.batchId), EXIT.jobFailed);
-      for (const line of lines.slice(shownLines).filter(isNotable)) io.out(`  log: ${line}`);
+      const notable = lines.slice(shownLines).filter(isNotable);
       shownLines = lines.length;
       const view = renderStatus(state, batch, latestProgress(parseEvents(lines)), parseEvents(lines));
-      if (view !== lastView) io.out(view);
+      if (view !== lastView || notable.length > 0) {
+        // On a terminal the view is redrawn in place (cursor up, clear below); log lines that
+        // matter are printed above it and stay.
+        if (terminal && lastView !== "") process.stdout.write(`\x1b[${lastView.split("\n").length}F\x1b[J`);
+        for (const line of notable) io.out(`  log: ${line}`);
+        io.out(view);
+      }
       lastView = view;
       if (FINAL_STATES.includes(batch.state)) {
         clearJobState(states, state.pipeline);
@@ -253,7 +329,7 @@ export function renderStatus(state: JobState, batch: Batch | undefined, progress
   for (const sink of state.sinks) {
     const p = progress.get(sink);
     if (p === undefined) {
-      lines.push(`  ${sink.padEnd(20)} no progress yet`);
+      lines.push(`  ${sink.padEnd(20)} ${runningQueries(events).has(sink) ? "running, idle: nothing new to read since it started" : "no progress yet"}`);
       continue;
     }
     lines.push(

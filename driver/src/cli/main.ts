@@ -9,6 +9,7 @@ import {
   DEFAULT_OUT,
   DEFAULT_STAGING,
   explainCommand,
+  inspectCommand,
   simulateCommand,
   stageCommand,
   validateCommand,
@@ -106,6 +107,19 @@ export function buildProgram(): Command {
       process.exitCode = await simulateCommand(options, io);
     });
 
+  program
+    .command("inspect")
+    .description("show the newest rows of the raw or dead-letter Parquet output as a table, without Spark")
+    .argument("<which>", "raw | rejected")
+    .argument("[spec]", specArgument)
+    .addOption(profileOption)
+    .option("-n, --limit <rows>", "how many rows", "20")
+    .option("--columns <list>", "comma-separated columns to show (default: the useful ones)")
+    .addHelpText("after", "\nExamples:\n  sensor-streaming inspect rejected --limit 5\n  sensor-streaming inspect raw --columns event_time,classroom,co2")
+    .action(async (which: string, spec: string | undefined, options: { profile?: string; limit: string; columns?: string }) => {
+      process.exitCode = await inspectCommand(which, spec, options, io);
+    });
+
   const jobOptions = (command: Command): Command =>
     command
       .argument("[spec]", specArgument)
@@ -121,14 +135,18 @@ export function buildProgram(): Command {
     .option("--background", "return once the job runs (the default)")
     .option("--foreground", "stay attached: show each query's progress and the log's warnings until the job ends; Ctrl-C detaches")
     .option("--replace", "if the pipeline already runs, stop it gracefully first")
+    .option("--fresh-state", "run queries whose checkpoint cannot be resumed (changed window, grouping, topic, sink) on new checkpoints")
     .option("--timeout <seconds>", "how long to wait for every query's first progress", "300")
     .addHelpText(
       "after",
-      "\nExit codes: 0 started (or, with --foreground, ended normally), 5 failed to start (Livy's or\n" +
-        "Spark's reason is printed), 6 ended with an error, 7 already running, 8 Livy unreachable.\n\n" +
+      "\nBefore submitting, the plan is compared with the one that wrote each checkpoint; every query is\n" +
+        "reported as resuming or needing fresh state, and start refuses (exit 9) unless --fresh-state.\n\n" +
+        "Exit codes: 0 started (or, with --foreground, ended normally), 5 failed to start (Livy's or\n" +
+        "Spark's reason is printed), 6 ended with an error, 7 already running, 8 Livy unreachable,\n" +
+        "9 a checkpoint cannot be resumed.\n\n" +
         "Examples:\n  sensor-streaming start --profile local\n  sensor-streaming start --foreground --replace",
     )
-    .action(async (spec: string | undefined, options: JobOptions & { foreground?: boolean; replace?: boolean; timeout?: string }) => {
+    .action(async (spec: string | undefined, options: JobOptions & { foreground?: boolean; replace?: boolean; timeout?: string; freshState?: boolean }) => {
       process.exitCode = await startCommand(spec, options, io);
     });
 

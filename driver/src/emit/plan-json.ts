@@ -2,6 +2,7 @@
  * plan.json: the contract with the Spark runner (infrastructure/spark/runner). Its format is
  * specified by sql/plan.schema.json. Key order is fixed so output is byte-for-byte stable.
  */
+import { WINDOW_COLUMNS } from "../spec/columns.js";
 import type { PlanNode, SinkNode, SourceNode, TriggerNode, ViewNode } from "../plan/nodes.js";
 import { sqlFileName } from "./sql/view-sql.js";
 
@@ -32,6 +33,16 @@ function sourceJson(source: SourceNode): object {
 function viewJson(view: ViewNode, index: number): object {
   const json: Record<string, unknown> = { name: view.name, sqlFile: sqlFileName(index, view) };
   if (view.watermark !== undefined) json.watermark = { column: view.watermark.column, delay: view.watermark.delay.text };
+  // The shape of the view's streaming state, for the driver's checkpoint compatibility check.
+  if (view.body.kind === "window-aggregate") {
+    const body = view.body;
+    json.state = {
+      kind: "window-aggregate",
+      window: { size: body.window.size.text, slide: body.window.slide.text },
+      groupBy: body.groupBy.map((c) => c.name),
+      aggregates: [WINDOW_COLUMNS.readings, ...body.statistics.map((s) => s.column), ...body.correlations.flatMap((c) => [c.column, c.pairsColumn])],
+    };
+  }
   return json;
 }
 

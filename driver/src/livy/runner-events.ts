@@ -76,3 +76,12 @@ export function latestProgress(events: readonly RunnerEvent[]): Map<string, Quer
 export function isNotable(line: string): boolean {
   return !line.includes(EVENT_PREFIX) && /\b(WARN|ERROR|Exception|sensor-streaming runner:)\b/.test(line);
 }
+
+/** Queries that run: they made progress, or Spark reported them idle (nothing new to read). */
+export function runningQueries(events: readonly RunnerEvent[]): Set<string> {
+  const out = new Set<string>();
+  for (const event of events) {
+    if ((event.event === "query-progress" || event.event === "query-idle") && typeof event.query === "string") out.add(event.query);
+  }
+  return out;
+}

@@ -114,11 +114,7 @@ export function buildPlan(spec: PipelineSpec, specFile: string): PlanNode {
   const validColumns = [
     ...fields.map((f) => f.name),
     ...registryColumns,
-    READING_COLUMNS.eventTime,
-    READING_COLUMNS.eventDate,
-    READING_COLUMNS.kafkaPartition,
-    READING_COLUMNS.kafkaOffset,
-    READING_COLUMNS.kafkaTimestamp,
+    ...Object.values(READING_COLUMNS),
   ];
   const rejectedColumns = [
     READING_COLUMNS.kafkaPartition,

@@ -3,6 +3,7 @@
  * to them (e.g. `partitionBy: [event_date]`) but cannot declare fields with these names.
  */
 
+/** Added to every valid reading, in this order (the raw output's trailing columns). */
 export const READING_COLUMNS = {
   eventTime: "event_time",
   eventDate: "event_date",

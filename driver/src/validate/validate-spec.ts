@@ -58,11 +58,7 @@ export function validateSpec(spec: PipelineSpec, options: ValidateOptions = { co
     readingColumns: [
       ...fields.map((f) => f.name.value),
       ...registryColumns,
-      READING_COLUMNS.eventTime,
-      READING_COLUMNS.eventDate,
-      READING_COLUMNS.kafkaPartition,
-      READING_COLUMNS.kafkaOffset,
-      READING_COLUMNS.kafkaTimestamp,
+      ...Object.values(READING_COLUMNS),
     ],
     columnsKnown: !keyFailed(spec.source, "fields") && !keyFailed(spec.registry, "columns") && spec.registry?.columns !== undefined,
     guard,

@@ -3,6 +3,9 @@ package io.sensorstreaming.runner;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Instant;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.spark.sql.streaming.StreamingQueryListener;
 
 /**
@@ -12,6 +15,8 @@ import org.apache.spark.sql.streaming.StreamingQueryListener;
 final class Events extends StreamingQueryListener {
   static final String PREFIX = "SENSOR_STREAMING_EVENT ";
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** Idle and termination events carry only the query's id. */
+  private final Map<UUID, String> names = new ConcurrentHashMap<>();
 
   static synchronized void emit(String type, ObjectNode fields) {
     ObjectNode line = JSON.createObjectNode();
@@ -34,6 +39,7 @@ final class Events extends StreamingQueryListener {
 
   @Override
   public void onQueryStarted(QueryStartedEvent event) {
+    names.put(event.id(), event.name());
     ObjectNode fields = fields();
     fields.put("query", event.name());
     fields.put("id", event.id().toString());
@@ -53,12 +59,23 @@ final class Events extends StreamingQueryListener {
     emit("query-progress", fields);
   }
 
+  /**
+   * Spark 3.5 reports a query that has no new data as idle instead of with empty progress, so a
+   * query that resumes with nothing to read is running although it never makes progress.
+   * https://spark.apache.org/docs/3.5.1/api/java/org/apache/spark/sql/streaming/StreamingQueryListener.html
+   */
   @Override
-  public void onQueryIdle(QueryIdleEvent event) {}
+  public void onQueryIdle(QueryIdleEvent event) {
+    ObjectNode fields = fields();
+    fields.put("query", names.getOrDefault(event.id(), event.id().toString()));
+    fields.put("timestamp", event.timestamp());
+    emit("query-idle", fields);
+  }
 
   @Override
   public void onQueryTerminated(QueryTerminatedEvent event) {
     ObjectNode fields = fields();
+    fields.put("query", names.getOrDefault(event.id(), event.id().toString()));
     fields.put("id", event.id().toString());
     if (event.exception().isDefined()) fields.put("error", event.exception().get());
     emit("query-terminated", fields);

@@ -1,0 +1,178 @@
+/**
+ * The everyday commands end to end, through the real Livy of the local stack: start in the
+ * background, see the batch RUNNING and every query's progress, readings reach Parquet and
+ * InfluxDB, status --json, a refused second start, a graceful stop, a restart that resumes from
+ * the checkpoints; a spec whose SQL Spark rejects; Livy unreachable.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Kafka, logLevel } from "kafkajs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { LivyClient } from "../../src/livy/livy-client.js";
+import { runCli } from "./support/cli.js";
+import { influxPoints, recreateDatabase } from "./support/influx.js";
+import { readSinkRows } from "./support/parquet.js";
+import { DEVICES, generate, message, registryCsv } from "./support/readings.js";
+import { waitFor } from "./support/runner-process.js";
+import { ensureStack, root, type StackEnv } from "./support/stack.js";
+
+const DATABASE = "sensors_e2e";
+let env: StackEnv;
+let work: string;
+let spec: string;
+let cliEnv: NodeJS.ProcessEnv;
+let topic: string;
+const offsets: string[] = [];
+
+async function produce(values: string[]): Promise<void> {
+  const kafka = new Kafka({ clientId: "e2e-livy", brokers: [env.KAFKA_BOOTSTRAP], logLevel: logLevel.NOTHING });
+  const producer = kafka.producer();
+  await producer.connect();
+  const [result] = await producer.send({ topic, acks: -1, messages: values.map((value) => ({ value })) });
+  values.forEach((_, i) => offsets.push(String(BigInt(result!.baseOffset!) + BigInt(i))));
+  await producer.disconnect();
+}
+
+/** The e2e spec under another pipeline name, so its staging and state are its own. */
+function specNamed(name: string, edit: (text: string) => string = (t) => t): string {
+  const text = readFileSync(path.join(root, "driver/test/e2e/e2e-spec.yaml"), "utf8").replace("name: e2e\n", `name: ${name}\n`);
+  const file = path.join(work, `${name}.yaml`);
+  writeFileSync(file, edit(text));
+  return file;
+}
+
+beforeAll(async () => {
+  ({ env } = await ensureStack());
+  work = mkdtempSync(path.join(os.tmpdir(), "sensor-livy-"));
+  topic = `livy-${path.basename(work).slice(-6).toLowerCase()}`;
+  writeFileSync(path.join(work, "registry.csv"), registryCsv());
+  await recreateDatabase(env.INFLUXDB_URL, DATABASE);
+  spec = specNamed("e2e_livy");
+  cliEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    ...env,
+    SENSOR_STREAMING_STATE: path.join(work, "state"),
+    E2E_TOPIC: topic,
+    E2E_DIR: path.join(work, "data"),
+    E2E_REGISTRY: path.join(work, "registry.csv"),
+  };
+});
+
+describe("start, status, stop through Livy", () => {
+  const T0 = Date.UTC(2026, 10, 3, 9, 0, 0);
+
+  it("starts in the background, reports every query and refuses a second start", async () => {
+    await produce(generate(T0, T0 + 3 * 60_000, 20_000, 3).map(message));
+    const start = await runCli(["start", spec], cliEnv);
+    expect(start.stderr).toContain("waiting until Spark runs every query");
+    expect(start.code, start.stderr).toBe(0);
+    const id = Number(/running as Livy batch (\d+)/.exec(start.stdout)?.[1]);
+    expect(await new LivyClient(env.LIVY_URL).state(id)).toBe("running");
+
+    const status = await runCli(["status", spec, "--json"], cliEnv);
+    expect(status.code).toBe(0);
+    const json = JSON.parse(status.stdout) as { running: boolean; batchId: number; state: string; queries: Record<string, { batchId: number }> };
+    expect(json.running).toBe(true);
+    expect(json.batchId).toBe(id);
+    expect(Object.keys(json.queries).sort()).toEqual(["influx_raw", "influx_window_2m", "raw_parquet", "rejected_parquet"]);
+
+    const again = await runCli(["start", spec], cliEnv);
+    expect(again.code).toBe(7);
+    expect(again.stderr).toContain(`already runs as Livy batch ${id}`);
+    expect(again.stderr).toContain("--replace");
+
+    // Readings flow to Parquet and InfluxDB, windows close once the watermark passes them.
+    await produce([message({ device: DEVICES[0]!, t: T0 + 10 * 60_000, temperature: 20, co2: 500 })]);
+    await waitFor("raw rows in Parquet", async () => ((await readSinkRows(path.join(work, "data/raw")).catch(() => [])).length >= offsets.length ? true : undefined), 180_000);
+    await waitFor("statistics in InfluxDB", async () => ((await influxPoints(env.INFLUXDB_URL, DATABASE, "classroom_statistics")).length > 0 ? true : undefined), 180_000);
+  }, 600_000);
+
+  it("stops gracefully, twice without harm, and a restart resumes without loss or duplicates", async () => {
+    const stop = await runCli(["stop", spec], cliEnv);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(stop.stdout).toMatch(/stopped gracefully in \d+ s \(success\)/);
+    const again = await runCli(["stop", spec], cliEnv);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("is not running; nothing to stop");
+    expect((await runCli(["status", spec], cliEnv)).stdout).toContain("is not running");
+
+    await produce(generate(T0 + 11 * 60_000, T0 + 12 * 60_000, 20_000, 4).map(message));
+    const restart = await runCli(["start", spec], cliEnv);
+    expect(restart.code, restart.stderr).toBe(0);
+    await waitFor("the new readings in Parquet", async () => ((await readSinkRows(path.join(work, "data/raw"))).length >= offsets.length ? true : undefined), 180_000);
+    expect((await runCli(["stop", spec], cliEnv)).code).toBe(0);
+    const raw = await readSinkRows(path.join(work, "data/raw"));
+    expect(raw.map((r) => String(r.kafka_offset)).sort()).toEqual([...offsets].sort());
+
+    const inspect = await runCli(["inspect", "raw", spec, "--limit", "3", "--columns", "kafka_offset,device_id,classroom"], cliEnv);
+    expect(inspect.code, inspect.stderr).toBe(0);
+    const [header, , ...rows] = inspect.stdout.trim().split("\n");
+    expect(header).toMatch(/^kafka_offset\s+device_id\s+classroom$/);
+    expect(rows.slice(0, 3).map((r) => r.split(/\s+/)[0])).toEqual([...offsets].sort((a, b) => Number(b) - Number(a)).slice(0, 3));
+    expect(inspect.stdout).toContain(`(3 newest of`);
+  }, 600_000);
+
+  it("in the foreground, shows every query's progress in a terminal and detaches on Ctrl-C", async () => {
+    await produce(generate(T0 + 12 * 60_000, T0 + 13 * 60_000, 20_000, 5).map(message));
+    // `script` gives the CLI a pseudo-terminal; Ctrl-C is typed into it like a person would.
+    const command = [process.execPath, "--import", "tsx", path.join(root, "driver/src/cli/main.ts"), "start", spec, "--foreground"].map((a) => `'${a}'`).join(" ");
+    const child = spawn("script", ["-qfec", command, "/dev/null"], { cwd: root, env: cliEnv, stdio: ["pipe", "pipe", "pipe"] });
+    let screen = "";
+    child.stdout.on("data", (chunk: Buffer) => (screen += chunk.toString("utf8")));
+    const exited = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? -1)));
+    await waitFor("the live view", async () => (/raw_parquet\s+batch \d+/.test(screen) && /influx_window_2m\s+batch \d+/.test(screen) ? true : undefined), 240_000).catch(
+      (error: Error) => {
+        child.kill();
+        throw new Error(`${error.message}; the terminal showed:\n${screen.slice(-3000)}`);
+      },
+    );
+    expect(screen).toMatch(/pipeline e2e_livy: Livy batch \d+ running, up/);
+    expect(screen).toMatch(/influx_window_2m\s+batch \d+, \d+ rows, in [\d.]+\/s, processed [\d.]+\/s, \d+ ms/);
+    child.stdin.write("\x03");
+    expect(await exited).toBe(0);
+    expect(screen).toContain("detached; the job keeps running as Livy batch");
+    const status = JSON.parse((await runCli(["status", spec, "--json"], cliEnv)).stdout) as { running: boolean; state: string };
+    expect(status).toMatchObject({ running: true, state: "running" });
+    expect((await runCli(["stop", spec], cliEnv)).code).toBe(0);
+  }, 600_000);
+
+  it("compares the new plan with the one that wrote each checkpoint before submitting", async () => {
+    const changed = specNamed("e2e_livy", (t) => t.replace("{ name: 2m, size: 2 minutes, slide: 1 minute,", "{ name: 2m, size: 4 minutes, slide: 1 minute,"));
+    const refused = await runCli(["start", changed], cliEnv);
+    expect(refused.code).toBe(9);
+    expect(refused.stderr).toContain("raw_parquet: resumes from its checkpoint");
+    expect(refused.stderr).toContain("influx_window_2m: the state of window_2m changed (window, grouping or aggregates): window");
+    expect(refused.stderr).toContain("--fresh-state");
+
+    const fresh = await runCli(["start", changed, "--fresh-state"], cliEnv);
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(fresh.stderr).toMatch(/influx_window_2m: starts with fresh state on file:\S+influx_window_2m\.\d{8}T\d{6}/);
+    expect((await runCli(["stop", changed], cliEnv)).code).toBe(0);
+
+    // The fresh checkpoint is now the one in use: the same spec resumes from it.
+    const resumed = await runCli(["start", changed], cliEnv);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain("influx_window_2m: resumes from its checkpoint");
+    expect((await runCli(["stop", changed], cliEnv)).code).toBe(0);
+  }, 600_000);
+
+  it("fails to start with Spark's own reason when Spark rejects the SQL", async () => {
+    // The registry file lacks the column the spec carries, so the registry view cannot resolve.
+    const broken = specNamed("e2e_broken", (t) => t.replace("columns: [institute, profile, classroom]", "columns: [institute, profile, classroom, floor]"));
+    const start = await runCli(["start", broken, "--timeout", "180"], cliEnv);
+    expect(start.code).toBe(5);
+    expect(start.stderr).toContain("the job did not start");
+    expect(start.stderr).toContain("Spark rejected the plan: view registry_devices (02-registry-devices.sql)");
+    expect(start.stderr).toContain("floor");
+  }, 300_000);
+
+  it("says clearly when Livy cannot be reached", async () => {
+    const start = await runCli(["start", spec, "--livy", "http://127.0.0.1:9"], cliEnv);
+    expect(start.code).toBe(8);
+    expect(start.stderr).toContain("cannot reach Livy at http://127.0.0.1:9");
+    expect(start.stderr).toContain("hint: is Livy running?");
+  }, 120_000);
+});
