@@ -213,16 +213,25 @@ export async function startCommand(specFile: string | undefined, options: StartO
   io.err(`  plan ${staged.planFile}${staged.reused ? " (already staged)" : ""}`);
 
   const jars = (process.env.SPARK_KAFKA_JARS ?? "").split(",").filter((j) => j !== "");
-  const batch = await withLivy(() =>
-    livy.submit({
-      file: staged.jarFile,
-      className: RUNNER_CLASS,
-      args: [staged.planFile, "--stop-file", staged.stopFile],
-      jars,
-      name: batchName(plan.pipeline, new Date()),
-      conf: { "spark.ui.enabled": "false" },
-    }),
-  );
+  const name = batchName(plan.pipeline, new Date());
+  const batch = await withLivy(async () => {
+    try {
+      return await livy.submit({
+        file: staged.jarFile,
+        className: RUNNER_CLASS,
+        args: [staged.planFile, "--stop-file", staged.stopFile],
+        jars,
+        name,
+        conf: { "spark.ui.enabled": "false" },
+      });
+    } catch (error) {
+      // Livy 0.7 leaves a batch it refused behind in "starting"; it would pass for a running job.
+      if (error instanceof LivyError && error.status !== undefined) {
+        for (const ghost of (await livy.list().catch(() => [])).filter((b) => b.name === name)) await livy.delete(ghost.id).catch(() => undefined);
+      }
+      throw error;
+    }
+  });
   const state: JobState = {
     pipeline: plan.pipeline,
     batchId: batch.id,

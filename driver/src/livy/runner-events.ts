@@ -72,9 +72,19 @@ export function latestProgress(events: readonly RunnerEvent[]): Map<string, Quer
   return out;
 }
 
+/** Warnings Spark and the Kafka client print on every start of every query; they mean nothing. */
+const ROUTINE_WARNINGS = [
+  /ResolveWriteToStream: spark\.sql\.adaptive\.enabled is not supported in streaming/,
+  /AdminClientConfig: These configurations .* were supplied but are not used yet/,
+  /SparkStringUtils: Truncated the string representation of a plan/,
+  /NativeCodeLoader: Unable to load native-hadoop library/,
+  /Utils: (Your hostname|Set SPARK_LOCAL_IP)/,
+];
+
 /** Log lines a person should see: warnings, errors and exceptions, not Spark's chatter. */
 export function isNotable(line: string): boolean {
-  return !line.includes(EVENT_PREFIX) && /\b(WARN|ERROR|Exception|sensor-streaming runner:)\b/.test(line);
+  if (line.includes(EVENT_PREFIX) || ROUTINE_WARNINGS.some((pattern) => pattern.test(line))) return false;
+  return /\b(WARN|ERROR|Exception|sensor-streaming runner:)\b/.test(line);
 }
 
 /** Queries that run: they made progress, or Spark reported them idle (nothing new to read). */

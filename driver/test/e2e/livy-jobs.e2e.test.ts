@@ -9,9 +9,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LivyClient } from "../../src/livy/livy-client.js";
-import { runCli } from "./support/cli.js";
+import { cliMain, runCli } from "./support/cli.js";
 import { influxPoints, recreateDatabase } from "./support/influx.js";
 import { readSinkRows } from "./support/parquet.js";
 import { DEVICES, generate, message, registryCsv } from "./support/readings.js";
@@ -59,6 +59,14 @@ beforeAll(async () => {
     E2E_DIR: path.join(work, "data"),
     E2E_REGISTRY: path.join(work, "registry.csv"),
   };
+});
+
+/** A failed test can leave its job running; the next tests and runs must not find it. */
+afterAll(async () => {
+  const livy = new LivyClient(env.LIVY_URL);
+  for (const batch of await livy.list()) {
+    if (String(batch.name).startsWith("sensor-streaming-e2e_") && !["success", "dead", "killed", "error"].includes(batch.state)) await livy.delete(batch.id);
+  }
 });
 
 describe("start, status, stop through Livy", () => {
@@ -118,7 +126,8 @@ describe("start, status, stop through Livy", () => {
   it("in the foreground, shows every query's progress in a terminal and detaches on Ctrl-C", async () => {
     await produce(generate(T0 + 12 * 60_000, T0 + 13 * 60_000, 20_000, 5).map(message));
     // `script` gives the CLI a pseudo-terminal; Ctrl-C is typed into it like a person would.
-    const command = [process.execPath, "--import", "tsx", path.join(root, "driver/src/cli/main.ts"), "start", spec, "--foreground"].map((a) => `'${a}'`).join(" ");
+    // `exec`: the CLI replaces script's shell, so the exit code is the CLI's own.
+    const command = `exec ${[process.execPath, cliMain, "start", spec, "--foreground"].map((a) => `'${a}'`).join(" ")}`;
     const child = spawn("script", ["-qfec", command, "/dev/null"], { cwd: root, env: cliEnv, stdio: ["pipe", "pipe", "pipe"] });
     let screen = "";
     child.stdout.on("data", (chunk: Buffer) => (screen += chunk.toString("utf8")));
@@ -132,11 +141,14 @@ describe("start, status, stop through Livy", () => {
     expect(screen).toMatch(/pipeline e2e_livy: Livy batch \d+ running, up/);
     expect(screen).toMatch(/influx_window_2m\s+batch \d+, \d+ rows, in [\d.]+\/s, processed [\d.]+\/s, \d+ ms/);
     child.stdin.write("\x03");
-    expect(await exited).toBe(0);
-    expect(screen).toContain("detached; the job keeps running as Livy batch");
-    const status = JSON.parse((await runCli(["status", spec, "--json"], cliEnv)).stdout) as { running: boolean; state: string };
-    expect(status).toMatchObject({ running: true, state: "running" });
-    expect((await runCli(["stop", spec], cliEnv)).code).toBe(0);
+    try {
+      expect(await exited).toBe(0);
+      expect(screen).toContain("detached; the job keeps running as Livy batch");
+      const status = JSON.parse((await runCli(["status", spec, "--json"], cliEnv)).stdout) as { running: boolean; state: string };
+      expect(status).toMatchObject({ running: true, state: "running" });
+    } finally {
+      expect((await runCli(["stop", spec], cliEnv)).code).toBe(0);
+    }
   }, 600_000);
 
   it("compares the new plan with the one that wrote each checkpoint before submitting", async () => {
@@ -168,6 +180,16 @@ describe("start, status, stop through Livy", () => {
     expect(start.stderr).toContain("Spark rejected the plan: view registry_devices (02-registry-devices.sql)");
     expect(start.stderr).toContain("floor");
   }, 300_000);
+
+  it("shows Livy's own message when Livy refuses the batch, and leaves no batch behind", async () => {
+    // A staging folder Livy does not whitelist: Livy refuses to read the runner jar from it.
+    const outside = await runCli(["start", spec], { ...cliEnv, SENSOR_STREAMING_STAGING: path.join(work, "not-whitelisted") });
+    expect(outside.code).toBe(5);
+    expect(outside.stderr).toContain("Livy refused the request:");
+    expect(outside.stderr).toMatch(/not-whitelisted/);
+    const batches = await new LivyClient(env.LIVY_URL).list();
+    expect(batches.filter((b) => String(b.name).startsWith("sensor-streaming-e2e_livy-") && !["success", "dead", "killed", "error"].includes(b.state))).toEqual([]);
+  }, 120_000);
 
   it("says clearly when Livy cannot be reached", async () => {
     const start = await runCli(["start", spec, "--livy", "http://127.0.0.1:9"], cliEnv);

@@ -1,7 +1,12 @@
-/** The CLI as a child process, asynchronously (a Spark start-up must not block the worker). */
+/**
+ * The built CLI (dist/, as the scripts run it) as a child process, asynchronously: a Spark
+ * start-up must not block the test worker. The e2e global setup builds it.
+ */
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { root } from "./stack.js";
+
+export const cliMain = path.join(root, "dist/cli/main.js");
 
 export interface CliRun {
   readonly code: number;
@@ -11,7 +16,7 @@ export interface CliRun {
 
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "driver/src/cli/main.ts"), ...args], {
+    const child = spawn(process.execPath, [cliMain, ...args], {
       cwd: root,
       env,
       stdio: ["ignore", "pipe", "pipe"],

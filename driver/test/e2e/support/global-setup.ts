@@ -11,6 +11,8 @@ const stack = path.join(root, "infrastructure/local/stack.sh");
 export default async function setup(): Promise<() => void> {
   const wasRunning = spawnSync(stack, ["status"], { cwd: root, stdio: "ignore" }).status === 0;
   await ensureStack();
+  // The end-to-end tests run the CLI as users do, built (tsx's loader would take Ctrl-C itself).
+  spawnSync("npm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" });
   return () => {
     if (!wasRunning && process.env.SENSOR_STREAMING_KEEP_STACK !== "1") {
       spawnSync(stack, ["down"], { cwd: root, stdio: "inherit" });

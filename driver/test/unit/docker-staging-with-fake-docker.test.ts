@@ -1,0 +1,71 @@
+/**
+ * Staging into the Spark master container, with a FAKE `docker` command: there is no Docker
+ * engine on this machine, so a stand-in script maps `docker exec` and `docker cp` onto a local
+ * folder that plays the container's file system. It records every call, so the test checks the
+ * commands the driver would run against a real container.
+ */
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { DockerStagingTarget } from "../../src/deploy/staging-target.js";
+
+const scratch = mkdtempSync(path.join(os.tmpdir(), "sensor-fake-docker-"));
+const container = path.join(scratch, "container");
+const calls = path.join(scratch, "docker-calls.log");
+const fakeDocker = path.join(scratch, "docker");
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+mkdirSync(container);
+writeFileSync(
+  fakeDocker,
+  `#!/usr/bin/env bash
+# Stand-in for the docker CLI (no Docker engine here): absolute paths live under the fake container root.
+set -euo pipefail
+root='${container}'
+echo "$*" >> '${calls}'
+case "$1" in
+  exec) shift 2; args=(); for a in "$@"; do case "$a" in /*) args+=("$root$a") ;; *) args+=("$a") ;; esac; done; "\${args[@]}" ;;
+  cp) cp -r "$2" "$root\${3#*:}" ;;
+  *) echo "fake docker: unsupported $1" >&2; exit 2 ;;
+esac
+`,
+);
+chmodSync(fakeDocker, 0o755);
+
+describe("DockerStagingTarget (fake docker: no Docker engine here)", () => {
+  const jar = path.join(scratch, "runner.jar");
+  writeFileSync(jar, "jar bytes");
+  const files = [
+    { name: "01-parsed-readings.sql", content: "SELECT 1\n" },
+    { name: "plan.json", content: JSON.stringify({ sinks: [{ name: "raw", path: "hdfs://namenode:9000/raw", checkpoint: "${CP:-hdfs://namenode:9000/cp}/raw" }] }) },
+  ];
+  const target = new DockerStagingTarget("spark-master", "/opt/sensor-streaming/staging", fakeDocker);
+
+  it("copies the bound plan, the SQL and the runner jar into content-addressed folders", async () => {
+    const staged = await target.stage("schools", files, jar, { CP: "hdfs://namenode:9000/checkpoints" }, scratch);
+    expect(staged.reused).toBe(false);
+    expect(staged.planFile).toMatch(/^\/opt\/sensor-streaming\/staging\/schools\/[0-9a-f]{16}\/plan\.json$/);
+    const plan = JSON.parse(readFileSync(path.join(container, staged.planFile), "utf8")) as { sinks: Array<{ checkpoint: string }> };
+    expect(plan.sinks[0]!.checkpoint).toBe("hdfs://namenode:9000/checkpoints/raw");
+    expect(readFileSync(path.join(container, path.dirname(staged.planFile), "01-parsed-readings.sql"), "utf8")).toBe("SELECT 1\n");
+    expect(readFileSync(path.join(container, staged.jarFile), "utf8")).toBe("jar bytes");
+    expect(staged.stopFile).toBe("/opt/sensor-streaming/staging/schools/STOP");
+    const log = readFileSync(calls, "utf8");
+    expect(log).toMatch(/^cp \S+ spark-master:\/opt\/sensor-streaming\/staging\/schools\/[0-9a-f]{16}\.partial$/m);
+    expect(log).toMatch(/^exec spark-master mv \S+\.partial \S+[0-9a-f]{16}$/m);
+  });
+
+  it("reuses what is already in the container, and asks the runner to stop with docker exec", async () => {
+    const again = await target.stage("schools", files, jar, { CP: "hdfs://namenode:9000/checkpoints" }, scratch);
+    expect(again.reused).toBe(true);
+    await target.requestStop(again.stopFile);
+    expect(existsSync(path.join(container, again.stopFile))).toBe(true);
+    expect(readFileSync(calls, "utf8")).toContain("exec spark-master touch /opt/sensor-streaming/staging/schools/STOP");
+  });
+
+  it("says what docker answered when a command fails", async () => {
+    const broken = new DockerStagingTarget("spark-master", "/opt/x", path.join(scratch, "no-such-docker"));
+    await expect(broken.requestStop("/opt/x/STOP")).rejects.toThrow(/docker exec in spark-master failed/);
+  });
+});
