@@ -351,23 +351,23 @@ export function renderStatus(state: JobState, batch: Batch | undefined, progress
 
 async function stopBatch(livy: LivyClient, target: StagingTarget, id: number, stopFile: string | undefined, pipeline: string, options: JobOptions & { timeout?: string }, io: Output): Promise<string> {
   const timeoutMs = Number(options.timeout ?? 120) * 1000;
-  if (stopFile !== undefined) {
-    await target.requestStop(stopFile);
-    io.err(`asked batch ${id} to stop gracefully (stop marker ${stopFile}); waiting for its running micro-batch`);
-    const started = Date.now();
-    while (Date.now() - started < timeoutMs) {
-      const batch = await livy.find(id);
-      if (batch === undefined || FINAL_STATES.includes(batch.state)) {
-        clearJobState(stateDir(options), pipeline);
-        return `stopped gracefully in ${elapsed(started)} (${batch?.state ?? "gone"})`;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+  // Without a state file the marker is where this target always puts it.
+  const marker = stopFile !== undefined && stopFile !== "" ? stopFile : target.stopFileFor(pipeline);
+  await target.requestStop(marker);
+  io.err(`asked batch ${id} to stop gracefully (stop marker ${marker}); waiting for its running micro-batch`);
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    const batch = await livy.find(id);
+    if (batch === undefined || FINAL_STATES.includes(batch.state)) {
+      clearJobState(stateDir(options), pipeline);
+      return `stopped gracefully in ${elapsed(started)} (${batch?.state ?? "gone"})`;
     }
-    io.err(`no graceful stop within ${timeoutMs / 1000} s; deleting the batch`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
   }
+  io.err(`no graceful stop within ${timeoutMs / 1000} s; deleting the batch`);
   await livy.delete(id);
   clearJobState(stateDir(options), pipeline);
-  return "deleted through Livy (DELETE /batches)";
+  return "deleted through Livy (DELETE /batches) after the graceful stop timed out";
 }
 
 export async function stopCommand(specFile: string | undefined, options: JobOptions & { timeout?: string }, io: Output): Promise<number> {

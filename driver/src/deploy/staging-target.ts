@@ -23,6 +23,8 @@ export interface StagingTarget {
   readonly kind: "local" | "docker";
   readonly description: string;
   stage(pipeline: string, files: readonly StagedFile[], runnerJar: string, env: Environment, baseDir: string): Promise<StagedJob>;
+  /** The stop marker of a pipeline's jobs, as the Spark driver sees it. */
+  stopFileFor(pipeline: string): string;
   /** Asks the runner to stop gracefully: creates its stop marker. */
   requestStop(stopFile: string): Promise<void>;
 }
@@ -47,7 +49,11 @@ export class LocalStagingTarget implements StagingTarget {
       copyFileSync(runnerJar, `${jarFile}.partial`);
       renameSync(`${jarFile}.partial`, jarFile);
     }
-    return { planFile: staged.planFile, jarFile, stopFile: path.resolve(this.root, pipeline, "STOP"), reused: staged.reused };
+    return { planFile: staged.planFile, jarFile, stopFile: this.stopFileFor(pipeline), reused: staged.reused };
+  }
+
+  stopFileFor(pipeline: string): string {
+    return path.resolve(this.root, pipeline, "STOP");
   }
 
   async requestStop(stopFile: string): Promise<void> {
@@ -115,10 +121,14 @@ export class DockerStagingTarget implements StagingTarget {
         await this.exec(["mkdir", "-p", path.posix.join(this.root, "runner")]);
         await this.copyIn(runnerJar, jarFile);
       }
-      return { planFile: path.posix.join(remoteDir, "plan.json"), jarFile, stopFile: path.posix.join(this.root, pipeline, "STOP"), reused };
+      return { planFile: path.posix.join(remoteDir, "plan.json"), jarFile, stopFile: this.stopFileFor(pipeline), reused };
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }
+  }
+
+  stopFileFor(pipeline: string): string {
+    return path.posix.join(this.root, pipeline, "STOP");
   }
 
   async requestStop(stopFile: string): Promise<void> {

@@ -110,14 +110,6 @@ export function name(): Decoder<Located<string>> {
   return { ...string({ pattern: NAME, patternText: NAME_TEXT }), type: "name" };
 }
 
-export function isName(text: string): boolean {
-  return NAME.test(text);
-}
-
-export function nameProblemHint(): string {
-  return NAME_TEXT;
-}
-
 export function setting(): Decoder<Setting> {
   return {
     type: "string (may use ${VAR})",

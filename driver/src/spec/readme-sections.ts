@@ -4,14 +4,6 @@ export function markers(name: string): { start: string; end: string } {
   return { start: `<!-- ${name}:start (generated: npm run docs) -->`, end: `<!-- ${name}:end -->` };
 }
 
-export function generatedSection(text: string, name: string): string | undefined {
-  const { start, end } = markers(name);
-  const from = text.indexOf(start);
-  const to = text.indexOf(end);
-  if (from < 0 || to < from) return undefined;
-  return text.slice(from + start.length + 1, to);
-}
-
 export function replaceGeneratedSection(text: string, name: string, content: string): string {
   const { start, end } = markers(name);
   const from = text.indexOf(start);

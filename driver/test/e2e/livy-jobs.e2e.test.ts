@@ -171,6 +171,27 @@ describe("start, status, stop through Livy", () => {
     expect((await runCli(["stop", changed], cliEnv)).code).toBe(0);
   }, 600_000);
 
+  it("finds its batch through Livy when the state file is stale, and --replace swaps the job gracefully", async () => {
+    const first = await runCli(["start", spec], cliEnv);
+    expect(first.code, first.stderr).toBe(0);
+    const firstId = Number(/running as Livy batch (\d+)/.exec(first.stdout)?.[1]);
+    // A state file naming a batch Livy no longer knows (e.g. after a Livy restart).
+    const stateFile = path.join(work, "state", "e2e_livy.json");
+    writeFileSync(stateFile, readFileSync(stateFile, "utf8").replace(/"batchId": \d+/, '"batchId": 987654'));
+    const status = JSON.parse((await runCli(["status", spec, "--json"], cliEnv)).stdout) as { batchId: number; running: boolean };
+    expect(status).toMatchObject({ running: true, batchId: firstId });
+
+    const replaced = await runCli(["start", spec, "--replace"], cliEnv);
+    expect(replaced.code, replaced.stderr).toBe(0);
+    expect(replaced.stderr).toContain(`replacing: stopping batch ${firstId} gracefully first`);
+    const secondId = Number(/running as Livy batch (\d+)/.exec(replaced.stdout)?.[1]);
+    expect(secondId).not.toBe(firstId);
+    const livy = new LivyClient(env.LIVY_URL);
+    expect(await livy.state(firstId)).toBe("success");
+    expect(await livy.state(secondId)).toBe("running");
+    expect((await runCli(["stop", spec], cliEnv)).code).toBe(0);
+  }, 600_000);
+
   it("fails to start with Spark's own reason when Spark rejects the SQL", async () => {
     // The registry file lacks the column the spec carries, so the registry view cannot resolve.
     const broken = specNamed("e2e_broken", (t) => t.replace("columns: [institute, profile, classroom]", "columns: [institute, profile, classroom, floor]"));
