@@ -417,7 +417,10 @@ export async function logsCommand(specFile: string | undefined, options: JobOpti
   const livy = livyClient(options);
   const recorded = readJobState(stateDir(options), plan.pipeline);
   const { batch } = await withLivy(() => liveBatch(livy, plan.pipeline, options), EXIT.livyUnreachable);
-  const id = batch?.id ?? recorded?.batchId;
+  // When nothing runs, the log of the pipeline's newest batch Livy still remembers.
+  const newest = async (): Promise<number | undefined> =>
+    (await livy.list()).filter((b) => isBatchOf(b, plan.pipeline)).sort((a, b) => b.id - a.id)[0]?.id;
+  const id = batch?.id ?? recorded?.batchId ?? (await withLivy(newest, EXIT.livyUnreachable));
   if (id === undefined) {
     io.out(`pipeline ${plan.pipeline} has no batch to show the log of`);
     return EXIT.ok;

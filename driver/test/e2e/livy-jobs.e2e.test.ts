@@ -105,6 +105,10 @@ describe("start, status, stop through Livy", () => {
     const again = await runCli(["stop", spec], cliEnv);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain("is not running; nothing to stop");
+    const logs = await runCli(["logs", spec], cliEnv);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toContain('"event":"runner-stopping"');
+    expect(logs.stdout).toContain('"event":"runner-exit"');
     expect((await runCli(["status", spec], cliEnv)).stdout).toContain("is not running");
 
     await produce(generate(T0 + 11 * 60_000, T0 + 12 * 60_000, 20_000, 4).map(message));
