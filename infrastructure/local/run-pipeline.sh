@@ -48,6 +48,7 @@ if [ -n "$database" ]; then
 fi
 
 stop_file="$(dirname "$plan")/STOP"
+rm -f "$stop_file"   # a marker left by a crash would stop the new run at once
 sim_pid=""
 cleanup() {
   [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true

@@ -115,7 +115,7 @@ export interface SimulateCliOptions {
   readonly seed: string;
 }
 
-function numberOption(value: string, name: string, min: number, max = Infinity): number {
+export function numberOption(value: string, name: string, min: number, max = Infinity): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < min || n > max) throw new ExitError(EXIT.usage, `--${name} must be a number from ${min}${max === Infinity ? "" : ` to ${max}`}, got "${value}"`);
   return n;
@@ -128,7 +128,12 @@ export async function simulateCommand(options: SimulateCliOptions, io: Output): 
   } catch (error) {
     throw new ExitError(EXIT.fileError, `cannot read the registry ${options.registry}: ${(error as Error).message}`, "pass --registry PATH");
   }
-  const devices = parseRegistryCsv(text);
+  let devices;
+  try {
+    devices = parseRegistryCsv(text.replace(/^\uFEFF/, ""));
+  } catch (error) {
+    throw new ExitError(EXIT.fileError, `cannot use the registry ${options.registry}: ${(error as Error).message}`, "the header must name institute,DevEui,profile,classroom");
+  }
   if (devices.length === 0) throw new ExitError(EXIT.fileError, `the registry ${options.registry} lists no devices`);
   const controller = new AbortController();
   process.once("SIGINT", () => controller.abort());
@@ -145,6 +150,8 @@ export async function simulateCommand(options: SimulateCliOptions, io: Output): 
     seed: numberOption(options.seed, "seed", 0),
     log: io.err,
     signal: controller.signal,
+  }).catch((error: Error) => {
+    throw new ExitError(EXIT.fileError, `the simulator lost Kafka at ${options.brokers}: ${error.message}`, "is Kafka running? For the local stack: infrastructure/local/stack.sh up");
   });
   return EXIT.ok;
 }

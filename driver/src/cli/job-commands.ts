@@ -1,7 +1,7 @@
 /**
  * start, stop, status and logs: a compiled pipeline as a Livy batch running the Java runner.
  */
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { compiledFiles } from "../emit/compiled-files.js";
@@ -10,8 +10,10 @@ import { checkCheckpoints, freshCheckpoint, recordCheckpoints, type PlanJson, ty
 import { clearJobState, DEFAULT_STATE_DIR, readJobState, writeJobState, type JobState } from "../deploy/job-state.js";
 import { DockerStagingTarget, LocalStagingTarget, type StagingTarget } from "../deploy/staging-target.js";
 import { FINAL_STATES, LivyClient, LivyError, type Batch } from "../livy/livy-client.js";
+import { LogCursor } from "../livy/log-cursor.js";
 import { isNotable, latestProgress, parseEvents, runningQueries, type QueryProgress, type RunnerEvent } from "../livy/runner-events.js";
-import type { Output } from "./commands.js";
+import { numberOption, type Output } from "./commands.js";
+import type { PlanNode } from "../plan/nodes.js";
 import { EXIT, ExitError } from "./exit-codes.js";
 import { loadPlan, type SpecOptions } from "./pipeline-input.js";
 
@@ -81,12 +83,14 @@ async function runnerJar(io: Output): Promise<string> {
 /** The pipeline's live batch, from the state file or, when that is stale or lost, from Livy. */
 async function liveBatch(livy: LivyClient, pipeline: string, options: JobOptions): Promise<{ state: JobState | undefined; batch: Batch | undefined }> {
   const state = readJobState(stateDir(options), pipeline);
-  if (state !== undefined) {
+  // Livy numbers batches from 0 again after a restart: the recorded id counts only when the
+  // batch is still this pipeline's, on the same Livy.
+  if (state !== undefined && state.livyUrl === livy.url) {
     const batch = await livy.find(state.batchId);
-    if (batch !== undefined && !FINAL_STATES.includes(batch.state)) return { state, batch };
+    if (batch !== undefined && isBatchOf(batch, pipeline) && !FINAL_STATES.includes(batch.state)) return { state, batch };
   }
   const named = (await livy.list()).find((b) => isBatchOf(b, pipeline) && !FINAL_STATES.includes(b.state));
-  return { state: named === undefined ? undefined : state, batch: named };
+  return { state: named !== undefined && state?.batchId === named.id ? state : undefined, batch: named };
 }
 
 /**
@@ -119,7 +123,7 @@ function failureReason(lines: readonly string[]): string {
  * (exit 9) when a query's checkpoint cannot be resumed, unless freshState moves that query to a
  * new checkpoint folder (the old one stays untouched).
  */
-function checkpointsToUse(verdicts: readonly SinkVerdict[], freshState: boolean, io: Output): Map<string, string> {
+export function checkpointsToUse(verdicts: readonly SinkVerdict[], plan: PlanJson, freshState: boolean, io: Output): Map<string, string> {
   const used = new Map<string, string>();
   const refused: string[] = [];
   for (const { sink, planned, verdict } of verdicts) {
@@ -136,14 +140,22 @@ function checkpointsToUse(verdicts: readonly SinkVerdict[], freshState: boolean,
         io.err(`  ${sink}: ${verdict.notes.join("; ")}`);
         used.set(sink, verdict.checkpoint);
         break;
-      case "incompatible":
-        if (freshState) {
+      case "incompatible": {
+        // A file sink's folder remembers the batch ids it committed (_spark_metadata): a query on
+        // a fresh checkpoint numbers its batches from 0 again, and the sink would silently skip
+        // them. Fresh state for a file sink needs a new folder too.
+        const kind = plan.sinks.find((x) => x.name === sink)?.kind;
+        const newFolder = verdict.reasons.some((r) => r.startsWith("the output folder changed"));
+        if (freshState && kind === "parquet" && !newFolder) {
+          refused.push(`${sink}: ${verdict.reasons.join("; ")}; and --fresh-state needs a new output folder for it (its folder records the old query's batches): change sinks.*.path too`);
+        } else if (freshState) {
           const fresh = freshCheckpoint(planned, new Date());
           io.err(`  ${sink}: starts with fresh state on ${fresh}, because ${verdict.reasons.join("; ")}`);
           used.set(sink, fresh);
         } else {
           refused.push(`${sink}: ${verdict.reasons.join("; ")}`);
         }
+      }
     }
   }
   if (refused.length > 0) {
@@ -167,19 +179,42 @@ export async function startCommand(specFile: string | undefined, options: StartO
   const { plan } = loadPlan(specFile, options);
   const livy = livyClient(options);
   const target = stagingTarget(options);
-  const timeoutMs = Number(options.timeout ?? 300) * 1000;
+  const timeoutMs = numberOption(options.timeout ?? "300", "timeout", 1) * 1000;
+  const release = lockPipeline(stateDir(options), plan.pipeline);
+  try {
+    return await startLocked(plan, livy, target, timeoutMs, options, io);
+  } finally {
+    release();
+  }
+}
 
-  const running = await withLivy(() => liveBatch(livy, plan.pipeline, options), EXIT.alreadyRunning);
-  if (running.batch !== undefined) {
-    if (options.replace !== true) {
-      throw new ExitError(
-        EXIT.alreadyRunning,
-        `pipeline ${plan.pipeline} already runs as Livy batch ${running.batch.id} (${running.batch.state})`,
-        "stop it first (sensor-streaming stop), or start with --replace to stop it gracefully and start the new one",
-      );
+/**
+ * One start at a time per pipeline: between "is it running?" and the submit, a second start
+ * would otherwise run a second job on the same checkpoints. A lock older than the longest start
+ * is left over from a crash and taken over.
+ */
+function lockPipeline(dir: string, pipeline: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  const lock = path.join(dir, `${pipeline}.lock`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lock, `${process.pid}\n`, { flag: "wx" });
+      return () => rmSync(lock, { force: true });
+    } catch {
+      if (Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 15 * 60_000) rmSync(lock, { force: true });
     }
-    io.err(`replacing: stopping batch ${running.batch.id} gracefully first`);
-    await stopBatch(livy, target, running.batch.id, running.state?.stopFile, plan.pipeline, options, io);
+  }
+  throw new ExitError(EXIT.alreadyRunning, `another start of pipeline ${pipeline} is in progress (${lock})`, "wait for it to finish; remove the file if no start is running");
+}
+
+async function startLocked(plan: PlanNode, livy: LivyClient, target: StagingTarget, timeoutMs: number, options: StartOptions, io: Output): Promise<number> {
+  const running = await withLivy(() => liveBatch(livy, plan.pipeline, options), EXIT.alreadyRunning);
+  if (running.batch !== undefined && options.replace !== true) {
+    throw new ExitError(
+      EXIT.alreadyRunning,
+      `pipeline ${plan.pipeline} already runs as Livy batch ${running.batch.id} (${running.batch.state})`,
+      "stop it first (sensor-streaming stop), or start with --replace to stop it gracefully and start the new one",
+    );
   }
 
   const files = compiledFiles(plan);
@@ -192,7 +227,7 @@ export async function startCommand(specFile: string | undefined, options: StartO
     if (error instanceof BindError) throw new ExitError(EXIT.invalidSpec, `cannot bind ${plan.specFile}: ${error.message}`, `export ${error.unset.map((v) => `${v}=...`).join(" ")}`);
     throw error;
   }
-  const used = checkpointsToUse(target.kind === "local" ? checkCheckpoints(bound, sql) : [], options.freshState === true, io);
+  const used = checkpointsToUse(target.kind === "local" ? checkCheckpoints(bound, sql) : [], bound, options.freshState === true, io);
   // Queries that resume on (or start on) a checkpoint other than the planned one get it written in.
   const template = JSON.parse(files[planIndex]!.content) as { sinks: Array<{ name: string; checkpoint: string }> };
   const boundCheckpoints = new Map(bound.sinks.map((s) => [s.name, s.checkpoint]));
@@ -212,6 +247,16 @@ export async function startCommand(specFile: string | undefined, options: StartO
   }
   io.err(`  plan ${staged.planFile}${staged.reused ? " (already staged)" : ""}`);
 
+  // Only now, with the new job validated and staged, is the old one stopped.
+  if (running.batch !== undefined) {
+    io.err(`replacing: stopping batch ${running.batch.id} gracefully first`);
+    const replacedBatch = running.batch;
+    await withLivy(() => stopBatch(livy, target, replacedBatch.id, running.state?.stopFile, plan.pipeline, options, io), EXIT.failedToStart);
+  }
+  await target.clearStop(staged.stopFile).catch((error: Error) => {
+    throw new ExitError(EXIT.failedToStart, `cannot remove the old stop marker ${staged.stopFile}: ${error.message}`);
+  });
+
   const jars = (process.env.SPARK_KAFKA_JARS ?? "").split(",").filter((j) => j !== "");
   const name = batchName(plan.pipeline, new Date());
   const batch = await withLivy(async () => {
@@ -226,7 +271,7 @@ export async function startCommand(specFile: string | undefined, options: StartO
       });
     } catch (error) {
       // Livy 0.7 leaves a batch it refused behind in "starting"; it would pass for a running job.
-      if (error instanceof LivyError && error.status !== undefined) {
+      if (error instanceof LivyError && error.status !== undefined && !/Duplicate session name/i.test(error.livyMessage ?? "")) {
         for (const ghost of (await livy.list().catch(() => [])).filter((b) => b.name === name)) await livy.delete(ghost.id).catch(() => undefined);
       }
       throw error;
@@ -293,15 +338,14 @@ async function follow(livy: LivyClient, state: JobState, states: string, io: Out
     detached = true;
   };
   process.once("SIGINT", onInterrupt);
-  let shownLines = 0;
+  const cursor = new LogCursor();
   let lastView = "";
   const terminal = process.stdout.isTTY === true;
   try {
     while (!detached) {
       const batch = await withLivy(() => livy.batch(state.batchId), EXIT.jobFailed);
       const lines = await withLivy(() => fullLog(livy, state.batchId), EXIT.jobFailed);
-      const notable = lines.slice(shownLines).filter(isNotable);
-      shownLines = lines.length;
+      const notable = cursor.next(lines).filter(isNotable);
       const view = renderStatus(state, batch, latestProgress(parseEvents(lines)), parseEvents(lines));
       if (view !== lastView || notable.length > 0) {
         // On a terminal the view is redrawn in place (cursor up, clear below); log lines that
@@ -350,10 +394,14 @@ export function renderStatus(state: JobState, batch: Batch | undefined, progress
 }
 
 async function stopBatch(livy: LivyClient, target: StagingTarget, id: number, stopFile: string | undefined, pipeline: string, options: JobOptions & { timeout?: string }, io: Output): Promise<string> {
-  const timeoutMs = Number(options.timeout ?? 120) * 1000;
+  const timeoutMs = numberOption(options.timeout ?? "120", "timeout", 1) * 1000;
   // Without a state file the marker is where this target always puts it.
   const marker = stopFile !== undefined && stopFile !== "" ? stopFile : target.stopFileFor(pipeline);
-  await target.requestStop(marker);
+  try {
+    await target.requestStop(marker);
+  } catch (error) {
+    throw new ExitError(EXIT.failedToStart, `cannot write the stop marker ${marker}: ${(error as Error).message}`, "stop it without the marker: the batch is deleted after --timeout, or use Livy's DELETE /batches/{id}");
+  }
   io.err(`asked batch ${id} to stop gracefully (stop marker ${marker}); waiting for its running micro-batch`);
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {
@@ -365,7 +413,10 @@ async function stopBatch(livy: LivyClient, target: StagingTarget, id: number, st
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
   io.err(`no graceful stop within ${timeoutMs / 1000} s; deleting the batch`);
-  await livy.delete(id);
+  await livy.delete(id).catch((error: unknown) => {
+    // Ended between the last look and the delete: stopped all the same.
+    if (!(error instanceof LivyError && error.status === 404)) throw error;
+  });
   clearJobState(stateDir(options), pipeline);
   return "deleted through Livy (DELETE /batches) after the graceful stop timed out";
 }
@@ -379,7 +430,9 @@ export async function stopCommand(specFile: string | undefined, options: JobOpti
     io.out(`pipeline ${plan.pipeline} is not running; nothing to stop`);
     return EXIT.ok;
   }
-  const outcome = await withLivy(() => stopBatch(livy, stagingTarget(options), batch.id, state?.stopFile, plan.pipeline, options, io), EXIT.livyUnreachable);
+  // The job's marker is where the target it was started with put it.
+  const target = stagingTarget(state !== undefined && options.target === undefined ? { ...options, target: state.target } : options);
+  const outcome = await withLivy(() => stopBatch(livy, target, batch.id, state?.stopFile, plan.pipeline, options, io), EXIT.livyUnreachable);
   io.out(`pipeline ${plan.pipeline}: Livy batch ${batch.id} ${outcome}`);
   return EXIT.ok;
 }
@@ -425,6 +478,7 @@ export async function logsCommand(specFile: string | undefined, options: JobOpti
     io.out(`pipeline ${plan.pipeline} has no batch to show the log of`);
     return EXIT.ok;
   }
+  const cursor = new LogCursor();
   let shown = 0;
   let stop = false;
   process.once("SIGINT", () => (stop = true));
@@ -434,9 +488,9 @@ export async function logsCommand(specFile: string | undefined, options: JobOpti
       throw error;
     });
     if (lines === undefined) break;
-    for (const line of lines.slice(shown)) io.out(line);
-    shown = lines.length;
-    const current = await livy.find(id);
+    for (const line of cursor.next(lines)) io.out(line);
+    shown += lines.length;
+    const current = await withLivy(() => livy.find(id), EXIT.livyUnreachable);
     if (current === undefined || FINAL_STATES.includes(current.state)) break;
     if (options.follow === true) await new Promise((resolve) => setTimeout(resolve, 2000));
   } while (options.follow === true && !stop);

@@ -27,6 +27,8 @@ export interface StagingTarget {
   stopFileFor(pipeline: string): string;
   /** Asks the runner to stop gracefully: creates its stop marker. */
   requestStop(stopFile: string): Promise<void>;
+  /** Removes a marker left by an earlier run, before a new run is submitted. */
+  clearStop(stopFile: string): Promise<void>;
 }
 
 function jarName(jar: string): string {
@@ -59,6 +61,10 @@ export class LocalStagingTarget implements StagingTarget {
   async requestStop(stopFile: string): Promise<void> {
     mkdirSync(path.dirname(stopFile), { recursive: true });
     writeFileSync(stopFile, `stop requested at ${new Date().toISOString()}\n`);
+  }
+
+  async clearStop(stopFile: string): Promise<void> {
+    rmSync(stopFile, { force: true });
   }
 }
 
@@ -111,8 +117,10 @@ export class DockerStagingTarget implements StagingTarget {
       const remoteDir = path.posix.join(this.root, pipeline, hashDir);
       const reused = await this.exists(path.posix.join(remoteDir, "plan.json"));
       if (!reused) {
+        // Copied beside and moved into place, so the folder appears whole; a partial copy left
+        // by an interrupted start would otherwise receive this one as a subfolder.
+        await this.exec(["rm", "-rf", `${remoteDir}.partial`]);
         await this.exec(["mkdir", "-p", path.posix.join(this.root, pipeline)]);
-        // Copied beside and moved into place, so the folder appears whole.
         await this.copyIn(local.dir, `${remoteDir}.partial`);
         await this.exec(["mv", `${remoteDir}.partial`, remoteDir]);
       }
@@ -133,5 +141,9 @@ export class DockerStagingTarget implements StagingTarget {
 
   async requestStop(stopFile: string): Promise<void> {
     await this.exec(["touch", stopFile]);
+  }
+
+  async clearStop(stopFile: string): Promise<void> {
+    await this.exec(["rm", "-f", stopFile]);
   }
 }

@@ -143,8 +143,10 @@ export class LivyClient {
       } catch (error) {
         if (error instanceof LivyError) throw error;
         const reason = (error as Error).name === "AbortError" ? `no answer within ${this.timeoutMs / 1000} s` : (error as FetchError).message;
-        // Only a request that never reached Livy is safe to repeat (a POST might have created a batch).
-        const connectFailed = error instanceof FetchError && ["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH"].includes((error as FetchError).code ?? "");
+        // Only a request that never reached Livy is safe to repeat: a POST whose connection was
+        // reset may already have created a batch, so it is retried only when refused outright.
+        const retryable = method === "POST" ? ["ECONNREFUSED"] : ["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH"];
+        const connectFailed = error instanceof FetchError && retryable.includes((error as FetchError).code ?? "");
         if (!connectFailed || attempt >= this.attempts) {
           throw new LivyError(`cannot reach Livy at ${this.base} (${method} ${path}): ${reason}`, undefined);
         }

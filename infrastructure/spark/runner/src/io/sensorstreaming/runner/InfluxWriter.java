@@ -2,12 +2,10 @@ package io.sensorstreaming.runner;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -85,7 +83,10 @@ final class InfluxWriter {
               "InfluxDB refused the write of sink " + sink + " (batch " + batchId + ", " + chunk.size()
                   + " lines) with " + failure + "; first line: " + chunk.get(0));
         }
-      } catch (ConnectException | HttpTimeoutException e) {
+      } catch (IOException e) {
+        // Refused, reset, timed out, or closed before answering (InfluxDB restarting): retry.
+        // A write InfluxDB refused is thrown by the block above, outside send().
+        if (e.getMessage() != null && e.getMessage().startsWith("InfluxDB refused")) throw e;
         failure = e.getClass().getSimpleName() + ": " + e.getMessage();
       }
       if (attempt >= MAX_ATTEMPTS) {

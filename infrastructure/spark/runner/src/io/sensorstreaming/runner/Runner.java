@@ -91,8 +91,9 @@ public final class Runner {
     registerViews(spark, plan);
     if (explain) return explain(spark, plan);
 
+    // The marker is not cleared here: a stop asked for while the job was starting must count.
+    // Whoever starts the runner removes a stale marker first; the runner removes it after a stop.
     StopMarker stop = new StopMarker(stopFile != null ? stopFile : plan.dir.resolve("STOP").toUri().toString(), spark.sparkContext().hadoopConfiguration());
-    stop.clear();
     spark.streams().addListener(new Events());
     List<StreamingQuery> queries = startSinks(spark, plan);
     ObjectNode started = Events.fields();
@@ -244,7 +245,11 @@ public final class Runner {
    */
   private static int await(SparkSession spark, List<StreamingQuery> queries, StopMarker stop) throws Exception {
     while (true) {
-      spark.streams().awaitAnyTermination(TimeUnit.SECONDS.toMillis(1));
+      try {
+        spark.streams().awaitAnyTermination(TimeUnit.SECONDS.toMillis(1));
+      } catch (org.apache.spark.sql.streaming.StreamingQueryException e) {
+        // A failed query: reported and handled by the check below.
+      }
       for (StreamingQuery query : queries) {
         if (!query.isActive() && query.exception().isDefined()) {
           System.err.println("sensor-streaming runner: query " + query.name() + " failed: " + query.exception().get().getMessage());

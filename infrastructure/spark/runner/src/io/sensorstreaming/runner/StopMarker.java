@@ -26,7 +26,7 @@ final class StopMarker {
     }
   }
 
-  /** A marker left from an earlier stop must not stop the new run at once. */
+  /** Removed once the stop it asked for is done, so the next run does not stop at once. */
   void clear() throws IOException {
     if (fs.exists(path)) fs.delete(path, false);
   }
