@@ -49,12 +49,8 @@ if [ "$target" = local ]; then
   eval "$(infrastructure/local/stack.sh env)"
   export SPARK_HOME SPARK_KAFKA_JARS LIVY_URL KAFKA_BOOTSTRAP INFLUXDB_URL SENSOR_STREAMING_STAGING
   [ -f infrastructure/spark/runner/build/sensor-streaming-runner.jar ] || infrastructure/spark/runner/build.sh
-  # InfluxDB 1.x needs the spec's database before the first write; CREATE DATABASE is idempotent.
   plan=$(node dist/cli/main.js stage "${SENSOR_STREAMING_SPEC:-conf/pipeline.yaml}" --profile "$profile" 2>/dev/null) || true
-  database=$([ -n "$plan" ] && node -e 'const p=require(process.argv[1]);const s=p.sinks.find(s=>s.kind==="influx-lines");if(s&&s.influx.version===1)console.log(new URL(s.influx.writeUrl).searchParams.get("db"))' "$plan" || true)
-  if [ -n "$database" ]; then
-    curl -fsS -XPOST "$INFLUXDB_URL/query" --data-urlencode "q=CREATE DATABASE \"$database\"" >/dev/null
-  fi
+  [ -z "$plan" ] || infrastructure/local/create-influx-database.sh "$plan"
 fi
 
 say "starting ${SENSOR_STREAMING_SPEC:-conf/pipeline.yaml} (target $target, profile $profile, $mode)"

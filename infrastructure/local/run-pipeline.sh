@@ -40,12 +40,7 @@ infrastructure/spark/runner/build.sh
 say "validate and stage $spec (profile $profile)"
 cli validate "$spec" --profile "$profile"
 plan=$(cli stage "$spec" --profile "$profile")
-# InfluxDB 1.x needs the database before the first write; CREATE DATABASE is idempotent.
-database=$(node -e 'const p=require(process.argv[1]);const s=p.sinks.find(s=>s.kind==="influx-lines");if(s&&s.influx.version===1)console.log(new URL(s.influx.writeUrl).searchParams.get("db"))' "$plan")
-if [ -n "$database" ]; then
-  curl -fsS -XPOST "$INFLUXDB_URL/query" --data-urlencode "q=CREATE DATABASE \"$database\"" >/dev/null
-  echo "InfluxDB database $database is ready"
-fi
+infrastructure/local/create-influx-database.sh "$plan"
 
 stop_file="$(dirname "$plan")/STOP"
 rm -f "$stop_file"   # a marker left by a crash would stop the new run at once

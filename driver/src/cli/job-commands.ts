@@ -346,7 +346,8 @@ async function follow(livy: LivyClient, state: JobState, states: string, io: Out
       const batch = await withLivy(() => livy.batch(state.batchId), EXIT.jobFailed);
       const lines = await withLivy(() => fullLog(livy, state.batchId), EXIT.jobFailed);
       const notable = cursor.next(lines).filter(isNotable);
-      const view = renderStatus(state, batch, latestProgress(parseEvents(lines)), parseEvents(lines));
+      const events = parseEvents(lines);
+      const view = renderStatus(state, batch, latestProgress(events), events);
       if (view !== lastView || notable.length > 0) {
         // On a terminal the view is redrawn in place (cursor up, clear below); log lines that
         // matter are printed above it and stay.
