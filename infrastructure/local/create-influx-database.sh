@@ -5,12 +5,26 @@
 set -euo pipefail
 plan=${1:?usage: create-influx-database.sh STAGED_PLAN_JSON}
 : "${INFLUXDB_URL:?set INFLUXDB_URL (eval \"\$(infrastructure/local/stack.sh env)\")}"
-database=$(node -e '
+# The name goes into InfluxQL as a quoted identifier, with " and \ escaped by a backslash
+# (https://docs.influxdata.com/influxdb/v1/query_language/spec/#identifiers); validation has
+# already refused names InfluxDB cannot take. Prints the name, then the statement.
+lines=$(node -e '
   const plan = require(process.argv[1]);
   const sink = plan.sinks.find((s) => s.kind === "influx-lines");
-  if (sink && sink.influx.version === 1) console.log(new URL(sink.influx.writeUrl).searchParams.get("db"));
+  if (sink && sink.influx.version === 1) {
+    const database = new URL(sink.influx.writeUrl).searchParams.get("db");
+    console.log(database);
+    console.log(`CREATE DATABASE "${database.replace(/["\\]/g, "\\$&")}"`);
+  }
 ' "$plan")
-if [ -n "$database" ]; then
-  curl -fsS -XPOST "$INFLUXDB_URL/query" --data-urlencode "q=CREATE DATABASE \"$database\"" >/dev/null
+if [ -n "$lines" ]; then
+  database=$(head -n 1 <<<"$lines")
+  statement=$(tail -n 1 <<<"$lines")
+  # InfluxDB answers 200 with the error in the body (e.g. "invalid name").
+  answer=$(curl -fsS -XPOST "$INFLUXDB_URL/query" --data-urlencode "q=$statement")
+  if grep -q '"error"' <<<"$answer"; then
+    echo "create-influx-database.sh: InfluxDB refused $statement: $answer" >&2
+    exit 1
+  fi
   echo "InfluxDB database $database is ready"
 fi

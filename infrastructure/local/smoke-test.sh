@@ -38,12 +38,15 @@ staged_jar="$SENSOR_STREAMING_STAGING/smoke-test-$suffix.jar"
 
 kafka() { "$STACK" kafka-class "$@"; }
 influx_q() { curl -s -m 10 -XPOST "$INFLUXDB_URL/query" --data-urlencode "q=$1"; }
+# An InfluxQL identifier: double quotes, with " and \ escaped by a backslash.
+# https://docs.influxdata.com/influxdb/v1/query_language/spec/#identifiers
+influx_ident() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
 
 cleanup() {
   set +e
   [[ "$finished" -eq 1 ]] || ko "smoke test ran to the end (it stopped early)"
   kafka org.apache.kafka.tools.TopicCommand --bootstrap-server "$KAFKA_BOOTSTRAP" --delete --topic "$topic" >/dev/null 2>&1
-  influx_q "DROP DATABASE $db" >/dev/null 2>&1
+  influx_q "DROP DATABASE $(influx_ident "$db")" >/dev/null 2>&1
   rm -f "$staged_jar"
   rm -rf "$work"
   if [[ "$stop_at_end" -eq 1 ]]; then "$STACK" down; fi
@@ -152,7 +155,7 @@ ghost="$(curl -s -m 10 "$LIVY_URL/batches?size=1000" | grep -o "\"id\":[0-9]*,\"
 [[ -z "$ghost" ]] || curl -s -m 10 -XDELETE "$LIVY_URL/batches/$ghost" >/dev/null || true
 
 # ---- InfluxDB ---------------------------------------------------------------------------
-out="$(influx_q "CREATE DATABASE $db" || true)"
+out="$(influx_q "CREATE DATABASE $(influx_ident "$db")" || true)"
 if grep -q '"statement_id":0' <<<"$out" && ! grep -q '"error"' <<<"$out"; then ok "influxdb: create database $db"
 else ko "influxdb: create database $db" "$out"; fi
 code="$(curl -s -o /dev/null -w '%{http_code}' -m 10 -XPOST "$INFLUXDB_URL/write?db=$db&precision=s" \

@@ -63,6 +63,8 @@ Commands:
   setup     download/install everything into the cache folder (idempotent, warm run: seconds)
   up        setup (if needed), then start kafka, livy, influxdb and wait until they are healthy
   down      stop the services (SIGTERM, then SIGKILL after ${STOP_TIMEOUT}s), remove pid files
+  start SERVICE...   start these services only (kafka, livy, influxdb) and wait until healthy
+  stop SERVICE...    stop these services only, e.g. to see the pipeline ride out an outage
   status    one line per service: running/stopped, pid, port, health (exit 0 = all healthy)
   env       print export lines for SPARK_HOME, SPARK_KAFKA_JARS, LIVY_URL, KAFKA_BOOTSTRAP,
             INFLUXDB_URL, SENSOR_STREAMING_STAGING:  eval "\$(infrastructure/local/stack.sh env)"
@@ -651,6 +653,34 @@ stop_service() {
   printf ' stopped (%ss)\n' "$((SECONDS - t0))"
 }
 
+valid_service() {
+  local s
+  for s in "${SERVICES[@]}"; do [[ "$s" == "$1" ]] && return 0; done
+  die "unknown service '$1' (services: ${SERVICES[*]})"
+}
+
+cmd_start() {
+  [[ $# -ge 1 ]] || die "usage: stack.sh start SERVICE... (services: ${SERVICES[*]})"
+  local name failed=0
+  for name in "$@"; do valid_service "$name"; done
+  setup_complete || die "the stack is not installed yet: run infrastructure/local/stack.sh up"
+  check_java
+  mkdir -p "$PIDS" "$LOGS" "$DATA" "$STAGING"
+  for name in "$@"; do "start_$name"; done
+  for name in "$@"; do
+    wait_healthy "$name" || failed=1
+    if [[ "$name" == kafka ]] && ((failed == 0)); then kafka_broker_answers || failed=1; fi
+  done
+  return $failed
+}
+
+cmd_stop() {
+  [[ $# -ge 1 ]] || die "usage: stack.sh stop SERVICE... (services: ${SERVICES[*]})"
+  local name
+  for name in "$@"; do valid_service "$name"; done
+  for name in "$@"; do stop_service "$name"; done
+}
+
 cmd_down() {
   stop_service livy
   stop_service kafka
@@ -713,6 +743,8 @@ main() {
     setup) cmd_setup ;;
     up) cmd_up ;;
     down) cmd_down ;;
+    start) cmd_start "$@" ;;
+    stop) cmd_stop "$@" ;;
     status) cmd_status ;;
     env) cmd_env ;;
     kafka-class) cmd_kafka_class "$@" ;;

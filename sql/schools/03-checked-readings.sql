@@ -31,7 +31,9 @@ SELECT
   CASE
     WHEN reading.malformed THEN IF(json_object_keys(reading.message) IS NULL, 'malformed JSON: not a JSON object', 'a value does not match its declared type')
     WHEN reading.device_id IS NULL THEN 'missing required field device_id ($.DevEui)'
-    WHEN reading.event_time IS NULL THEN 'missing or invalid event time sent_at ($.GWInfo[0].sendtime)'
+    WHEN reading.sent_at IS NULL THEN 'missing or invalid event time sent_at ($.GWInfo[0].sendtime)'
+    WHEN reading.event_time IS NULL THEN 'event time sent_at ($.GWInfo[0].sendtime) is out of range: not epoch milliseconds from 2000-01-01 to 9999-12-31'
+    WHEN unix_millis(reading.event_time) - 86400000 > unix_millis(reading.kafka_timestamp) THEN 'event time sent_at ($.GWInfo[0].sendtime) is more than 1 day ahead of its Kafka timestamp'
     WHEN device.DevEui IS NULL THEN 'device not in the registry'
   END AS reject_reason
 FROM parsed_readings AS reading

@@ -12,10 +12,10 @@ FROM (
     SELECT
       concat_ws(
         '',
-        concat(',classroom=', regexp_replace(translate(nullif(classroom, ''), '\r\n', '  '), '([,= ])', '\\\\$1')),
-        concat(',device_id=', regexp_replace(translate(nullif(device_id, ''), '\r\n', '  '), '([,= ])', '\\\\$1')),
-        concat(',institute=', regexp_replace(translate(nullif(institute, ''), '\r\n', '  '), '([,= ])', '\\\\$1')),
-        concat(',profile=', regexp_replace(translate(nullif(profile, ''), '\r\n', '  '), '([,= ])', '\\\\$1'))
+        concat(',classroom=', regexp_replace(regexp_replace(translate(nullif(classroom, ''), '\r\n', '  '), '\\\\(?=[,= ]|\\z)', '\uFFFD'), '([,= ])', '\\\\$1')),
+        concat(',device_id=', regexp_replace(regexp_replace(translate(nullif(device_id, ''), '\r\n', '  '), '\\\\(?=[,= ]|\\z)', '\uFFFD'), '([,= ])', '\\\\$1')),
+        concat(',institute=', regexp_replace(regexp_replace(translate(nullif(institute, ''), '\r\n', '  '), '\\\\(?=[,= ]|\\z)', '\uFFFD'), '([,= ])', '\\\\$1')),
+        concat(',profile=', regexp_replace(regexp_replace(translate(nullif(profile, ''), '\r\n', '  '), '\\\\(?=[,= ]|\\z)', '\uFFFD'), '([,= ])', '\\\\$1'))
       ) AS tags,
       concat_ws(
         ',',

@@ -13,8 +13,8 @@ FROM (
     SELECT
       concat_ws(
         '',
-        concat(',classroom=', regexp_replace(translate(nullif(classroom, ''), '\r\n', '  '), '([,= ])', '\\\\$1')),
-        concat(',institute=', regexp_replace(translate(nullif(institute, ''), '\r\n', '  '), '([,= ])', '\\\\$1')),
+        concat(',classroom=', regexp_replace(regexp_replace(translate(nullif(classroom, ''), '\r\n', '  '), '\\\\(?=[,= ]|\\z)', '\uFFFD'), '([,= ])', '\\\\$1')),
+        concat(',institute=', regexp_replace(regexp_replace(translate(nullif(institute, ''), '\r\n', '  '), '\\\\(?=[,= ]|\\z)', '\uFFFD'), '([,= ])', '\\\\$1')),
         ',window=1h'
       ) AS tags,
       concat_ws(

@@ -3,13 +3,11 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from "node:path";
 import { compiledFiles } from "../emit/compiled-files.js";
 import { explainPlan } from "../emit/explain.js";
-import { BindError } from "../deploy/bind-plan.js";
 import { stageLocal } from "../deploy/stage-local.js";
 import { parseRegistryCsv } from "../simulator/readings.js";
 import { readSinkRows } from "../inspect/sink-files.js";
 import { renderTable, toArrow } from "../inspect/table-view.js";
-import { bindPlan } from "../deploy/bind-plan.js";
-import { fileURLToPath } from "node:url";
+import { BindError, bindPlan, localPathOf } from "../deploy/bind-plan.js";
 import { simulate } from "../simulator/simulate.js";
 import { EXIT, ExitError } from "./exit-codes.js";
 import { formatDiagnostics, load, loadPlan, type SpecOptions } from "./pipeline-input.js";
@@ -171,8 +169,8 @@ export async function inspectCommand(which: string, specFile: string | undefined
     throw error;
   }
   const location = bound.sinks.find((s) => s.name === sinkName)!.path!;
-  if (!location.startsWith("file:")) throw new ExitError(EXIT.fileError, `the ${which} sink is at ${location}; inspect reads local folders only`);
-  const dir = fileURLToPath(location);
+  const dir = localPathOf(location);
+  if (dir === undefined) throw new ExitError(EXIT.fileError, `the ${which} sink is at ${location}; inspect reads local folders only`);
   const limit = numberOption(options.limit, "limit", 1);
   const rows = await readSinkRows(dir, Math.max(4, Math.ceil(limit / 50)));
   if (rows.length === 0) {

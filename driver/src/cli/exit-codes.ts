@@ -13,12 +13,29 @@ export const EXIT = {
   failedToStart: 5,
   /** `start --foreground`: the job started, then ended with an error. */
   jobFailed: 6,
-  /** `start`: the pipeline already runs (use --replace). */
+  /** `start`: the pipeline already runs, or another start of it is in progress (use --replace). */
   alreadyRunning: 7,
-  /** Livy cannot be reached. */
+  /**
+   * Livy cannot be reached, or fails (HTTP 5xx) where an answer is needed, e.g. start's "is it
+   * running?" check; the foreground view gives up with it after Livy stayed away for 2 minutes.
+   */
   livyUnreachable: 8,
   /** `start`: a query cannot resume from its checkpoint after the spec changed (see --fresh-state). */
   incompatibleCheckpoint: 9,
+  /**
+   * `status`: the pipeline is not running at all (no live Livy batch). Like `systemctl status`,
+   * status fails when the service is not running as it should, so a script can alert on it.
+   */
+  notRunning: 10,
+  /**
+   * `status`: the pipeline runs but not as it should: a sink waits for InfluxDB, a query is
+   * restarting after a failure (or failed, or stopped), or the Livy batch is not in state running.
+   */
+  degraded: 11,
+  /** Interrupted by Ctrl-C (128 + SIGINT), as shells report it. */
+  interrupted: 130,
+  /** Terminated by SIGTERM (128 + SIGTERM). */
+  terminated: 143,
   /** Unknown command or option. */
   usage: 64,
 } as const;

@@ -1,21 +1,24 @@
 /**
  * start, stop, status and logs: a compiled pipeline as a Livy batch running the Java runner.
  */
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { compiledFiles } from "../emit/compiled-files.js";
 import { BindError, bindPlan } from "../deploy/bind-plan.js";
 import { checkCheckpoints, freshCheckpoint, recordCheckpoints, type PlanJson, type SinkVerdict } from "../deploy/checkpoint-compat.js";
-import { clearJobState, DEFAULT_STATE_DIR, readJobState, writeJobState, type JobState } from "../deploy/job-state.js";
+import { acquireLock, clearJobState, DEFAULT_STATE_DIR, LockHeldError, readJobState, writeJobState, type JobState } from "../deploy/job-state.js";
 import { DockerStagingTarget, LocalStagingTarget, type StagingTarget } from "../deploy/staging-target.js";
 import { FINAL_STATES, LivyClient, LivyError, type Batch } from "../livy/livy-client.js";
 import { LogCursor } from "../livy/log-cursor.js";
-import { isNotable, latestProgress, parseEvents, runningQueries, type QueryProgress, type RunnerEvent } from "../livy/runner-events.js";
+import { LivyOutage } from "../livy/livy-outage.js";
+import { pipelineHealth, queryHealth, type Health, type QueryHealth } from "../livy/query-health.js";
+import { isNotable, parseEvents, type QueryProgress, type RunnerEvent } from "../livy/runner-events.js";
 import { numberOption, type Output } from "./commands.js";
 import type { PlanNode } from "../plan/nodes.js";
 import { EXIT, ExitError } from "./exit-codes.js";
 import { loadPlan, type SpecOptions } from "./pipeline-input.js";
+import { launchSupervisor, liveSupervisor, stopSupervisor, type SupervisorRecord } from "../job/supervisor.js";
 
 export const RUNNER_CLASS = "io.sensorstreaming.runner.Runner";
 export const RUNNER_JAR = "infrastructure/spark/runner/build/sensor-streaming-runner.jar";
@@ -27,11 +30,11 @@ export interface JobOptions extends SpecOptions {
   readonly stateDir?: string;
 }
 
-function livyClient(options: JobOptions): LivyClient {
+export function livyClient(options: JobOptions): LivyClient {
   return new LivyClient(options.livy ?? process.env.LIVY_URL ?? "http://localhost:8998");
 }
 
-function stateDir(options: JobOptions): string {
+export function stateDir(options: JobOptions): string {
   return options.stateDir ?? process.env.SENSOR_STREAMING_STATE ?? DEFAULT_STATE_DIR;
 }
 
@@ -44,18 +47,24 @@ export function stagingTarget(options: JobOptions): StagingTarget {
   throw new ExitError(EXIT.usage, `unknown target "${kind}"`, "use --target local (the local stack) or --target docker (the Docker Compose cluster)");
 }
 
-/** Livy errors become exit codes: unreachable (8) or a refusal with Livy's own message. */
-async function withLivy<T>(action: () => Promise<T>, failure: number = EXIT.failedToStart): Promise<T> {
+/**
+ * A Livy error as an exit: unreachable is 8; Livy failing (HTTP 5xx) is 8 too unless the caller
+ * says otherwise (a failed submit is a failed start); a request Livy refused (4xx) ends with the
+ * caller's code and Livy's own message.
+ */
+function livyExit(error: LivyError, refused: number, failing: number = EXIT.livyUnreachable): ExitError {
+  if (error.status === undefined) {
+    return new ExitError(EXIT.livyUnreachable, error.message, "is Livy running? For the local stack: infrastructure/local/stack.sh up (or set LIVY_URL)");
+  }
+  if (error.unavailable) return new ExitError(failing, error.message, "Livy is up but failing; its own log says why");
+  return new ExitError(refused, `Livy refused the request: ${error.livyMessage ?? error.message}`);
+}
+
+async function withLivy<T>(action: () => Promise<T>, refused: number, failing?: number): Promise<T> {
   try {
     return await action();
   } catch (error) {
-    if (error instanceof LivyError) {
-      if (error.status === undefined) {
-        throw new ExitError(EXIT.livyUnreachable, error.message, "is Livy running? For the local stack: infrastructure/local/stack.sh up (or set LIVY_URL)");
-      }
-      throw new ExitError(failure, `Livy refused the request: ${error.livyMessage ?? error.message}`);
-    }
-    throw error;
+    throw error instanceof LivyError ? livyExit(error, refused, failing) : error;
   }
 }
 
@@ -81,7 +90,7 @@ async function runnerJar(io: Output): Promise<string> {
 }
 
 /** The pipeline's live batch, from the state file or, when that is stale or lost, from Livy. */
-async function liveBatch(livy: LivyClient, pipeline: string, options: JobOptions): Promise<{ state: JobState | undefined; batch: Batch | undefined }> {
+export async function liveBatch(livy: LivyClient, pipeline: string, options: JobOptions): Promise<{ state: JobState | undefined; batch: Batch | undefined }> {
   const state = readJobState(stateDir(options), pipeline);
   // Livy numbers batches from 0 again after a restart: the recorded id counts only when the
   // batch is still this pipeline's, on the same Livy.
@@ -173,6 +182,34 @@ export interface StartOptions extends JobOptions {
   readonly foreground?: boolean;
   readonly replace?: boolean;
   readonly timeout?: string;
+  /** false: no supervisor brings the job back when it dies (--no-supervise). */
+  readonly supervise?: boolean;
+  /** Set by the supervisor when it submits the job again itself: its pid. */
+  readonly supervisedBy?: number;
+}
+
+/** The command line that runs `supervise` for the same spec and options as this command. */
+function superviseCommandLine(specFile: string | undefined, options: StartOptions): [string, ...string[]] {
+  const flags: Array<[string, string | undefined]> = [
+    ["--profile", options.profile],
+    ["--livy", options.livy],
+    ["--target", options.target],
+    ["--container", options.container],
+  ];
+  return [
+    process.execPath,
+    ...process.execArgv,
+    process.argv[1]!,
+    "supervise",
+    ...(specFile === undefined ? [] : [specFile]),
+    ...flags.flatMap(([flag, value]) => (value === undefined ? [] : [flag, value])),
+  ];
+}
+
+function supervisionNote(supervisor: SupervisorRecord | undefined): string {
+  return supervisor === undefined
+    ? "  not supervised (--no-supervise): nothing submits it again if its job dies"
+    : `  supervised: submitted again if its job dies (supervisor pid ${supervisor.pid}, log ${supervisor.logFile})`;
 }
 
 export async function startCommand(specFile: string | undefined, options: StartOptions, io: Output): Promise<number> {
@@ -180,35 +217,52 @@ export async function startCommand(specFile: string | undefined, options: StartO
   const livy = livyClient(options);
   const target = stagingTarget(options);
   const timeoutMs = numberOption(options.timeout ?? "300", "timeout", 1) * 1000;
-  const release = lockPipeline(stateDir(options), plan.pipeline);
-  try {
-    return await startLocked(plan, livy, target, timeoutMs, options, io);
-  } finally {
-    release();
+  const state = await whileLocked(stateDir(options), plan.pipeline, io, () => startLocked(plan, livy, target, timeoutMs, options, io));
+  const launch = options.supervise !== false && options.supervisedBy === undefined;
+  const supervisor = launch ? launchSupervisor(stateDir(options), plan.pipeline, superviseCommandLine(specFile, options)) : undefined;
+  if (options.foreground !== true) {
+    io.out(`pipeline ${plan.pipeline} is running as Livy batch ${state.batchId}`);
+    if (options.supervisedBy === undefined) io.out(supervisionNote(supervisor));
+    io.out(`  follow it:  npx sensor-streaming status   |   npx sensor-streaming logs -f`);
+    io.out(`  stop it:    ./stop-spark-streaming.sh  (or npx sensor-streaming stop)`);
+    return EXIT.ok;
   }
+  return follow(livy, state, stateDir(options), io);
 }
 
 /**
  * One start at a time per pipeline: between "is it running?" and the submit, a second start
- * would otherwise run a second job on the same checkpoints. A lock older than the longest start
- * is left over from a crash and taken over.
+ * would otherwise run a second job on the same checkpoints. The lock names this process, so a
+ * start that died leaves nothing in the way, and it is released on Ctrl-C and SIGTERM too (Node
+ * would otherwise exit on them without running any finally block).
  */
-function lockPipeline(dir: string, pipeline: string): () => void {
-  mkdirSync(dir, { recursive: true });
-  const lock = path.join(dir, `${pipeline}.lock`);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(lock, `${process.pid}\n`, { flag: "wx" });
-      return () => rmSync(lock, { force: true });
-    } catch {
-      if (Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 15 * 60_000) rmSync(lock, { force: true });
-    }
+async function whileLocked<T>(dir: string, pipeline: string, io: Output, action: () => Promise<T>): Promise<T> {
+  let release: () => void;
+  try {
+    release = acquireLock(dir, pipeline);
+  } catch (error) {
+    if (!(error instanceof LockHeldError)) throw error;
+    throw new ExitError(EXIT.alreadyRunning, `another start of pipeline ${pipeline} is in progress: ${error.message}`, "wait for it to finish");
   }
-  throw new ExitError(EXIT.alreadyRunning, `another start of pipeline ${pipeline} is in progress (${lock})`, "wait for it to finish; remove the file if no start is running");
+  const onSignal = (signal: NodeJS.Signals): void => {
+    release();
+    io.err(`start of pipeline ${pipeline} interrupted (${signal}); a job already submitted keeps running: see sensor-streaming status`);
+    process.exit(signal === "SIGINT" ? EXIT.interrupted : EXIT.terminated);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    return await action();
+  } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+    release();
+  }
 }
 
-async function startLocked(plan: PlanNode, livy: LivyClient, target: StagingTarget, timeoutMs: number, options: StartOptions, io: Output): Promise<number> {
-  const running = await withLivy(() => liveBatch(livy, plan.pipeline, options), EXIT.alreadyRunning);
+async function startLocked(plan: PlanNode, livy: LivyClient, target: StagingTarget, timeoutMs: number, options: StartOptions, io: Output): Promise<JobState> {
+  // Not knowing whether the pipeline runs is Livy's trouble (8), not "already running" (7).
+  const running = await withLivy(() => liveBatch(livy, plan.pipeline, options), EXIT.livyUnreachable);
   if (running.batch !== undefined && options.replace !== true) {
     throw new ExitError(
       EXIT.alreadyRunning,
@@ -257,26 +311,7 @@ async function startLocked(plan: PlanNode, livy: LivyClient, target: StagingTarg
     throw new ExitError(EXIT.failedToStart, `cannot remove the old stop marker ${staged.stopFile}: ${error.message}`);
   });
 
-  const jars = (process.env.SPARK_KAFKA_JARS ?? "").split(",").filter((j) => j !== "");
-  const name = batchName(plan.pipeline, new Date());
-  const batch = await withLivy(async () => {
-    try {
-      return await livy.submit({
-        file: staged.jarFile,
-        className: RUNNER_CLASS,
-        args: [staged.planFile, "--stop-file", staged.stopFile],
-        jars,
-        name,
-        conf: { "spark.ui.enabled": "false" },
-      });
-    } catch (error) {
-      // Livy 0.7 leaves a batch it refused behind in "starting"; it would pass for a running job.
-      if (error instanceof LivyError && error.status !== undefined && !/Duplicate session name/i.test(error.livyMessage ?? "")) {
-        for (const ghost of (await livy.list().catch(() => [])).filter((b) => b.name === name)) await livy.delete(ghost.id).catch(() => undefined);
-      }
-      throw error;
-    }
-  });
+  const batch = await submit(livy, staged, plan.pipeline);
   const state: JobState = {
     pipeline: plan.pipeline,
     batchId: batch.id,
@@ -289,80 +324,160 @@ async function startLocked(plan: PlanNode, livy: LivyClient, target: StagingTarg
   };
   writeJobState(stateDir(options), state);
   io.err(`submitted Livy batch ${batch.id} to ${livy.url}; waiting until Spark runs every query`);
-
-  const started = Date.now();
-  let lastLine = "";
-  let lastShown = 0;
-  for (;;) {
-    const current = await withLivy(() => livy.batch(batch.id));
-    const lines = await withLivy(() => fullLog(livy, batch.id));
-    const events = parseEvents(lines);
-    const running = runningQueries(events);
-    if (FINAL_STATES.includes(current.state) || events.some((e) => e.event === "runner-exit")) {
-      const final = FINAL_STATES.includes(current.state) ? current.state : "ending";
-      clearJobState(stateDir(options), plan.pipeline);
-      throw new ExitError(EXIT.failedToStart, `the job did not start: Livy batch ${batch.id} is ${final}\n${failureReason(lines)}`, `see the whole log: sensor-streaming logs`);
-    }
-    // A line when something changes, and every 15 s while waiting, so a slow start shows life.
-    const line = `  ${current.state}, ${running.size}/${state.sinks.length} queries running`;
-    if (line !== lastLine || Date.now() - lastShown >= 15_000) {
-      io.err(`${line} (${elapsed(started)})`);
-      lastShown = Date.now();
-    }
-    lastLine = line;
-    if (current.state === "running" && state.sinks.every((s) => running.has(s))) break;
-    if (Date.now() - started > timeoutMs) {
-      throw new ExitError(EXIT.failedToStart, `the job did not report progress of every query within ${timeoutMs / 1000} s (batch ${batch.id} is ${current.state}, left running)`, "look at sensor-streaming logs; stop it with sensor-streaming stop");
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
+  await waitUntilRunning(livy, state, timeoutMs, stateDir(options), io);
 
   if (target.kind === "local") {
     const usedPlan = { ...bound, sinks: bound.sinks.map((s) => ({ ...s, checkpoint: used.get(s.name) ?? s.checkpoint })) };
     recordCheckpoints(usedPlan, sql, used, boundCheckpoints);
   }
+  return state;
+}
 
-  if (options.foreground !== true) {
-    io.out(`pipeline ${plan.pipeline} is running as Livy batch ${batch.id}`);
-    io.out(`  follow it:  npx sensor-streaming status   |   npx sensor-streaming logs -f`);
-    io.out(`  stop it:    ./stop-spark-streaming.sh  (or npx sensor-streaming stop)`);
-    return EXIT.ok;
+async function submit(livy: LivyClient, staged: { jarFile: string; planFile: string; stopFile: string }, pipeline: string): Promise<Batch> {
+  const jars = (process.env.SPARK_KAFKA_JARS ?? "").split(",").filter((j) => j !== "");
+  const name = batchName(pipeline, new Date());
+  // A submit Livy fails (5xx) is a start that failed (5), like one it refuses.
+  return withLivy(
+    async () => {
+      try {
+        return await livy.submit({
+          file: staged.jarFile,
+          className: RUNNER_CLASS,
+          args: [staged.planFile, "--stop-file", staged.stopFile],
+          jars,
+          name,
+          conf: { "spark.ui.enabled": "false" },
+        });
+      } catch (error) {
+        // Livy 0.7 leaves a batch it refused behind in "starting"; it would pass for a running job.
+        if (error instanceof LivyError && error.status !== undefined && !/Duplicate session name/i.test(error.livyMessage ?? "")) {
+          for (const ghost of (await livy.list().catch(() => [])).filter((b) => b.name === name)) await livy.delete(ghost.id).catch(() => undefined);
+        }
+        throw error;
+      }
+    },
+    EXIT.failedToStart,
+    EXIT.failedToStart,
+  );
+}
+
+/** A query counts as started once it made progress, is idle, or waits for InfluxDB (it runs; its sink waits). */
+const STARTED: ReadonlySet<Health> = new Set<Health>(["ok", "idle", "waiting"]);
+
+/** Waits until Spark runs every query; a line when something changes, and every 15 s, so a slow start shows life. */
+async function waitUntilRunning(livy: LivyClient, state: JobState, timeoutMs: number, states: string, io: Output): Promise<void> {
+  const started = Date.now();
+  let lastLine = "";
+  let lastShown = 0;
+  for (;;) {
+    const current = await withLivy(() => livy.batch(state.batchId), EXIT.failedToStart);
+    const lines = await withLivy(() => fullLog(livy, state.batchId), EXIT.failedToStart);
+    const events = parseEvents(lines);
+    if (FINAL_STATES.includes(current.state) || events.some((e) => e.event === "runner-exit")) {
+      const final = FINAL_STATES.includes(current.state) ? current.state : "ending";
+      clearJobState(states, state.pipeline);
+      throw new ExitError(EXIT.failedToStart, `the job did not start: Livy batch ${state.batchId} is ${final}\n${failureReason(lines)}`, `see the whole log: sensor-streaming logs`);
+    }
+    const queries = state.sinks.map((sink) => queryHealth(sink, events));
+    const line = `  ${current.state}, ${queries.filter((q) => STARTED.has(q.health)).length}/${state.sinks.length} queries running${startNotes(queries)}`;
+    if (line !== lastLine || Date.now() - lastShown >= 15_000) {
+      io.err(`${line} (${elapsed(started)})`);
+      lastShown = Date.now();
+    }
+    lastLine = line;
+    if (current.state === "running" && queries.every((q) => STARTED.has(q.health))) return;
+    if (Date.now() - started > timeoutMs) {
+      throw new ExitError(EXIT.failedToStart, `the job did not report progress of every query within ${timeoutMs / 1000} s (batch ${state.batchId} is ${current.state}, left running)`, "look at sensor-streaming logs; stop it with sensor-streaming stop");
+    }
+    await sleep(1000);
   }
-  return follow(livy, state, stateDir(options), io);
+}
+
+/** Why queries are not running yet, when the runner said so. */
+function startNotes(queries: readonly QueryHealth[]): string {
+  const notes = queries.filter((q) => q.health === "restarting" || q.health === "waiting").map((q) => `${q.query}: ${DESCRIBE[q.health](q)}`);
+  return notes.length === 0 ? "" : `; ${notes.join("; ")}`;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface FollowTiming {
+  /** Between two looks at Livy. */
+  readonly pollMs: number;
+  /** How long Livy has been away; the view gives up (exit 8) once it exceeds its limit. */
+  readonly outage: LivyOutage;
+}
+
+/** The batch and its log, or undefined for the batch when Livy no longer knows it. */
+async function readBatch(livy: LivyClient, id: number): Promise<{ batch: Batch | undefined; lines: string[] }> {
+  const batch = await livy.find(id);
+  return { batch, lines: batch === undefined ? [] : await fullLog(livy, id) };
+}
+
+/**
+ * Reads the batch for the foreground view; while Livy is away or failing, undefined (the outage
+ * is recorded) until it stayed away longer than the outage limit, which ends the view with 8.
+ */
+async function readThroughOutage(livy: LivyClient, id: number, outage: LivyOutage): Promise<{ batch: Batch | undefined; lines: string[] } | undefined> {
+  try {
+    const read = await readBatch(livy, id);
+    outage.recovered();
+    return read;
+  } catch (error) {
+    if (!(error instanceof LivyError)) throw error;
+    if (!error.unavailable) throw livyExit(error, EXIT.jobFailed);
+    outage.failed(error);
+    if (!outage.exceeded) return undefined;
+    throw new ExitError(
+      EXIT.livyUnreachable,
+      `Livy has not answered since ${clock(outage.since!.toISOString())} (${elapsed(outage.since!.getTime())}): ${outage.cause}`,
+      `the job may still run in Spark; once Livy is back: sensor-streaming status`,
+    );
+  }
 }
 
 /** The foreground view: job state and every query's progress until the job ends or Ctrl-C. */
-async function follow(livy: LivyClient, state: JobState, states: string, io: Output): Promise<number> {
+export async function follow(livy: LivyClient, first: JobState, states: string, io: Output, timing: FollowTiming = { pollMs: 2000, outage: new LivyOutage() }): Promise<number> {
+  let state = first;
   let detached = false;
   const onInterrupt = (): void => {
     detached = true;
   };
   process.once("SIGINT", onInterrupt);
-  const cursor = new LogCursor();
-  let lastView = "";
-  const terminal = process.stdout.isTTY === true;
+  const screen = new LiveScreen(io);
+  let cursor = new LogCursor();
+  let view = "";
   try {
     while (!detached) {
-      const batch = await withLivy(() => livy.batch(state.batchId), EXIT.jobFailed);
-      const lines = await withLivy(() => fullLog(livy, state.batchId), EXIT.jobFailed);
-      const notable = cursor.next(lines).filter(isNotable);
-      const events = parseEvents(lines);
-      const view = renderStatus(state, batch, latestProgress(events), events);
-      if (view !== lastView || notable.length > 0) {
-        // On a terminal the view is redrawn in place (cursor up, clear below); log lines that
-        // matter are printed above it and stay.
-        if (terminal && lastView !== "") process.stdout.write(`\x1b[${lastView.split("\n").length}F\x1b[J`);
-        for (const line of notable) io.out(`  log: ${line}`);
-        io.out(view);
+      const read = await readThroughOutage(livy, state.batchId, timing.outage);
+      if (read === undefined) {
+        screen.show(`${view}\n  Livy not answering since ${clock(timing.outage.since!.toISOString())}, retrying: ${timing.outage.cause}`.trimStart(), []);
+        await sleep(timing.pollMs);
+        continue;
       }
-      lastView = view;
-      if (FINAL_STATES.includes(batch.state)) {
+      if (read.batch === undefined) {
         clearJobState(states, state.pipeline);
-        if (batch.state === "success") return EXIT.ok;
-        io.err(`the job ended with an error (${batch.state}):\n${failureReason(lines)}`);
+        io.err(`Livy no longer knows batch ${state.batchId} (Livy restarted, or the batch ended long ago); see sensor-streaming status`);
         return EXIT.jobFailed;
       }
-      await new Promise((resolve) => setTimeout(resolve, 2000));
+      view = renderStatus(state, read.batch, parseEvents(read.lines));
+      screen.show(view, cursor.next(read.lines).filter(isNotable));
+      if (FINAL_STATES.includes(read.batch.state)) {
+        if (read.batch.state === "success") {
+          clearJobState(states, state.pipeline);
+          return EXIT.ok;
+        }
+        io.err(`the job ended with an error (${read.batch.state}):\n${failureReason(read.lines)}`);
+        const next = liveSupervisor(states, state.pipeline) === undefined ? undefined : await nextJob(state, states, timing.pollMs, () => detached);
+        if (next === undefined) {
+          clearJobState(states, state.pipeline);
+          return EXIT.jobFailed;
+        }
+        io.err(`the supervisor submitted the pipeline again as Livy batch ${next.batchId}; following it`);
+        state = next;
+        cursor = new LogCursor();
+      }
+      await sleep(timing.pollMs);
     }
   } finally {
     process.removeListener("SIGINT", onInterrupt);
@@ -371,26 +486,79 @@ async function follow(livy: LivyClient, state: JobState, states: string, io: Out
   return EXIT.ok;
 }
 
-function lastSinkWrite(query: string, events: readonly RunnerEvent[]): string {
-  const written = [...events].reverse().find((e) => e.event === "influx-written" && e.query === query);
-  return written === undefined ? "" : `, last write ${String(written.lines)} lines at ${String(written.at).slice(11, 19)}`;
+/** Waits while the supervisor lives for the job it submits next; undefined when it gave up or the user detached. */
+async function nextJob(ended: JobState, states: string, pollMs: number, detached: () => boolean): Promise<JobState | undefined> {
+  while (!detached() && liveSupervisor(states, ended.pipeline) !== undefined) {
+    const now = readJobState(states, ended.pipeline);
+    if (now !== undefined && now.batchId !== ended.batchId) return now;
+    await sleep(pollMs);
+  }
+  return undefined;
 }
 
-export function renderStatus(state: JobState, batch: Batch | undefined, progress: ReadonlyMap<string, QueryProgress>, events: readonly RunnerEvent[]): string {
+/**
+ * On a terminal the view is redrawn in place (cursor up, clear below); log lines that matter are
+ * printed above it and stay. Elsewhere each changed view is printed once.
+ */
+class LiveScreen {
+  private last = "";
+  private readonly terminal = process.stdout.isTTY === true;
+
+  constructor(private readonly io: Output) {}
+
+  show(view: string, notable: readonly string[]): void {
+    if (view === this.last && notable.length === 0) return;
+    if (this.terminal && this.last !== "") process.stdout.write(`\x1b[${this.last.split("\n").length}F\x1b[J`);
+    for (const line of notable) this.io.out(`  log: ${line}`);
+    this.io.out(view);
+    this.last = view;
+  }
+}
+
+/** A time of day in the local time zone, HH:MM:SS. */
+export function clock(iso: string): string {
+  const at = new Date(iso);
+  return Number.isNaN(at.getTime()) ? iso : at.toLocaleTimeString("en-GB", { hour12: false });
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function cut(text: string, max = 160): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+function progressText(p: QueryProgress): string {
+  return (
+    `batch ${p.batchId}, ${p.numInputRows} rows, in ${p.inputRowsPerSecond.toFixed(1)}/s, processed ${p.processedRowsPerSecond.toFixed(1)}/s, ${p.batchDurationMs} ms` +
+    `${p.watermark !== undefined && !p.watermark.startsWith("1970") ? `, watermark ${p.watermark}` : ""}${p.stateRows > 0 ? `, state rows ${p.stateRows}` : ""}`
+  );
+}
+
+/** One phrase per health; a new health does not compile until it has its phrase. */
+const DESCRIBE: Readonly<Record<Health, (q: QueryHealth) => string>> = {
+  ok: (q) => `${progressText(q.progress!)}${q.lastWrite === undefined ? "" : `, last write ${q.lastWrite.lines} lines at ${clock(q.lastWrite.at)}`}`,
+  idle: () => "running, idle: nothing new to read since it started",
+  "no-progress": () => "no progress yet",
+  waiting: (q) => `waiting for InfluxDB since ${clock(q.waiting!.since)} (${plural(q.waiting!.attempts, "attempt")}; last: ${cut(q.waiting!.cause)})`,
+  restarting: (q) => `failed, restarting (attempt ${q.restarting!.attempt}): ${cut(q.restarting!.cause)}`,
+  failed: (q) => `failed: ${cut(q.error ?? "")}`,
+  stopped: () => "stopped",
+};
+
+function queryLines(q: QueryHealth): string[] {
+  const line = `  ${q.query.padEnd(20)} ${DESCRIBE[q.health](q)}`;
+  if (q.refusedTotal === 0) return [line];
+  return [line, `  ${"".padEnd(20)} refused ${plural(q.refusedTotal, "line")} in total (last: ${cut(q.lastRefusal?.reason ?? "")})`];
+}
+
+export function renderStatus(state: JobState, batch: Batch | undefined, events: readonly RunnerEvent[]): string {
   const lines = [
     `pipeline ${state.pipeline}: Livy batch ${state.batchId} ${batch?.state ?? "gone"}, up ${elapsed(Date.parse(state.startedAt))}${batch?.appId ? `, ${batch.appId}` : ""}`,
   ];
-  for (const sink of state.sinks) {
-    const p = progress.get(sink);
-    if (p === undefined) {
-      lines.push(`  ${sink.padEnd(20)} ${runningQueries(events).has(sink) ? "running, idle: nothing new to read since it started" : "no progress yet"}`);
-      continue;
-    }
-    lines.push(
-      `  ${sink.padEnd(20)} batch ${p.batchId}, ${p.numInputRows} rows, in ${p.inputRowsPerSecond.toFixed(1)}/s, processed ${p.processedRowsPerSecond.toFixed(1)}/s, ${p.batchDurationMs} ms` +
-        `${p.watermark !== undefined && !p.watermark.startsWith("1970") ? `, watermark ${p.watermark}` : ""}${p.stateRows > 0 ? `, state rows ${p.stateRows}` : ""}${lastSinkWrite(sink, events)}`,
-    );
-  }
+  for (const sink of state.sinks) lines.push(...queryLines(queryHealth(sink, events)));
   return lines.join("\n");
 }
 
@@ -425,6 +593,8 @@ async function stopBatch(livy: LivyClient, target: StagingTarget, id: number, st
 export async function stopCommand(specFile: string | undefined, options: JobOptions & { timeout?: string }, io: Output): Promise<number> {
   const { plan } = loadPlan(specFile, options);
   const livy = livyClient(options);
+  // The supervisor goes first, so that it cannot submit again the job this command stops.
+  if (await stopSupervisor(stateDir(options), plan.pipeline)) io.err(`stopped the supervisor of pipeline ${plan.pipeline}`);
   const { state, batch } = await withLivy(() => liveBatch(livy, plan.pipeline, options), EXIT.livyUnreachable);
   if (batch === undefined) {
     clearJobState(stateDir(options), plan.pipeline);
@@ -438,18 +608,41 @@ export async function stopCommand(specFile: string | undefined, options: JobOpti
   return EXIT.ok;
 }
 
+/** A query's health for `status --json`: its latest progress (if any) and what the runner reported. */
+function queryJson(q: QueryHealth): Record<string, unknown> {
+  return {
+    ...q.progress,
+    query: q.query,
+    health: q.health,
+    ...(q.waiting === undefined ? {} : { waitingSince: q.waiting.since, waitingAttempts: q.waiting.attempts, waitingCause: q.waiting.cause, retryInMs: q.waiting.retryInMs }),
+    ...(q.restarting === undefined ? {} : { restartAttempt: q.restarting.attempt, restartCause: q.restarting.cause, restartInMs: q.restarting.inMs, restartingSince: q.restarting.at }),
+    ...(q.error === undefined ? {} : { error: q.error }),
+    refusedTotal: q.refusedTotal,
+    lastRefusal: q.lastRefusal ?? null,
+    lastWrite: q.lastWrite ?? null,
+  };
+}
+
+/**
+ * Exits as `systemctl status` does, so scripts can alert: 0 healthy, 11 running but degraded (a
+ * sink waits for InfluxDB, a query restarts), 10 not running at all.
+ */
 export async function statusCommand(specFile: string | undefined, options: JobOptions & { json?: boolean }, io: Output): Promise<number> {
   const { plan } = loadPlan(specFile, options);
   const livy = livyClient(options);
   const { state, batch } = await withLivy(() => liveBatch(livy, plan.pipeline, options), EXIT.livyUnreachable);
+  const supervisor = liveSupervisor(stateDir(options), plan.pipeline);
   if (batch === undefined) {
-    if (options.json === true) io.out(JSON.stringify({ pipeline: plan.pipeline, running: false }, null, 2));
-    else io.out(`pipeline ${plan.pipeline} is not running`);
-    return EXIT.ok;
+    const ended = await lastBatchEnd(livy, plan.pipeline).catch(() => undefined);
+    if (options.json === true) io.out(JSON.stringify({ pipeline: plan.pipeline, running: false, health: "not-running", lastJob: ended ?? null, supervisor: supervisor ?? null }, null, 2));
+    else {
+      io.out(`pipeline ${plan.pipeline} is not running${ended === undefined ? "" : `: ${ended}`}`);
+      io.out(supervisor === undefined ? "  no supervisor: start it with ./start-spark-streaming.sh" : `  its supervisor (pid ${supervisor.pid}) is submitting it again; log ${supervisor.logFile}`);
+    }
+    return EXIT.notRunning;
   }
   const lines = await withLivy(() => fullLog(livy, batch.id), EXIT.livyUnreachable);
   const events = parseEvents(lines);
-  const progress = latestProgress(events);
   const known: JobState = state ?? {
     pipeline: plan.pipeline,
     batchId: batch.id,
@@ -458,12 +651,37 @@ export async function statusCommand(specFile: string | undefined, options: JobOp
     planFile: "",
     stopFile: "",
     sinks: plan.sinks.map((s) => s.name),
-    startedAt: String(events.find((e) => e.event === "runner-started")?.at ?? new Date().toISOString()),
+    startedAt: events.find((e) => e.event === "runner-started")?.at ?? new Date().toISOString(),
   };
+  const queries = known.sinks.map((sink) => queryHealth(sink, events));
+  const verdict = pipelineHealth(batch, queries);
   if (options.json === true) {
-    io.out(JSON.stringify({ pipeline: plan.pipeline, running: true, batchId: batch.id, state: batch.state, appId: batch.appId, startedAt: known.startedAt, queries: Object.fromEntries(progress) }, null, 2));
-  } else io.out(renderStatus(known, batch, progress, events));
-  return EXIT.ok;
+    const json = { pipeline: plan.pipeline, running: true, health: verdict.health, problems: verdict.problems, batchId: batch.id, state: batch.state, appId: batch.appId, startedAt: known.startedAt, supervisor: supervisor ?? null };
+    io.out(JSON.stringify({ ...json, queries: Object.fromEntries(queries.map((q) => [q.query, queryJson(q)])) }, null, 2));
+  } else {
+    io.out(renderStatus(known, batch, events));
+    io.out(supervisorLine(supervisor));
+    if (verdict.health === "degraded") io.out(`not running as it should: ${verdict.problems.join("; ")}`);
+  }
+  return verdict.health === "healthy" ? EXIT.ok : EXIT.degraded;
+}
+
+function supervisorLine(supervisor: SupervisorRecord | undefined): string {
+  if (supervisor === undefined) return "  not supervised: nothing submits it again if its job dies (start it with ./start-spark-streaming.sh)";
+  const restarts = supervisor.restarts === 0 ? "no restarts" : `${supervisor.restarts} restart${supervisor.restarts === 1 ? "" : "s"}, last at ${clock(supervisor.lastRestartAt ?? "")} after: ${supervisor.lastCause ?? "?"}`;
+  return `  supervised by pid ${supervisor.pid} since ${clock(supervisor.startedAt)} (${restarts})`;
+}
+
+/** What became of the pipeline's newest batch Livy remembers, in one line; undefined when it knows none. */
+export async function lastBatchEnd(livy: LivyClient, pipeline: string): Promise<string> {
+  const newest = (await livy.list()).filter((b) => isBatchOf(b, pipeline)).sort((a, b) => b.id - a.id)[0];
+  if (newest === undefined) return "Livy knows no job of it (never started, or Livy restarted)";
+  if (!FINAL_STATES.includes(newest.state) || newest.state === "success") return `its last job, Livy batch ${newest.id}, is ${newest.state}`;
+  const lines = await fullLog(livy, newest.id).catch(() => []);
+  // The last word of the runner or of an exception; a killed driver leaves neither.
+  const last = [...lines].reverse().find((l) => l.includes("sensor-streaming runner:") || /Exception|Error:/.test(l));
+  const why = last === undefined ? "its log ends without an error: the driver was killed or lost" : last.length > 300 ? `${last.slice(0, 300)}...` : last;
+  return `its last job, Livy batch ${newest.id}, is ${newest.state} (${why})`;
 }
 
 export async function logsCommand(specFile: string | undefined, options: JobOptions & { follow?: boolean }, io: Output): Promise<number> {

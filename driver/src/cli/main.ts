@@ -17,8 +17,10 @@ import {
   type SimulateCliOptions,
 } from "./commands.js";
 import { EXIT, ExitError } from "./exit-codes.js";
+import { inspectRefusedCommand } from "./inspect-refused.js";
 import { logsCommand, startCommand, statusCommand, stopCommand, type JobOptions } from "./job-commands.js";
 import { DEFAULT_SPEC } from "./pipeline-input.js";
+import { superviseCommand } from "./supervise-command.js";
 
 const io: Output = {
   out: (text) => process.stdout.write(`${text}\n`),
@@ -109,15 +111,20 @@ export function buildProgram(): Command {
 
   program
     .command("inspect")
-    .description("show the newest rows of the raw or dead-letter Parquet output as a table, without Spark")
-    .argument("<which>", "raw | rejected")
+    .description("show the newest rows of the raw or dead-letter Parquet output, or the points InfluxDB refused, as a table, without Spark")
+    .argument("<which>", "raw | rejected | refused")
     .argument("[spec]", specArgument)
     .addOption(profileOption)
     .option("-n, --limit <rows>", "how many rows", "20")
     .option("--columns <list>", "comma-separated columns to show (default: the useful ones)")
-    .addHelpText("after", "\nExamples:\n  sensor-streaming inspect rejected --limit 5\n  sensor-streaming inspect raw --columns event_time,classroom,co2")
+    .addHelpText(
+      "after",
+      "\nrefused: the lines InfluxDB refused (4xx other than 429) with its status and reason, from the\n" +
+        "InfluxDB sinks' dead-letter folder (refusedPath in plan.json).\n\n" +
+        "Examples:\n  sensor-streaming inspect rejected --limit 5\n  sensor-streaming inspect raw --columns event_time,classroom,co2\n  sensor-streaming inspect refused",
+    )
     .action(async (which: string, spec: string | undefined, options: { profile?: string; limit: string; columns?: string }) => {
-      process.exitCode = await inspectCommand(which, spec, options, io);
+      process.exitCode = which === "refused" ? await inspectRefusedCommand(spec, options, io) : await inspectCommand(which, spec, options, io);
     });
 
   const jobOptions = (command: Command): Command =>
@@ -137,20 +144,38 @@ export function buildProgram(): Command {
     .option("--replace", "if the pipeline already runs, stop it gracefully first")
     .option("--fresh-state", "run queries whose checkpoint cannot be resumed (changed window, grouping, topic, sink) on new checkpoints")
     .option("--timeout <seconds>", "how long to wait for every query's first progress", "300")
+    .option("--no-supervise", "do not launch the supervisor that submits the pipeline again when its job dies")
     .addHelpText(
       "after",
       "\nBefore submitting, the plan is compared with the one that wrote each checkpoint; every query is\n" +
         "reported as resuming or needing fresh state, and start refuses (exit 9) unless --fresh-state.\n\n" +
+        "With --foreground the view keeps going while Livy does not answer (a restart, a 503) and\n" +
+        "gives up with exit 8 after 2 minutes; Ctrl-C detaches. Ctrl-C before the job runs ends start\n" +
+        "(exit 130) and releases the pipeline's start lock; a job already submitted keeps running.\n\n" +
         "Exit codes: 0 started (or, with --foreground, ended normally), 5 failed to start (Livy's or\n" +
-        "Spark's reason is printed), 6 ended with an error, 7 already running, 8 Livy unreachable,\n" +
-        "9 a checkpoint cannot be resumed.\n\n" +
+        "Spark's reason is printed), 6 ended with an error, 7 already running (or another start of it\n" +
+        "is in progress), 8 Livy unreachable or failing, 9 a checkpoint cannot be resumed.\n\n" +
         "Examples:\n  sensor-streaming start --profile local\n  sensor-streaming start --foreground --replace",
     )
     .action(async (spec: string | undefined, options: JobOptions & { foreground?: boolean; replace?: boolean; timeout?: string; freshState?: boolean }) => {
       process.exitCode = await startCommand(spec, options, io);
     });
 
-  jobOptions(program.command("stop"))
+  jobOptions(program.command("supervise"))
+    .description("watch the pipeline's job and submit it again whenever it dies (start launches this in the background)")
+    .addHelpText(
+      "after",
+      "\nRuns until stopped (SIGTERM, Ctrl-C, or sensor-streaming stop, which ends it before the job).\n" +
+        "Checks the job every 5 s; a job that ended without a stop is submitted again after 5 s, then\n" +
+        "10 s, 20 s ... up to 5 min while restarts keep failing. One supervisor per pipeline (exit 7 if\n" +
+        "one runs). `start` launches it detached, logging to <state dir>/<pipeline>.supervisor.log.\n\n" +
+        "Example:\n  sensor-streaming supervise conf/pipeline.yaml --profile local",
+    )
+    .action(async (spec: string | undefined, options: JobOptions) => {
+      process.exitCode = await superviseCommand(spec, options, io);
+    });
+
+    jobOptions(program.command("stop"))
     .description("stop the pipeline gracefully (its running micro-batch finishes), then DELETE the batch after --timeout")
     .option("--timeout <seconds>", "how long to wait for the graceful stop", "120")
     .action(async (spec: string | undefined, options: JobOptions & { timeout?: string }) => {
@@ -158,8 +183,17 @@ export function buildProgram(): Command {
     });
 
   jobOptions(program.command("status"))
-    .description("the pipeline's Livy batch: state, uptime and every query's latest progress")
+    .description("the pipeline's Livy batch: state, uptime and every query's health and latest progress; exits non-zero unless it runs as it should")
     .option("--json", "machine-readable output")
+    .addHelpText(
+      "after",
+      "\nPer query: its progress, or that it waits for InfluxDB (since when, how many attempts, the last\n" +
+        "cause), restarts after a failure, and how many lines InfluxDB refused.\n\n" +
+        "Exit codes, as systemctl status does, for scripts that alert: 0 running as it should,\n" +
+        "10 not running, 11 running but degraded (a sink waits for InfluxDB, a query restarts or\n" +
+        "failed, the batch is not in state running), 8 Livy unreachable or failing.\n\n" +
+        "Example:\n  sensor-streaming status --json || alert \"sensor pipeline: exit $?\"",
+    )
     .action(async (spec: string | undefined, options: JobOptions & { json?: boolean }) => {
       process.exitCode = await statusCommand(spec, options, io);
     });

@@ -1,11 +1,10 @@
 /**
  * Binds a compiled plan for one deployment: resolves every `${VAR}` template against the
- * environment and turns relative or absolute local paths into file: URIs, so the Spark driver
- * finds them whatever its working directory. The token is never bound: the plan only names its
- * variable, and the runner reads it from its own environment.
+ * environment and turns relative or absolute local paths into `file:` locations, so the Spark
+ * driver finds them whatever its working directory. The token is never bound: the plan only names
+ * its variable, and the runner reads it from its own environment.
  */
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import { parseTemplate, resolveTemplate, type Environment } from "../spec/interpolation.js";
 
 export class BindError extends Error {
@@ -20,12 +19,33 @@ export class BindError extends Error {
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
-/** Keys whose values are file system locations. */
-const PATH_KEYS = new Set(["path", "checkpoint"]);
+/** Keys whose values are file system locations (refusedPath: an InfluxDB sink's dead letters). */
+const PATH_KEYS = new Set(["path", "checkpoint", "refusedPath"]);
 
-function toLocation(value: string, baseDir: string): string {
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(value)) return value;
-  return pathToFileURL(path.resolve(baseDir, value)).href;
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+/**
+ * A local path as Spark opens it: `file://` and the absolute path as it is, not percent-encoded.
+ * Spark hands these strings to Hadoop's `new Path(String)`, which does not decode: it builds its
+ * URI with java.net.URI's multi-argument constructor, which quotes every `%`
+ * (https://github.com/apache/hadoop/blob/rel/release-3.3.4/hadoop-common-project/hadoop-common/src/main/java/org/apache/hadoop/fs/Path.java,
+ * https://docs.oracle.com/javase/8/docs/api/java/net/URI.html "always quoted"). So
+ * `file:///data%20dir` is a folder named `data%20dir`, and `file:///data dir` the folder
+ * `data dir` (checked with Hadoop 3.3.4's RawLocalFileSystem).
+ */
+export function toLocation(value: string, baseDir: string): string {
+  if (SCHEME.test(value)) return value;
+  return `file://${path.resolve(baseDir, value)}`;
+}
+
+/**
+ * The local folder a bound location names, read as Hadoop reads it: `file:` then an optional
+ * empty or localhost authority, then the path as it is. Undefined for other schemes.
+ */
+export function localPathOf(location: string): string | undefined {
+  if (!SCHEME.test(location)) return path.resolve(location);
+  const file = /^file:(?:\/\/(?:localhost)?(?=\/)|(?!\/\/))(\/.*)$/i.exec(location);
+  return file === null ? undefined : file[1];
 }
 
 export function bindPlan(planText: string, env: Environment, baseDir: string): string {

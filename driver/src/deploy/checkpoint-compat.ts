@@ -12,7 +12,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { localPathOf } from "./bind-plan.js";
 
 export interface PlanJson {
   readonly pipeline: string;
@@ -47,10 +47,6 @@ export function recordFile(checkpointDir: string): string {
   return `${checkpointDir.replace(/\/+$/, "")}.written-by.json`;
 }
 
-function localPath(location: string): string | undefined {
-  if (location.startsWith("file:")) return fileURLToPath(location);
-  return /^[A-Za-z][A-Za-z0-9+.-]*:/.test(location) ? undefined : path.resolve(location);
-}
 
 /** The views a sink's query reads, directly or through other views, and the sources under them. */
 function lineage(plan: PlanJson, sql: Readonly<Record<string, string>>, query: string): { views: string[]; sources: string[] } {
@@ -130,7 +126,7 @@ function describeStateChange(before: unknown, after: unknown): string {
 
 export function checkCheckpoints(plan: PlanJson, sql: Readonly<Record<string, string>>): SinkVerdict[] {
   return plan.sinks.map((sink) => {
-    const dir = localPath(sink.checkpoint);
+    const dir = localPathOf(sink.checkpoint);
     if (dir === undefined) {
       return { sink: sink.name, planned: sink.checkpoint, verdict: { kind: "unchecked", checkpoint: sink.checkpoint, notes: ["the checkpoint is not on a local disk; Spark checks it when the query starts"] } };
     }
@@ -152,7 +148,7 @@ export function freshCheckpoint(planned: string, at: Date): string {
 
 export function recordCheckpoints(plan: PlanJson, sql: Readonly<Record<string, string>>, used: ReadonlyMap<string, string>, planned: ReadonlyMap<string, string>): void {
   for (const sink of plan.sinks) {
-    const dir = localPath(planned.get(sink.name) ?? sink.checkpoint);
+    const dir = localPathOf(planned.get(sink.name) ?? sink.checkpoint);
     if (dir === undefined) continue;
     const record: WrittenBy = { plan, sql, checkpoint: used.get(sink.name) ?? sink.checkpoint, recordedAt: new Date().toISOString() };
     mkdirSync(path.dirname(dir), { recursive: true });

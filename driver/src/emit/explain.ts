@@ -49,7 +49,9 @@ function sinkLine(sink: SinkNode, env: Environment): string[] {
     sink.kind === "parquet-sink"
       ? `      path ${bound(sink.path, env)}${sink.partitionBy.length > 0 ? `, partitioned by ${sink.partitionBy.join(", ")}` : ""}`
       : `      POST ${bound(`${sink.write.url}${sink.write.endpoint}`, env)}${sink.write.tokenEnv === undefined ? "" : `, token from $${sink.write.tokenEnv}`}`;
-  return [head, target, `      checkpoint ${bound(sink.checkpoint, env)}`];
+  const lines = [head, target, `      checkpoint ${bound(sink.checkpoint, env)}`];
+  if (sink.kind === "influx-sink") lines.push(`      refused points to ${bound(sink.refusedPath, env)}`);
+  return lines;
 }
 
 export function explainPlan(plan: PlanNode, env: Environment, profile: string | undefined): string {

@@ -61,6 +61,7 @@ function sinkJson(sink: SinkNode): object {
       tokenEnv: sink.write.tokenEnv ?? null,
       batchLines: INFLUX_BATCH_LINES,
       gzip: true,
+      refusedPath: sink.refusedPath,
     },
   };
 }

@@ -25,7 +25,7 @@ export function committedFiles(dir: string): string[] {
 }
 
 /** Partition values come from the folder names (`event_date=2026-11-02`). */
-function partitionValues(dir: string, file: string): Row {
+export function partitionValues(dir: string, file: string): Row {
   return Object.fromEntries(
     path
       .relative(dir, path.dirname(file))

@@ -2,8 +2,9 @@
  * A small typed client of the Apache Livy REST API, batches only.
  * https://livy.incubator.apache.org/docs/latest/rest-api.html
  *
- * Every call has a time-out; connection failures (Livy restarting, not yet up) are retried with
- * backoff; a request Livy rejects raises a LivyError carrying Livy's own message.
+ * Every call has a time-out; reads are retried with backoff while Livy is away or failing (not
+ * yet up, restarting, a 503 from a proxy); a request Livy rejects raises a LivyError carrying
+ * Livy's own message, never its HTML error page.
  */
 import fetch, { FetchError, type RequestInit } from "node-fetch";
 
@@ -53,13 +54,20 @@ export interface LogPage {
 export class LivyError extends Error {
   constructor(
     message: string,
-    /** HTTP status, or undefined when Livy could not be reached. */
+    /** HTTP status, or undefined when Livy could not be reached or gave no usable answer. */
     readonly status: number | undefined,
-    /** Livy's own message, when it sent one. */
+    /** Livy's own message, when it sent one (HTML stripped, cut to a readable length). */
     readonly livyMessage?: string,
+    /** The network error's code (ECONNREFUSED, ECONNRESET, ...), when there was one. */
+    readonly code?: string,
   ) {
     super(message);
     this.name = "LivyError";
+  }
+
+  /** Livy is away or failing (no answer, or HTTP 5xx), rather than refusing what was asked. */
+  get unavailable(): boolean {
+    return this.status === undefined || this.status >= 500;
   }
 }
 
@@ -122,48 +130,89 @@ export class LivyClient {
     }
   }
 
+  /**
+   * Retries what is safe to repeat: a read (GET) whenever Livy is away or failing (no answer,
+   * reset, HTTP 5xx while Livy restarts); other requests only when they never reached Livy. A
+   * POST whose connection was reset may already have created a batch, so it is retried only when
+   * refused outright.
+   */
+  private retryable(method: string, error: LivyError): boolean {
+    if (method === "GET") return error.unavailable;
+    const codes = method === "POST" ? ["ECONNREFUSED"] : ["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH"];
+    return error.status === undefined && codes.includes(error.code ?? "");
+  }
+
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let backoff = this.backoffMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once<T>(method, path, body);
+      } catch (error) {
+        if (!(error instanceof LivyError) || !this.retryable(method, error) || attempt >= this.attempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+        backoff *= 2;
+      }
+    }
+  }
+
+  private async once<T>(method: string, path: string, body?: unknown): Promise<T> {
     const init: RequestInit = {
       method,
       headers: { "Content-Type": "application/json", "X-Requested-By": "sensor-streaming" },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     };
-    let backoff = this.backoffMs;
-    for (let attempt = 1; ; attempt++) {
-      const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(), this.timeoutMs);
-      try {
-        const response = await fetch(`${this.base}${path}`, { ...init, signal: controller.signal });
-        const text = await response.text();
-        if (!response.ok) {
-          const livyMessage = livyMessageOf(text);
-          throw new LivyError(`Livy answered ${method} ${path} with HTTP ${response.status}: ${livyMessage}`, response.status, livyMessage);
-        }
-        return (text === "" ? {} : JSON.parse(text)) as T;
-      } catch (error) {
-        if (error instanceof LivyError) throw error;
-        const reason = (error as Error).name === "AbortError" ? `no answer within ${this.timeoutMs / 1000} s` : (error as FetchError).message;
-        // Only a request that never reached Livy is safe to repeat: a POST whose connection was
-        // reset may already have created a batch, so it is retried only when refused outright.
-        const retryable = method === "POST" ? ["ECONNREFUSED"] : ["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH"];
-        const connectFailed = error instanceof FetchError && retryable.includes((error as FetchError).code ?? "");
-        if (!connectFailed || attempt >= this.attempts) {
-          throw new LivyError(`cannot reach Livy at ${this.base} (${method} ${path}): ${reason}`, undefined);
-        }
-        await new Promise((resolve) => setTimeout(resolve, backoff));
-        backoff *= 2;
-      } finally {
-        clearTimeout(timer);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
+    let text: string;
+    let status: number;
+    try {
+      const response = await fetch(`${this.base}${path}`, { ...init, signal: controller.signal });
+      text = await response.text();
+      status = response.status;
+      if (!response.ok) {
+        const livyMessage = shortMessage(text);
+        throw new LivyError(`Livy answered ${method} ${path} with HTTP ${status}${response.statusText ? ` ${response.statusText}` : ""}: ${livyMessage}`, status, livyMessage);
       }
+    } catch (error) {
+      if (error instanceof LivyError) throw error;
+      const reason = (error as Error).name === "AbortError" ? `no answer within ${this.timeoutMs / 1000} s` : (error as Error).message;
+      throw new LivyError(`cannot reach Livy at ${this.base} (${method} ${path}): ${reason}`, undefined, undefined, error instanceof FetchError ? error.code : undefined);
+    } finally {
+      clearTimeout(timer);
+    }
+    try {
+      return (text === "" ? {} : JSON.parse(text)) as T;
+    } catch {
+      // A proxy in front of Livy can answer with its own page: not Livy's answer.
+      throw new LivyError(`Livy at ${this.base} answered ${method} ${path} (HTTP ${status}) with something other than JSON: ${shortMessage(text)}`, undefined);
     }
   }
 }
 
-function livyMessageOf(text: string): string {
+const MAX_MESSAGE = 500;
+
+/**
+ * Livy's own message for the user: the `msg` of its JSON error, or the text of an HTML error page
+ * (Jetty's, a proxy's) without its markup, whitespace collapsed and cut to a readable length.
+ */
+export function shortMessage(text: string): string {
+  let plain = text;
   try {
-    const json = JSON.parse(text) as { msg?: string; message?: string };
-    return json.msg ?? json.message ?? text.trim();
+    const json = JSON.parse(text) as { msg?: unknown; message?: unknown };
+    plain = String(json.msg ?? json.message ?? text);
   } catch {
-    return text.trim() || "(no message)";
+    if (/<\/?[a-z!][^>]*>/i.test(text)) plain = htmlText(text);
   }
+  plain = plain.replace(/\s+/g, " ").trim();
+  if (plain === "") return "(no message)";
+  return plain.length > MAX_MESSAGE ? `${plain.slice(0, MAX_MESSAGE - 1)}…` : plain;
+}
+
+const ENTITIES: Readonly<Record<string, string>> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " ", "#39": "'" };
+
+function htmlText(html: string): string {
+  return html
+    .replace(/<(head|script|style)\b[\s\S]*?<\/\1\s*>/gi, " ")
+    .replace(/<[^>]*>/g, " ")
+    .replace(/&(amp|lt|gt|quot|apos|nbsp|#39);/g, (_, name: string) => ENTITIES[name] ?? " ");
 }

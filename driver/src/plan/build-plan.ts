@@ -1,8 +1,8 @@
 /** Spec -> plan. Runs only on a spec that validated without diagnostics. */
 import { READING_COLUMNS, REJECTED_COLUMNS, WINDOW_COLUMNS } from "../spec/columns.js";
-import type { Trigger } from "../spec/decoders.js";
+import type { Setting, Trigger } from "../spec/decoders.js";
 import { buildMessageSchema } from "../spec/message-schema.js";
-import type { FieldType, InfluxSinkSpec, PipelineSpec, StatisticFunction } from "../spec/pipeline-schema.js";
+import { EVENT_TIME_LAST_DAY, type FieldType, type InfluxSinkSpec, type PipelineSpec, type StatisticFunction } from "../spec/pipeline-schema.js";
 import {
   freezePlan,
   type Column,
@@ -20,6 +20,9 @@ import {
   type ViewNode,
 } from "./nodes.js";
 
+/** The default dead-letter folder of refused InfluxDB points, beside the rejected sink's. */
+const INFLUX_REFUSED_FOLDER = "influx-refused";
+
 export const SOURCE_NAMES = { kafka: "kafka_readings", registry: "registry_file" } as const;
 export const VIEW_NAMES = {
   parsed: "parsed_readings",
@@ -32,10 +35,28 @@ export const VIEW_NAMES = {
   influxWindow: (name: string) => `influx_window_${name}_lines`,
 } as const;
 
-/** Spark settings every pipeline runs with. UTC keeps dates and windows machine independent. */
+/**
+ * Spark settings every pipeline runs with. UTC keeps dates and windows machine independent.
+ *
+ * The rest pin the SQL semantics the generated SQL is written for, so that a cluster default
+ * (or Spark 4, where ANSI mode is the default) cannot change what a bad value does:
+ * - ANSI mode off: a value that does not fit becomes null and ends in the dead letters with a
+ *   reason, instead of throwing and stopping every query. The SQL does not rely on it where it
+ *   can help it (it range-checks before converting, uses `get()` and `try_` functions), but
+ *   implicit casts and arithmetic are checked on every row under ANSI mode.
+ *   https://spark.apache.org/docs/3.5.1/sql-ref-ansi-compliance.html
+ * - Backslash escapes in string literals are unescaped (the default), as `stringLiteral` and the
+ *   line-protocol regexes assume.
+ *   https://spark.apache.org/docs/3.5.1/sql-ref-literals.html#string-literal
+ * - stddev and variance of one reading are null, not NaN (the default since Spark 3.1).
+ *   https://spark.apache.org/docs/3.5.1/sql-migration-guide.html#upgrading-from-spark-sql-30-to-31
+ */
 const BASE_SPARK_CONF = {
   "spark.sql.session.timeZone": "UTC",
   "spark.sql.streaming.stateStore.stateSchemaCheck": "true",
+  "spark.sql.ansi.enabled": "false",
+  "spark.sql.parser.escapedStringLiterals": "false",
+  "spark.sql.legacy.statisticalAggregate": "false",
 } as const;
 
 function trigger(value: Trigger): TriggerNode {
@@ -108,7 +129,10 @@ export function buildPlan(spec: PipelineSpec, specFile: string): PlanNode {
       rejectRules.push({ kind: "missing-field", field: field.name, path: field.path });
     }
   }
+  const eventTime = { field: eventTimeField, unit: spec.source.eventTime.unit.value, notBefore: spec.source.eventTime.notBefore.value };
   rejectRules.push({ kind: "missing-event-time", field: eventTimeField, path: eventTimePath });
+  rejectRules.push({ kind: "event-time-out-of-range", path: eventTimePath, eventTime });
+  rejectRules.push({ kind: "event-time-ahead", field: eventTimeField, path: eventTimePath, maxAhead: spec.source.eventTime.maxAhead.value });
   if (spec.registry.unregistered.value === "reject") rejectRules.push({ kind: "unregistered" });
 
   const validColumns = [
@@ -131,13 +155,13 @@ export function buildPlan(spec: PipelineSpec, specFile: string): PlanNode {
     {
       kind: "view",
       name: VIEW_NAMES.parsed,
-      purpose: "Parse each Kafka record once with the declared JSON schema; extract fields and event time.",
+      purpose: `Parse each Kafka record once with the declared JSON schema; extract fields, and the event time when it is from ${eventTime.notBefore.text} to ${EVENT_TIME_LAST_DAY}.`,
       body: {
         kind: "parse-messages",
         from: SOURCE_NAMES.kafka,
         schema: buildMessageSchema(spec.source.fields.value).schema,
         fields,
-        eventTime: { field: eventTimeField, unit: spec.source.eventTime.unit.value },
+        eventTime,
       },
       watermark: undefined,
     },
@@ -205,7 +229,7 @@ export function buildPlan(spec: PipelineSpec, specFile: string): PlanNode {
       timestampColumn: READING_COLUMNS.eventTime,
     };
     views.push({ kind: "view", name: VIEW_NAMES.influxRaw, purpose: "Raw readings as InfluxDB line protocol, timestamped at event time.", body: lines, watermark: undefined });
-    sinks.push(influxSink("influx_raw", VIEW_NAMES.influxRaw, influx, checkpoints, "raw"));
+    sinks.push(influxSink("influx_raw", VIEW_NAMES.influxRaw, influx, checkpoints, "raw", refusedPath(influx, spec.sinks.rejected.path)));
   }
 
   for (const window of spec.windows.value) {
@@ -260,7 +284,7 @@ export function buildPlan(spec: PipelineSpec, specFile: string): PlanNode {
       },
       watermark: undefined,
     });
-    sinks.push(influxSink(`influx_window_${name}`, VIEW_NAMES.influxWindow(name), influx, checkpoints, "window"));
+    sinks.push(influxSink(`influx_window_${name}`, VIEW_NAMES.influxWindow(name), influx, checkpoints, "window", refusedPath(influx, spec.sinks.rejected.path)));
   }
 
   return freezePlan({
@@ -293,7 +317,30 @@ function parquetSink(
   };
 }
 
-function influxSink(name: string, query: string, influx: InfluxSinkSpec, checkpoints: string, writes: "raw" | "window"): InfluxSinkNode {
+/**
+ * The spec's `refusedPath`, or the folder `influx-refused` beside the rejected sink's folder.
+ * When the rejected path's last segment is plain text its parent is cut off here; otherwise
+ * (`${REJECTED_PATH}`, a bare `rejected`) the result goes through `..`, which both Hadoop's
+ * Path and the driver's binding normalise.
+ */
+function refusedPath(influx: InfluxSinkSpec, rejectedPath: Setting): string {
+  if (influx.refusedPath !== undefined) return influx.refusedPath.template;
+  const folder = rejectedPath.template.replace(/(.)\/+$/, "$1");
+  const cut = folder.lastIndexOf("/");
+  const parent = folder.slice(0, cut);
+  // A "/" inside `${VAR:-default}` is followed by the closing "}".
+  const plainLastSegment = cut >= 0 && !/[$}]/.test(folder.slice(cut)) && !/^[A-Za-z][A-Za-z0-9+.-]*:\/?$/.test(parent);
+  return plainLastSegment ? `${parent}/${INFLUX_REFUSED_FOLDER}` : `${folder}/../${INFLUX_REFUSED_FOLDER}`;
+}
+
+function influxSink(
+  name: string,
+  query: string,
+  influx: InfluxSinkSpec,
+  checkpoints: string,
+  writes: "raw" | "window",
+  refused: string,
+): InfluxSinkNode {
   const version = influx.version.value === "1" ? 1 : 2;
   const params =
     version === 1
@@ -314,6 +361,7 @@ function influxSink(name: string, query: string, influx: InfluxSinkSpec, checkpo
       precision: "ms",
       tokenEnv: influx.tokenEnv?.value,
     },
+    refusedPath: refused,
     writes,
   };
 }

@@ -6,6 +6,7 @@
  * Values that depend on the deployment (endpoints, paths) are `Template`s: the text as written
  * in the spec, with `${VAR}` still in it, bound by the driver when it stages a plan.
  */
+import type { CalendarDate } from "../spec/decoders.js";
 import type { Duration } from "../spec/duration.js";
 import type { JsonPathStep } from "../spec/json-path.js";
 import type { SchemaNode } from "../spec/message-schema.js";
@@ -48,13 +49,24 @@ export interface MessageField {
   readonly required: boolean;
 }
 
+/**
+ * Where the event time is and which values count as a time: from `notBefore` (UTC midnight) to
+ * the end of year 9999, the last instant of Spark's timestamp range.
+ */
+export interface EventTimeNode {
+  readonly field: string;
+  readonly unit: TimeUnit;
+  readonly notBefore: CalendarDate;
+}
+
 /** Kafka records -> one row per record: Kafka coordinates, the text, parsed fields, event time. */
 export interface ParseMessagesNode {
   readonly kind: "parse-messages";
   readonly from: string;
   readonly schema: SchemaNode;
   readonly fields: readonly MessageField[];
-  readonly eventTime: { readonly field: string; readonly unit: TimeUnit };
+  /** The event time is null when the field is null or not a time in range. */
+  readonly eventTime: EventTimeNode;
 }
 
 /** The registry file -> one row per device (duplicates resolved deterministically). */
@@ -70,6 +82,8 @@ export type RejectRule =
   | { readonly kind: "malformed" }
   | { readonly kind: "missing-field"; readonly field: string; readonly path: readonly JsonPathStep[] }
   | { readonly kind: "missing-event-time"; readonly field: string; readonly path: readonly JsonPathStep[] }
+  | { readonly kind: "event-time-out-of-range"; readonly path: readonly JsonPathStep[]; readonly eventTime: EventTimeNode }
+  | { readonly kind: "event-time-ahead"; readonly field: string; readonly path: readonly JsonPathStep[]; readonly maxAhead: Duration }
   | { readonly kind: "unregistered" };
 
 /** Parsed readings LEFT JOIN registry devices, with the reason a reading is rejected (or null). */
@@ -191,6 +205,8 @@ export interface InfluxSinkNode {
   readonly trigger: TriggerNode;
   readonly outputMode: "append";
   readonly write: InfluxWriteNode;
+  /** Dead-letter folder of the points InfluxDB refuses. */
+  readonly refusedPath: Template;
   /** What the sink writes, for `explain`. */
   readonly writes: "raw" | "window";
 }

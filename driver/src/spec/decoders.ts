@@ -202,6 +202,33 @@ export function duration(): Decoder<Located<Duration>> {
   };
 }
 
+/** A calendar date (UTC): its text and the epoch milliseconds of its midnight. */
+export interface CalendarDate {
+  readonly text: string;
+  readonly ms: number;
+}
+
+/** A `YYYY-MM-DD` date between `min` and `max` (both `YYYY-MM-DD`, inclusive). */
+export function date(options: { min: string; max: string; why: string }): Decoder<Located<CalendarDate>> {
+  const allowed = `write a date from ${options.min} to ${options.max} as YYYY-MM-DD (${options.why})`;
+  return {
+    type: `date (YYYY-MM-DD) from ${options.min} to ${options.max}`,
+    decode(node, where, ctx) {
+      if (node.kind !== "scalar" || typeof node.value !== "string") return wrongType(ctx, node, where, 'a date such as "2000-01-01"');
+      const text = node.value;
+      const ms = /^\d{4}-\d{2}-\d{2}$/.test(text) ? Date.parse(`${text}T00:00:00Z`) : NaN;
+      // Date.parse rolls 2023-02-30 over to March; a real date prints back as itself.
+      if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== text) {
+        return report(ctx, diagnostic("bad-value", node.pos, `${where} "${text}" is not a date`, allowed));
+      }
+      if (text < options.min || text > options.max) {
+        return report(ctx, diagnostic("bad-value", node.pos, `${where} ${text} is out of range`, allowed));
+      }
+      return { value: { text, ms }, pos: node.pos };
+    },
+  };
+}
+
 export function jsonPath(): Decoder<Located<readonly JsonPathStep[]>> {
   return {
     type: "JSON path",

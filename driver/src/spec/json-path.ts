@@ -13,6 +13,8 @@ export type JsonPathResult =
   | { ok: false; problem: string };
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*/;
+/** C0 and C1 controls, DEL and the Unicode line and paragraph separators. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 export function parseJsonPath(text: string): JsonPathResult {
   if (!text.startsWith("$")) return { ok: false, problem: `"${text}" must start with "$" (the message root)` };
@@ -36,9 +38,14 @@ export function parseJsonPath(text: string): JsonPathResult {
       i += index[0].length;
       continue;
     }
-    const quoted = /^\['((?:[^'\\]|\\.)+)'\]/.exec(rest);
+    const quoted = /^\['((?:[^'\\]|\\.)+)'\]/s.exec(rest);
     if (quoted !== null) {
-      steps.push({ kind: "member", name: quoted[1]!.replace(/\\(.)/g, "$1") });
+      const name = quoted[1]!.replace(/\\(.)/gs, "$1");
+      const control = CONTROL.exec(name);
+      if (control !== null) {
+        return { ok: false, problem: `member name ${JSON.stringify(name)} at character ${i + 3} contains the control character U+${control[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}: the generated SQL and its schema cannot carry control characters in names` };
+      }
+      steps.push({ kind: "member", name });
       i += quoted[0].length;
       continue;
     }

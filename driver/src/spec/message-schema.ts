@@ -6,6 +6,12 @@ import type { Located } from "./decoders.js";
 import type { FieldType } from "./pipeline-schema.js";
 import type { JsonPathStep } from "./json-path.js";
 
+/**
+ * The top-level member `from_json` fills with the raw text of a record that does not parse
+ * (its `columnNameOfCorruptRecord` option). A message member of that name would clash with it.
+ */
+export const CORRUPT_RECORD_MEMBER = "_corrupt_record";
+
 export type SchemaNode =
   | { readonly kind: "leaf"; readonly type: FieldType }
   | { readonly kind: "struct"; readonly members: ReadonlyMap<string, SchemaNode> }
@@ -48,6 +54,11 @@ export function buildMessageSchema(fields: readonly MessageFieldInput[]): { sche
       let child: Builder | undefined;
       if (step.kind === "member") {
         if (node.kind !== "struct") break;
+        const problem = memberProblem(node, node === root, step.name, steps.slice(0, i + 1));
+        if (problem !== undefined) {
+          conflicts.push({ field: owner, problem });
+          break;
+        }
         child = node.members.get(step.name);
         if (child === undefined) node.members.set(step.name, (child = make()));
       } else {
@@ -68,6 +79,24 @@ export function buildMessageSchema(fields: readonly MessageFieldInput[]): { sche
     }
   }
   return { schema: freeze(root), conflicts };
+}
+
+/**
+ * Spark resolves struct members without case (spark.sql.caseSensitive is false by default), so
+ * members that differ only in case make every reference ambiguous
+ * ([AMBIGUOUS_REFERENCE_TO_FIELDS]); and a top-level member named like the corrupt-record
+ * column makes `from_json` refuse the schema or lose the value.
+ */
+function memberProblem(struct: Extract<Builder, { kind: "struct" }>, atRoot: boolean, name: string, steps: readonly JsonPathStep[]): string | undefined {
+  if (atRoot && name.toLowerCase() === CORRUPT_RECORD_MEMBER) {
+    return `its path reads ${describe(steps)}, but "${CORRUPT_RECORD_MEMBER}" is the column Spark's JSON parser keeps unparseable messages in`;
+  }
+  for (const [other, builder] of struct.members) {
+    if (other !== name && other.toLowerCase() === name.toLowerCase()) {
+      return `its path reads ${describe(steps)}, which differs only in case from ${describe([...steps.slice(0, -1), { kind: "member", name: other }])} read by field "${builder.owner}" (Spark compares member names without case)`;
+    }
+  }
+  return undefined;
 }
 
 function describe(steps: readonly JsonPathStep[]): string {

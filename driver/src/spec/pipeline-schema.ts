@@ -5,6 +5,7 @@
  */
 import {
   boolean,
+  date,
   duration,
   integer,
   jsonPath,
@@ -29,6 +30,14 @@ export const NUMERIC_FIELD_TYPES: readonly FieldType[] = ["int", "long", "double
 
 export const TIME_UNITS = ["seconds", "milliseconds", "microseconds", "iso8601"] as const;
 export type TimeUnit = (typeof TIME_UNITS)[number];
+
+/** Bounds of `source.eventTime.notBefore`: the times InfluxDB can store, in whole days. */
+export const NOT_BEFORE_MIN = "1678-01-01";
+export const NOT_BEFORE_MAX = "2261-12-31";
+/** The last day an event time may fall on: Spark's timestamps end with year 9999. */
+export const EVENT_TIME_LAST_DAY = "9999-12-31";
+/** Upper bound of `source.eventTime.maxAhead`, in days. */
+export const MAX_AHEAD_DAYS = 36500;
 
 export const STATISTIC_FUNCTIONS = ["mean", "min", "max", "stddev", "variance", "sum", "count"] as const;
 export type StatisticFunction = (typeof STATISTIC_FUNCTIONS)[number];
@@ -60,8 +69,19 @@ const sourceSchema = object({
     object({
       field: required(name(), "The field holding the reading's own time (not its arrival time).", "sent_at"),
       unit: required(oneOf(TIME_UNITS), "How that field encodes time: epoch seconds, milliseconds, microseconds, or an ISO-8601 string."),
+      notBefore: withDefault(
+        date({ min: NOT_BEFORE_MIN, max: NOT_BEFORE_MAX, why: "InfluxDB stores times from 1677-09-21 to 2262-04-11" }),
+        "2000-01-01",
+        `The earliest event time accepted (UTC midnight). An earlier value, a value after ${EVENT_TIME_LAST_DAY}, or one that is not a time (NaN, an unparseable string) is rejected as out of range, before it is converted, so it can neither throw nor move the watermark.`,
+      ),
+      maxAhead: withDefault(
+        duration(),
+        "1 day",
+        `How far the event time may be ahead of the reading's Kafka timestamp (its arrival). A reading further ahead is rejected: a clock in the future would move the watermark past every open window. At most ${MAX_AHEAD_DAYS} days.`,
+        "10 minutes",
+      ),
     }),
-    "Event time: windows and the watermark use it.",
+    "Event time: windows and the watermark use it. Readings whose event time is missing, out of range or too far ahead are rejected to the dead-letter sink.",
   ),
   watermark: optional(
     duration(),
@@ -99,7 +119,7 @@ const statisticsSchema = object({
   functions: withDefault(
     list(oneOf(STATISTIC_FUNCTIONS), { minItems: 1 }),
     "[mean, min, max, stddev, count]",
-    "Functions computed per metric, window and group. `stddev` and `variance` are the sample ones; `count` counts non-null values.",
+    "Functions computed per metric, window and group. `stddev` and `variance` are the sample ones; `count` counts non-null values; the `sum` of an integer metric is left out, rather than wrapped around, if it ever passes 2^63.",
   ),
 });
 
@@ -130,6 +150,11 @@ const influxSchema = object({
   ),
   checkpoint: optional(setting(), "Checkpoint folder prefix for the InfluxDB queries. Default: `<storage.checkpoints>/<pipeline name>`."),
   trigger: withDefault(trigger(), "30 seconds", "Micro-batch interval of the InfluxDB queries."),
+  refusedPath: optional(
+    setting(),
+    "Dead-letter folder for the points InfluxDB refuses (a 4xx answer other than 429: an unparseable line, a field type conflict, a time outside the retention policy), kept with InfluxDB's reason while the other points go on. Default: `influx-refused` beside the folder of `sinks.rejected.path`.",
+    "${INFLUX_REFUSED_PATH:-.local-stack/data/schools/influx-refused}",
+  ),
   measurements: withDefault(
     object({
       raw: withDefault(string(), "sensor_readings", "Measurement of raw readings."),

@@ -10,9 +10,9 @@ import { READING_COLUMNS, REJECTED_COLUMNS, RESERVED_COLUMNS } from "../spec/col
 import { keyFailed, type Located } from "../spec/decoders.js";
 import { allowedHint } from "../spec/did-you-mean.js";
 import { diagnostic, type Diagnostic } from "../spec/diagnostics.js";
-import { influxNameProblem, type InfluxNameKind } from "../spec/influx-names.js";
+import { influxDatabaseProblem, influxNameProblem, type InfluxNameKind } from "../spec/influx-names.js";
 import { buildMessageSchema } from "../spec/message-schema.js";
-import { NUMERIC_FIELD_TYPES, type FieldType, type PipelineSpec } from "../spec/pipeline-schema.js";
+import { MAX_AHEAD_DAYS, NUMERIC_FIELD_TYPES, type FieldType, type PipelineSpec } from "../spec/pipeline-schema.js";
 
 export interface ValidateOptions {
   /** False when decoding already reported problems, so some values may be missing. */
@@ -67,6 +67,7 @@ export function validateSpec(spec: PipelineSpec, options: ValidateOptions = { co
   guard(() => checkColumns(checks));
   guard(() => checkMessageShape(checks));
   guard(() => checkEventTime(checks));
+  guard(() => checkEventTimeLimits(checks));
   guard(() => checkRegistry(checks));
   guard(() => checkWindows(checks));
   guard(() => checkStatistics(checks));
@@ -120,6 +121,15 @@ function checkEventTime({ out, spec, fieldNames, fieldTypes }: Checks): void {
   const wanted: readonly FieldType[] = unit.value === "iso8601" ? ["string"] : ["int", "long", "double"];
   if (!wanted.includes(type)) {
     out.push(diagnostic("bad-value", unit.pos, `event time unit "${unit.value}" needs a field of type ${wanted.join(" or ")}, but "${field.value}" is ${type}`, `change the field's type or the unit`));
+  } else if (type === "int" && (unit.value === "milliseconds" || unit.value === "microseconds")) {
+    out.push(diagnostic("bad-value", unit.pos, `event time unit "${unit.value}" needs a long or double field: an int holds at most 2147483647 ${unit.value}, which is still January 1970`, `declare "${field.value}" with type: long`));
+  }
+}
+
+function checkEventTimeLimits({ out, spec }: Checks): void {
+  const maxAhead = spec.source.eventTime.maxAhead;
+  if (maxAhead.value.ms > MAX_AHEAD_DAYS * 86_400_000) {
+    out.push(diagnostic("bad-value", maxAhead.pos, `source.eventTime.maxAhead ${maxAhead.value.text} is more than ${MAX_AHEAD_DAYS} days`, `write at most ${MAX_AHEAD_DAYS} days, e.g. "1 day"`));
   }
 }
 
@@ -279,6 +289,11 @@ function checkInflux(checks: Checks): void {
       }
     };
     if (version === "1") need("database", "add database: sensors");
+    const database = influx.database;
+    const problem = database === undefined ? undefined : influxDatabaseProblem(database.value);
+    if (problem !== undefined) {
+      out.push(diagnostic("bad-influx-name", database!.pos, `sinks.influxdb.database "${database!.value}": ${problem}`, "choose another database name, e.g. sensors"));
+    }
     if (version === "2") {
       need("org", "add org: <your organisation>");
       need("bucket", "add bucket: <your bucket>");
@@ -290,6 +305,20 @@ function checkInflux(checks: Checks): void {
       out.push(diagnostic("bad-value", influx.url.pos, `sinks.influxdb.url "${influx.url.value}" is not an http(s) URL`, "write e.g. http://localhost:8086"));
     } else if (influx.url.value.endsWith("/")) {
       out.push(diagnostic("bad-value", influx.url.pos, `sinks.influxdb.url "${influx.url.value}" ends with "/"`, "write the base URL without the trailing slash; the write path is added to it"));
+    }
+  });
+  guard(() => {
+    // The refused points are Parquet of their own shape: inside a Parquet sink's folder they
+    // would mix with that sink's files.
+    const refused = influx.refusedPath;
+    if (refused === undefined) return;
+    const folder = (value: string): string => value.replace(/\/+$/, "");
+    for (const name of ["raw", "rejected"] as const) {
+      const sink = folder(spec.sinks[name].path.value);
+      const mine = folder(refused.value);
+      if (mine === sink || mine.startsWith(`${sink}/`) || sink.startsWith(`${mine}/`)) {
+        out.push(diagnostic("bad-value", refused.pos, `sinks.influxdb.refusedPath "${refused.value}" overlaps sinks.${name}.path "${spec.sinks[name].path.value}"`, "give the refused points a folder of their own, e.g. beside the rejected readings"));
+      }
     }
   });
   for (const key of ["raw", "statistics", "correlations"] as const) {

@@ -2,7 +2,9 @@
  * The everyday commands end to end, through the real Livy of the local stack: start in the
  * background, see the batch RUNNING and every query's progress, readings reach Parquet and
  * InfluxDB, status --json, a refused second start, a graceful stop, a restart that resumes from
- * the checkpoints; a spec whose SQL Spark rejects; Livy unreachable.
+ * the checkpoints; a spec whose SQL Spark rejects; Livy unreachable. These starts pass
+ * --no-supervise: the tests delete and replace batches by hand, which a supervisor would undo;
+ * supervision has its own test (comes-back.e2e.test.ts).
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -74,7 +76,7 @@ describe("start, status, stop through Livy", () => {
 
   it("starts in the background, reports every query and refuses a second start", async () => {
     await produce(generate(T0, T0 + 3 * 60_000, 20_000, 3).map(message));
-    const start = await runCli(["start", spec], cliEnv);
+    const start = await runCli(["start", spec, "--no-supervise"], cliEnv);
     expect(start.stderr).toContain("waiting until Spark runs every query");
     expect(start.code, start.stderr).toBe(0);
     const id = Number(/running as Livy batch (\d+)/.exec(start.stdout)?.[1]);
@@ -87,7 +89,7 @@ describe("start, status, stop through Livy", () => {
     expect(json.batchId).toBe(id);
     expect(Object.keys(json.queries).sort()).toEqual(["influx_raw", "influx_window_2m", "raw_parquet", "rejected_parquet"]);
 
-    const again = await runCli(["start", spec], cliEnv);
+    const again = await runCli(["start", spec, "--no-supervise"], cliEnv);
     expect(again.code).toBe(7);
     expect(again.stderr).toContain(`already runs as Livy batch ${id}`);
     expect(again.stderr).toContain("--replace");
@@ -109,10 +111,12 @@ describe("start, status, stop through Livy", () => {
     expect(logs.code).toBe(0);
     expect(logs.stdout).toContain('"event":"runner-stopping"');
     expect(logs.stdout).toContain('"event":"runner-exit"');
-    expect((await runCli(["status", spec], cliEnv)).stdout).toContain("is not running");
+    const stopped = await runCli(["status", spec], cliEnv);
+    expect(stopped.stdout).toContain("is not running");
+    expect(stopped.code, "status exits 10 when the pipeline is not running").toBe(10);
 
     await produce(generate(T0 + 11 * 60_000, T0 + 12 * 60_000, 20_000, 4).map(message));
-    const restart = await runCli(["start", spec], cliEnv);
+    const restart = await runCli(["start", spec, "--no-supervise"], cliEnv);
     expect(restart.code, restart.stderr).toBe(0);
     await waitFor("the new readings in Parquet", async () => ((await readSinkRows(path.join(work, "data/raw"))).length >= offsets.length ? true : undefined), 180_000);
     expect((await runCli(["stop", spec], cliEnv)).code).toBe(0);
@@ -131,7 +135,7 @@ describe("start, status, stop through Livy", () => {
     await produce(generate(T0 + 12 * 60_000, T0 + 13 * 60_000, 20_000, 5).map(message));
     // `script` gives the CLI a pseudo-terminal; Ctrl-C is typed into it like a person would.
     // `exec`: the CLI replaces script's shell, so the exit code is the CLI's own.
-    const command = `exec ${[process.execPath, cliMain, "start", spec, "--foreground"].map((a) => `'${a}'`).join(" ")}`;
+    const command = `exec ${[process.execPath, cliMain, "start", spec, "--foreground", "--no-supervise"].map((a) => `'${a}'`).join(" ")}`;
     const child = spawn("script", ["-qfec", command, "/dev/null"], { cwd: root, env: cliEnv, stdio: ["pipe", "pipe", "pipe"] });
     let screen = "";
     child.stdout.on("data", (chunk: Buffer) => (screen += chunk.toString("utf8")));
@@ -157,26 +161,26 @@ describe("start, status, stop through Livy", () => {
 
   it("compares the new plan with the one that wrote each checkpoint before submitting", async () => {
     const changed = specNamed("e2e_livy", (t) => t.replace("{ name: 2m, size: 2 minutes, slide: 1 minute,", "{ name: 2m, size: 4 minutes, slide: 1 minute,"));
-    const refused = await runCli(["start", changed], cliEnv);
+    const refused = await runCli(["start", changed, "--no-supervise"], cliEnv);
     expect(refused.code).toBe(9);
     expect(refused.stderr).toContain("raw_parquet: resumes from its checkpoint");
     expect(refused.stderr).toContain("influx_window_2m: the state of window_2m changed (window, grouping or aggregates): window");
     expect(refused.stderr).toContain("--fresh-state");
 
-    const fresh = await runCli(["start", changed, "--fresh-state"], cliEnv);
+    const fresh = await runCli(["start", changed, "--fresh-state", "--no-supervise"], cliEnv);
     expect(fresh.code, fresh.stderr).toBe(0);
     expect(fresh.stderr).toMatch(/influx_window_2m: starts with fresh state on file:\S+influx_window_2m\.\d{8}T\d{6}/);
     expect((await runCli(["stop", changed], cliEnv)).code).toBe(0);
 
     // The fresh checkpoint is now the one in use: the same spec resumes from it.
-    const resumed = await runCli(["start", changed], cliEnv);
+    const resumed = await runCli(["start", changed, "--no-supervise"], cliEnv);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toContain("influx_window_2m: resumes from its checkpoint");
     expect((await runCli(["stop", changed], cliEnv)).code).toBe(0);
   }, 600_000);
 
   it("finds its batch through Livy when the state file is stale, and --replace swaps the job gracefully", async () => {
-    const first = await runCli(["start", spec], cliEnv);
+    const first = await runCli(["start", spec, "--no-supervise"], cliEnv);
     expect(first.code, first.stderr).toBe(0);
     const firstId = Number(/running as Livy batch (\d+)/.exec(first.stdout)?.[1]);
     // A state file naming a batch Livy no longer knows (e.g. after a Livy restart).
@@ -185,7 +189,7 @@ describe("start, status, stop through Livy", () => {
     const status = JSON.parse((await runCli(["status", spec, "--json"], cliEnv)).stdout) as { batchId: number; running: boolean };
     expect(status).toMatchObject({ running: true, batchId: firstId });
 
-    const replaced = await runCli(["start", spec, "--replace"], cliEnv);
+    const replaced = await runCli(["start", spec, "--replace", "--no-supervise"], cliEnv);
     expect(replaced.code, replaced.stderr).toBe(0);
     expect(replaced.stderr).toContain(`replacing: stopping batch ${firstId} gracefully first`);
     const secondId = Number(/running as Livy batch (\d+)/.exec(replaced.stdout)?.[1]);
@@ -199,7 +203,7 @@ describe("start, status, stop through Livy", () => {
   it("fails to start with Spark's own reason when Spark rejects the SQL", async () => {
     // The registry file lacks the column the spec carries, so the registry view cannot resolve.
     const broken = specNamed("e2e_broken", (t) => t.replace("columns: [institute, profile, classroom]", "columns: [institute, profile, classroom, floor]"));
-    const start = await runCli(["start", broken, "--timeout", "180"], cliEnv);
+    const start = await runCli(["start", broken, "--timeout", "180", "--no-supervise"], cliEnv);
     expect(start.code).toBe(5);
     expect(start.stderr).toContain("the job did not start");
     expect(start.stderr).toContain("Spark rejected the plan: view registry_devices (02-registry-devices.sql)");
@@ -208,7 +212,7 @@ describe("start, status, stop through Livy", () => {
 
   it("shows Livy's own message when Livy refuses the batch, and leaves no batch behind", async () => {
     // A staging folder Livy does not whitelist: Livy refuses to read the runner jar from it.
-    const outside = await runCli(["start", spec], { ...cliEnv, SENSOR_STREAMING_STAGING: path.join(work, "not-whitelisted") });
+    const outside = await runCli(["start", spec, "--no-supervise"], { ...cliEnv, SENSOR_STREAMING_STAGING: path.join(work, "not-whitelisted") });
     expect(outside.code).toBe(5);
     expect(outside.stderr).toContain("Livy refused the request:");
     expect(outside.stderr).toMatch(/not-whitelisted/);
@@ -217,7 +221,7 @@ describe("start, status, stop through Livy", () => {
   }, 120_000);
 
   it("says clearly when Livy cannot be reached", async () => {
-    const start = await runCli(["start", spec, "--livy", "http://127.0.0.1:9"], cliEnv);
+    const start = await runCli(["start", spec, "--livy", "http://127.0.0.1:9", "--no-supervise"], cliEnv);
     expect(start.code).toBe(8);
     expect(start.stderr).toContain("cannot reach Livy at http://127.0.0.1:9");
     expect(start.stderr).toContain("hint: is Livy running?");

@@ -193,6 +193,36 @@ describe("plans the runner must refuse", () => {
     ],
     ["a malformed template", (plan) => (firstSinkOfKind(plan, "parquet").path = "${RAW PATH}/raw"), { at: "/path", keyword: "pattern" }],
     [
+      "an influx sink without a dead-letter folder for refused points",
+      (plan) => delete (firstSinkOfKind(plan, "influx-lines").influx as JsonObject).refusedPath,
+      { at: "/influx", keyword: "required", naming: "refusedPath" },
+    ],
+    [
+      "a malformed refusedPath template",
+      (plan) => ((firstSinkOfKind(plan, "influx-lines").influx as JsonObject).refusedPath = "${REFUSED"),
+      { at: "/influx/refusedPath", keyword: "pattern" },
+    ],
+    [
+      "ANSI mode, under which a bad value throws instead of being rejected",
+      (plan) => ((plan.sparkConf as JsonObject)["spark.sql.ansi.enabled"] = "true"),
+      { at: "/sparkConf/spark.sql.ansi.enabled", keyword: "const" },
+    ],
+    [
+      "no ANSI setting (a cluster default would decide)",
+      (plan) => delete (plan.sparkConf as JsonObject)["spark.sql.ansi.enabled"],
+      { at: "/sparkConf", keyword: "required", naming: "spark.sql.ansi.enabled" },
+    ],
+    [
+      "string literals read without backslash escapes",
+      (plan) => ((plan.sparkConf as JsonObject)["spark.sql.parser.escapedStringLiterals"] = "true"),
+      { at: "/sparkConf/spark.sql.parser.escapedStringLiterals", keyword: "const" },
+    ],
+    [
+      "legacy statistical aggregates (NaN for one reading)",
+      (plan) => ((plan.sparkConf as JsonObject)["spark.sql.legacy.statisticalAggregate"] = "true"),
+      { at: "/sparkConf/spark.sql.legacy.statisticalAggregate", keyword: "const" },
+    ],
+    [
       "a version 2 influx sink without tokenEnv",
       (plan) => {
         const influx = firstSinkOfKind(plan, "influx-lines").influx as JsonObject;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { influxNameProblem, type InfluxNameKind } from "../../src/spec/influx-names.js";
+import { influxDatabaseProblem, influxNameProblem, type InfluxNameKind } from "../../src/spec/influx-names.js";
 
 const KINDS: readonly InfluxNameKind[] = ["measurement", "tag key", "field key"];
 
@@ -49,5 +49,37 @@ describe("influxNameProblem", () => {
 
   it("reports the first problem: the _ rule before the control-character rule", () => {
     expect(influxNameProblem("_a\n", "tag key")).toBe('a tag key cannot begin with "_" (InfluxDB reserves that namespace)');
+  });
+
+  it('rejects a measurement beginning with "#": InfluxDB reads the line as a comment', () => {
+    expect(influxNameProblem("#readings", "measurement")).toBe('a measurement cannot begin with "#" (InfluxDB reads the line as a comment and drops it)');
+    expect(influxNameProblem("readings#", "measurement")).toBeUndefined();
+    expect(influxNameProblem("#tag", "tag key")).toBeUndefined();
+  });
+
+  it.each(KINDS)("rejects a backslash anywhere in a %s", (kind) => {
+    const expected = `a ${kind} cannot contain a backslash (line protocol's escape character, which InfluxDB does not read back reliably in names)`;
+    for (const name of ["a\\b", "ab\\", "\\ab", "a\\,b"]) expect(influxNameProblem(name, kind), name).toBe(expected);
+  });
+
+  it.each(KINDS)("accepts commas, spaces, equals signs, quotes and non-ASCII in a %s (they are escaped)", (kind) => {
+    expect(influxNameProblem('a, b="c"=d é😀', kind)).toBeUndefined();
+  });
+});
+
+describe("influxDatabaseProblem (InfluxDB 1.x ValidName)", () => {
+  it("accepts names CREATE DATABASE accepts, double quotes and spaces included", () => {
+    for (const name of ["sensors", "odd db", 'a"b', "é€", "_internal_copy", "a.b"]) expect(influxDatabaseProblem(name), name).toBeUndefined();
+  });
+
+  it("rejects what InfluxDB answers with \"invalid name\"", () => {
+    expect(influxDatabaseProblem("")).toBe("a database name cannot be empty");
+    expect(influxDatabaseProblem(".")).toBe('a database cannot be named "."');
+    expect(influxDatabaseProblem("..")).toBe('a database cannot be named ".."');
+    expect(influxDatabaseProblem("a/b")).toBe('a database name cannot contain "/" or "\\"');
+    expect(influxDatabaseProblem("a\\b")).toBe('a database name cannot contain "/" or "\\"');
+    for (const name of ["a\nb", "a\tb", "a\u00a0b", "a\u2028b", "a\u0000"]) {
+      expect(influxDatabaseProblem(name), JSON.stringify(name)).toBe("a database name cannot contain control characters, newlines or spaces other than the plain space");
+    }
   });
 });

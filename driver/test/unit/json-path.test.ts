@@ -97,3 +97,21 @@ describe("formatJsonPath", () => {
     },
   );
 });
+
+describe("parseJsonPath: control characters in member names", () => {
+  it.each([
+    ["a newline", "$['a\nb']", "U+000A", 4],
+    ["a tab", "$.x['a\tb']", "U+0009", 6],
+    ["a NUL", "$['\u0000']", "U+0000", 4],
+    ["DEL", "$['a\u007f']", "U+007F", 4],
+    ["a C1 control", "$['a\u0085']", "U+0085", 4],
+    ["a line separator", "$['a\u2028']", "U+2028", 4],
+  ])("refuses %s, naming the character and where the name starts", (_what, path, code, at) => {
+    expect(problem(parseJsonPath(path))).toContain(`at character ${at} contains the control character ${code}`);
+  });
+
+  it("accepts other characters, non-ASCII included", () => {
+    expect(steps(parseJsonPath("$['é €😀 \\\\`x`']"))).toEqual([member("é €😀 \\`x`")]);
+  });
+});
+

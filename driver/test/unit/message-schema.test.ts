@@ -108,4 +108,36 @@ describe("buildMessageSchema", () => {
     ]);
     expect(plain(schema)).toEqual({ a: { b: "long", c: "long" }, z: "boolean" });
   });
+
+  it("reports members that differ only in case, at any depth, and leaves the second out of the schema", () => {
+    const { schema, conflicts } = buildMessageSchema([
+      field("co2", "$.p.co2", "double"),
+      field("co2_upper", "$.p.CO2", "double"),
+      field("device", "$.DevEui", "string"),
+      field("device_lower", "$.deveui.x", "string"),
+      field("items", "$.list[0].Name", "string"),
+      field("items_lower", "$.list[0].name", "string"),
+    ]);
+    expect(conflicts).toEqual([
+      { field: "co2_upper", problem: 'its path reads $.p.CO2, which differs only in case from $.p.co2 read by field "co2" (Spark compares member names without case)' },
+      { field: "device_lower", problem: 'its path reads $.deveui, which differs only in case from $.DevEui read by field "device" (Spark compares member names without case)' },
+      { field: "items_lower", problem: 'its path reads $.list[0].name, which differs only in case from $.list[0].Name read by field "items" (Spark compares member names without case)' },
+    ]);
+    expect(plain(schema)).toEqual({ p: { co2: "double" }, DevEui: "string", list: [{ Name: "string" }] });
+  });
+
+  it("reports a top-level member named like the corrupt-record column, in any case", () => {
+    for (const path of ["$._corrupt_record", "$._CORRUPT_RECORD.x"]) {
+      const { schema, conflicts } = buildMessageSchema([field("c", path, "string")]);
+      expect(conflicts.map((c) => c.problem)).toEqual([
+        `its path reads $.${path.slice(2).split(".")[0]}, but "_corrupt_record" is the column Spark's JSON parser keeps unparseable messages in`,
+      ]);
+      expect(plain(schema)).toEqual({});
+    }
+  });
+
+  it("accepts _corrupt_record below the top level", () => {
+    expect(buildMessageSchema([field("c", "$.meta._corrupt_record", "string")]).conflicts).toEqual([]);
+  });
 });
+

@@ -2,11 +2,19 @@
 import { READING_COLUMNS, REJECTED_COLUMNS } from "../../spec/columns.js";
 import { formatJsonPath } from "../../spec/json-path.js";
 import type { JoinRegistryNode, RejectRule } from "../../plan/nodes.js";
+import { EVENT_TIME_LAST_DAY, type TimeUnit } from "../../spec/pipeline-schema.js";
 import { MALFORMED_COLUMN } from "./parse-messages.js";
 import { caseWhen, identifier, select, stringLiteral } from "./sql-text.js";
 
 const READING = "reading";
 const DEVICE = "device";
+
+const UNIT_TEXT: Readonly<Record<TimeUnit, string>> = {
+  seconds: "epoch seconds",
+  milliseconds: "epoch milliseconds",
+  microseconds: "epoch microseconds",
+  iso8601: "an ISO-8601 time",
+};
 
 function ruleSql(rule: RejectRule, node: JoinRegistryNode): [string, string] {
   switch (rule.kind) {
@@ -22,10 +30,28 @@ function ruleSql(rule: RejectRule, node: JoinRegistryNode): [string, string] {
         `${READING}.${identifier(rule.field)} IS NULL`,
         stringLiteral(`missing required field ${rule.field} (${formatJsonPath(rule.path)})`),
       ];
+    // The raw field is null: missing. It is there but parse-messages made no time of it: out
+    // of range. Each has its own reason, so an operator can tell a device that sends no time
+    // from one whose clock is wrong.
     case "missing-event-time":
       return [
-        `${READING}.${READING_COLUMNS.eventTime} IS NULL`,
+        `${READING}.${identifier(rule.field)} IS NULL`,
         stringLiteral(`missing or invalid event time ${rule.field} (${formatJsonPath(rule.path)})`),
+      ];
+    case "event-time-out-of-range":
+      return [
+        `${READING}.${READING_COLUMNS.eventTime} IS NULL`,
+        stringLiteral(
+          `event time ${rule.eventTime.field} (${formatJsonPath(rule.path)}) is out of range: not ${UNIT_TEXT[rule.eventTime.unit]} from ${rule.eventTime.notBefore.text} to ${EVENT_TIME_LAST_DAY}`,
+        ),
+      ];
+    // Written as a subtraction from the range-checked event time, which cannot overflow even
+    // under ANSI mode, rather than an addition to the Kafka timestamp, which comes from the
+    // producer and can be anything.
+    case "event-time-ahead":
+      return [
+        `unix_millis(${READING}.${READING_COLUMNS.eventTime}) - ${rule.maxAhead.ms} > unix_millis(${READING}.${READING_COLUMNS.kafkaTimestamp})`,
+        stringLiteral(`event time ${rule.field} (${formatJsonPath(rule.path)}) is more than ${rule.maxAhead.text} ahead of its Kafka timestamp`),
       ];
     case "unregistered":
       return [`${DEVICE}.${identifier(node.key)} IS NULL`, stringLiteral(`device not in the registry`)];

@@ -4,35 +4,16 @@
  *
  * Every tag and field is one `concat(...)`, which is null when its value is null, and
  * `concat_ws` skips nulls; that is how absent values disappear from a line.
- * - Tag values escape comma, equals and space; an empty tag value counts as absent (InfluxDB
+ * - Escaping is in line-protocol-escaping.ts; an empty tag value counts as absent (InfluxDB
  *   rejects empty tag values).
- * - String fields are quoted, escaping double quote and backslash.
- * - A line cannot hold a newline: carriage returns and newlines become spaces in tags and strings.
  * - NaN and infinite numbers are left out (InfluxDB stores neither), a correlation together with
  *   its pair count; a point left without fields is not written.
- * - Integers carry the `i` suffix so a field's type never changes between points.
+ * - Integers carry the `i` suffix so a field's type never changes between points. Doubles are
+ *   written as Spark casts them to text, e.g. `1.0E10`, which InfluxDB reads as a float.
  */
 import type { LineField, LineProtocolNode } from "../../plan/nodes.js";
+import { escapeKey, escapeMeasurement, escapeTagValue, stringValueSql, tagValueSql } from "./line-protocol-escaping.js";
 import { identifier, indent, select, stringLiteral } from "./sql-text.js";
-
-/** Escapes a measurement name (commas and spaces) at compile time. */
-export function escapeMeasurement(name: string): string {
-  return name.replace(/[, ]/g, "\\$&");
-}
-
-/** Escapes a tag key, tag value or field key (commas, equals signs and spaces). */
-export function escapeKey(name: string): string {
-  return name.replace(/[,= ]/g, "\\$&");
-}
-
-/** `translate` maps CR and LF to spaces; the regex puts a backslash before , = and space. */
-function tagValueSql(expression: string): string {
-  return `regexp_replace(translate(${expression}, '\\r\\n', '  '), '([,= ])', '\\\\\\\\$1')`;
-}
-
-function stringValueSql(expression: string): string {
-  return `regexp_replace(translate(${expression}, '\\r\\n', '  '), '(["\\\\\\\\])', '\\\\\\\\$1')`;
-}
 
 /** Casting NaN or an infinity to text gives "NaN", "Infinity", "-Infinity". */
 const NOT_FINITE = "'=-?(NaN|Infinity)(,|$)'";
@@ -78,7 +59,7 @@ export function lineProtocolSql(node: LineProtocolNode): string {
       const text = tag.type === "string" ? identifier(tag.column) : `CAST(${identifier(tag.column)} AS STRING)`;
       return `concat(${stringLiteral(`,${escapeKey(tag.key)}=`)}, ${tagValueSql(`nullif(${text}, '')`)})`;
     }),
-    ...node.constantTags.map((t) => stringLiteral(`,${escapeKey(t.key)}=${escapeKey(t.value)}`)),
+    ...node.constantTags.map((t) => stringLiteral(`,${escapeKey(t.key)}=${escapeTagValue(t.value)}`)),
   ];
   const parts = select({
     columns: [

@@ -2,7 +2,9 @@
 import { READING_COLUMNS, REJECTED_COLUMNS } from "../../spec/columns.js";
 import type { JsonPathStep } from "../../spec/json-path.js";
 import type { ParseMessagesNode } from "../../plan/nodes.js";
-import { CORRUPT_RECORD_MEMBER, messageSchemaDdl } from "./spark-types.js";
+import { EVENT_TIME_LAST_DAY, type TimeUnit } from "../../spec/pipeline-schema.js";
+import { CORRUPT_RECORD_MEMBER } from "../../spec/message-schema.js";
+import { messageSchemaDdl } from "./spark-types.js";
 import { as, identifier, indent, quotedIdentifier, select, stringLiteral } from "./sql-text.js";
 
 const PARSED = "json";
@@ -25,19 +27,50 @@ function quotedOrBare(name: string): string {
   return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? identifier(name) : quotedIdentifier(name);
 }
 
+/** Units of each numeric encoding per millisecond, as BigInt so microseconds stay exact. */
+const PER_MILLISECOND: Readonly<Record<Exclude<TimeUnit, "iso8601">, { times: bigint; over: bigint }>> = {
+  seconds: { times: 1n, over: 1000n },
+  milliseconds: { times: 1n, over: 1n },
+  microseconds: { times: 1000n, over: 1n },
+};
+
+const CONVERT: Readonly<Record<Exclude<TimeUnit, "iso8601">, string>> = {
+  seconds: "timestamp_seconds",
+  milliseconds: "timestamp_millis",
+  microseconds: "timestamp_micros",
+};
+
+/**
+ * The event time, or null when the value is missing or not a time from `notBefore` to the end
+ * of year 9999. The range is checked on the raw value, before converting: `timestamp_millis`
+ * and friends throw on overflow (`ArithmeticException: long overflow` for nanoseconds in a
+ * milliseconds field) whatever the ANSI setting, and a plausible-looking value far in the
+ * future would move the watermark past every window. NaN and infinities fail the BETWEEN
+ * (Spark orders NaN above every number). ISO-8601 text goes through `try_to_timestamp`, which
+ * returns null rather than throwing under ANSI mode, and is range-checked after parsing
+ * (it reads years beyond 9999 such as "+50000-01-01").
+ * https://spark.apache.org/docs/3.5.1/api/sql/index.html#timestamp_millis
+ * https://spark.apache.org/docs/3.5.1/api/sql/index.html#try_to_timestamp
+ */
 function eventTimeExpression(node: ParseMessagesNode): string {
   const field = node.fields.find((f) => f.name === node.eventTime.field)!;
   const value = pathExpression(PARSED, field.path);
-  switch (node.eventTime.unit) {
-    case "seconds":
-      return `timestamp_seconds(${value})`;
-    case "milliseconds":
-      return field.type === "double" ? `timestamp_millis(CAST(${value} AS BIGINT))` : `timestamp_millis(${value})`;
-    case "microseconds":
-      return field.type === "double" ? `timestamp_micros(CAST(${value} AS BIGINT))` : `timestamp_micros(${value})`;
-    case "iso8601":
-      return `to_timestamp(${value})`;
+  const { unit, notBefore } = node.eventTime;
+  const end = BigInt(Date.parse(`${EVENT_TIME_LAST_DAY}T00:00:00Z`) + 86_400_000);
+  let when: string;
+  let then: string;
+  if (unit === "iso8601") {
+    then = `try_to_timestamp(${value})`;
+    when = `${then} BETWEEN TIMESTAMP '${notBefore.text} 00:00:00' AND TIMESTAMP '${EVENT_TIME_LAST_DAY} 23:59:59.999999'`;
+  } else {
+    const { times, over } = PER_MILLISECOND[unit];
+    const inUnit = (ms: bigint): bigint => (ms * times) / over;
+    when = `${value} BETWEEN ${inUnit(BigInt(notBefore.ms))} AND ${inUnit(end) - 1n}`;
+    // Doubles are truncated to whole milliseconds or microseconds; the range makes the cast safe.
+    const whole = field.type === "double" && unit !== "seconds" ? `CAST(${value} AS BIGINT)` : value;
+    then = `${CONVERT[unit]}(${whole})`;
   }
+  return ["CASE", indent(`WHEN ${when}`), indent(`THEN ${then}`), "END"].join("\n");
 }
 
 export function parseMessagesSql(node: ParseMessagesNode): string {

@@ -1,5 +1,5 @@
 /** Plan column types and message schemas as Spark SQL DDL. */
-import type { SchemaNode } from "../../spec/message-schema.js";
+import { CORRUPT_RECORD_MEMBER, type SchemaNode } from "../../spec/message-schema.js";
 import type { ColumnType } from "../../plan/nodes.js";
 import { indent, quotedIdentifier } from "./sql-text.js";
 
@@ -16,9 +16,6 @@ const SPARK_TYPES: Readonly<Record<ColumnType, string>> = {
 export function sparkType(type: ColumnType): string {
   return SPARK_TYPES[type];
 }
-
-/** Column (member) name the JSON parser fills with the raw text when a record does not parse. */
-export const CORRUPT_RECORD_MEMBER = "_corrupt_record";
 
 /**
  * The top-level schema for `from_json`, one member per line; nested structs with more than a

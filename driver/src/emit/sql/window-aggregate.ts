@@ -1,7 +1,7 @@
 /** window-aggregate: statistics and correlations per group over sliding event-time windows. */
 import { READING_COLUMNS, WINDOW_COLUMNS } from "../../spec/columns.js";
 import type { StatisticFunction } from "../../spec/pipeline-schema.js";
-import type { WindowAggregateNode } from "../../plan/nodes.js";
+import type { StatisticColumn, WindowAggregateNode } from "../../plan/nodes.js";
 import { identifier, select, stringLiteral } from "./sql-text.js";
 
 /**
@@ -19,6 +19,18 @@ const FUNCTIONS: Readonly<Record<StatisticFunction, string>> = {
   count: "count",
 };
 
+/**
+ * Every aggregate here is total on any value: avg, stddev, variance and corr compute in doubles
+ * (an overflow is an infinity or NaN, which the line protocol leaves out), min, max and count
+ * cannot overflow. Only the sum of integers can: `sum` wraps around past 2^63 with ANSI mode off
+ * and throws with it on, `try_sum` is null instead, in both.
+ * https://spark.apache.org/docs/3.5.1/api/sql/index.html#try_sum
+ */
+function aggregateSql(statistic: StatisticColumn): string {
+  const fn = statistic.fn === "sum" && statistic.type !== "double" ? "try_sum" : FUNCTIONS[statistic.fn];
+  return `${fn}(${identifier(statistic.metric)}) AS ${identifier(statistic.column)}`;
+}
+
 export function windowAggregateSql(node: WindowAggregateNode): string {
   const { size, slide } = node.window;
   const windowArgs = [READING_COLUMNS.eventTime, stringLiteral(size.text)];
@@ -30,7 +42,7 @@ export function windowAggregateSql(node: WindowAggregateNode): string {
       `window.end AS ${WINDOW_COLUMNS.end}`,
       ...groups,
       `count(*) AS ${WINDOW_COLUMNS.readings}`,
-      ...node.statistics.map((s) => `${FUNCTIONS[s.fn]}(${identifier(s.metric)}) AS ${identifier(s.column)}`),
+      ...node.statistics.map(aggregateSql),
       // corr() skips readings where either metric is null; the pair count says how many it used.
       ...node.correlations.flatMap((c) => {
         const [a, b] = [identifier(c.a), identifier(c.b)];

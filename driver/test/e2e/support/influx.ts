@@ -15,14 +15,23 @@ export async function influxQuery(url: string, db: string | undefined, q: string
   return body.results?.[0]?.series?.[0];
 }
 
+/**
+ * An InfluxQL identifier in double quotes, `"` and `\` escaped with a backslash, so that any
+ * database or measurement name InfluxDB accepts can be named in a statement.
+ * https://docs.influxdata.com/influxdb/v1/query_language/spec/#identifiers
+ */
+export function influxqlIdentifier(name: string): string {
+  return `"${name.replace(/["\\]/g, "\\$&")}"`;
+}
+
 /** Rows as objects keyed by column (tags and fields alike), `time` in epoch ms. */
 export async function influxPoints(url: string, db: string, measurement: string): Promise<Array<Record<string, string | number | null>>> {
-  const series = await influxQuery(url, db, `SELECT * FROM "${measurement}"`);
+  const series = await influxQuery(url, db, `SELECT * FROM ${influxqlIdentifier(measurement)}`);
   if (series === undefined) return [];
   return series.values.map((row) => Object.fromEntries(series.columns.map((c, i) => [c, row[i] ?? null])));
 }
 
 export async function recreateDatabase(url: string, db: string): Promise<void> {
-  await influxQuery(url, undefined, `DROP DATABASE "${db}"`);
-  await influxQuery(url, undefined, `CREATE DATABASE "${db}"`);
+  await influxQuery(url, undefined, `DROP DATABASE ${influxqlIdentifier(db)}`);
+  await influxQuery(url, undefined, `CREATE DATABASE ${influxqlIdentifier(db)}`);
 }

@@ -25,7 +25,16 @@ export class RunnerProcess {
     this.exited = new Promise((resolve) => child.on("exit", (code) => resolve(code ?? -1)));
   }
 
-  static start(options: { env: StackEnv; jar: string; plan: string; stopFile: string; logFile: string; extraArgs?: string[] }): RunnerProcess {
+  static start(options: {
+    env: StackEnv;
+    jar: string;
+    plan: string;
+    stopFile: string;
+    logFile: string;
+    extraArgs?: string[];
+    /** Spark settings given to spark-submit, as a cluster's spark-defaults.conf would. */
+    sparkConf?: Record<string, string>;
+  }): RunnerProcess {
     const { env } = options;
     const child = spawn(
       path.join(env.SPARK_HOME, "bin/spark-submit"),
@@ -33,6 +42,7 @@ export class RunnerProcess {
         "--master", "local[2]",
         "--driver-memory", "1g",
         "--conf", "spark.ui.enabled=false",
+        ...Object.entries(options.sparkConf ?? {}).flatMap(([k, v]) => ["--conf", `${k}=${v}`]),
         "--jars", env.SPARK_KAFKA_JARS,
         "--class", "io.sensorstreaming.runner.Runner",
         options.jar,

@@ -1,5 +1,6 @@
 package io.sensorstreaming.runner;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
@@ -8,31 +9,52 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.zip.GZIPOutputStream;
 
 /**
- * Posts line-protocol text to InfluxDB: batches of `batchLines`, gzip, retries with exponential
- * backoff on connection errors, time-outs, 429 and 5xx. Any other status fails the micro-batch
- * loudly with InfluxDB's own message; Spark then stops the query, and a restart replays the
- * batch from the checkpoint. Replays are harmless: a point is keyed by series and timestamp, so
- * writing it again overwrites it with the same values.
- * https://docs.influxdata.com/influxdb/v1/guides/write_data/
- * https://docs.influxdata.com/influxdb/v2/write-data/best-practices/optimize-writes/
+ * Posts line-protocol text to InfluxDB in batches of `batchLines` (gzip) and never gives up on a
+ * point InfluxDB may still take, so an InfluxDB outage costs nothing but time:
+ *
+ * <ul>
+ *   <li>Connection errors, time-outs, 429, 5xx, and 401/403/404 (a token or database being fixed)
+ *       are waited out: retried without a limit on the total time, with capped exponential backoff
+ *       and jitter, and an {@code influx-waiting} event with the real cause on every attempt. The
+ *       micro-batch waits, so its query's checkpoint does not advance; the other queries go on.
+ *   <li>Any other 4xx means InfluxDB refuses something in the chunk (a point outside the retention
+ *       policy, a field type conflict, an unparseable line). InfluxDB 1.x writes the good points of
+ *       such a chunk and names only the first bad one, so the chunk is split in halves until each
+ *       refused line stands alone; those are returned as {@link Refusal}s for the dead-letter output
+ *       and the batch goes on.
+ * </ul>
+ *
+ * Writing a point twice is harmless (a point is keyed by series and timestamp; the second write
+ * overwrites it with the same values), which is what makes both replays and the halving safe.
+ * https://docs.influxdata.com/influxdb/v1/guides/write_data/#http-response-summary
+ * https://docs.influxdata.com/influxdb/v2/write-data/troubleshoot/
  */
 final class InfluxWriter {
-  static final int MAX_ATTEMPTS = 6;
-  private static final Duration FIRST_BACKOFF = Duration.ofMillis(500);
+  static final Duration FIRST_BACKOFF = Duration.ofMillis(500);
+  static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+  /** A server asking for a longer pause than this is still asked again after it. */
+  static final Duration MAX_RETRY_AFTER = Duration.ofMinutes(5);
+
+  /** A line InfluxDB refused, with its status and message. */
+  record Refusal(String line, int status, String reason) {}
+
+  /** What one micro-batch's write did. */
+  record Outcome(long written, List<Refusal> refused) {}
 
   private final String sink;
   private final URI writeUrl;
   private final String authorization;
   private final int batchLines;
   private final boolean gzip;
-  private final HttpClient http =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+  private final HttpClient http;
 
   InfluxWriter(String sink, String writeUrl, String token, int batchLines, boolean gzip) {
     this.sink = sink;
@@ -40,64 +62,154 @@ final class InfluxWriter {
     this.authorization = token == null ? null : "Token " + token;
     this.batchLines = batchLines;
     this.gzip = gzip;
+    this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
   }
 
-  /** Writes every line; returns how many were written. */
-  long write(Iterator<String> lines, long batchId) throws IOException, InterruptedException {
+  /** Writes every line; returns how many InfluxDB took and which it refused. */
+  Outcome write(Iterator<String> lines) throws IOException, InterruptedException {
     long written = 0;
+    List<Refusal> refused = new ArrayList<>();
     List<String> chunk = new ArrayList<>(batchLines);
     while (lines.hasNext()) {
       chunk.add(lines.next());
       if (chunk.size() == batchLines) {
-        post(chunk, batchId);
-        written += chunk.size();
-        chunk.clear();
+        written += writeChunk(chunk, refused);
+        chunk = new ArrayList<>(batchLines);
       }
     }
-    if (!chunk.isEmpty()) {
-      post(chunk, batchId);
-      written += chunk.size();
-    }
-    return written;
+    if (!chunk.isEmpty()) written += writeChunk(chunk, refused);
+    return new Outcome(written, refused);
   }
 
-  private void post(List<String> chunk, long batchId) throws IOException, InterruptedException {
-    byte[] body = encode(String.join("\n", chunk));
-    Duration backoff = FIRST_BACKOFF;
-    for (int attempt = 1; ; attempt++) {
-      HttpRequest.Builder request =
-          HttpRequest.newBuilder(writeUrl)
-              .timeout(Duration.ofSeconds(30))
-              .header("Content-Type", "text/plain; charset=utf-8")
-              .POST(HttpRequest.BodyPublishers.ofByteArray(body));
-      if (gzip) request.header("Content-Encoding", "gzip");
-      if (authorization != null) request.header("Authorization", authorization);
-      String failure;
-      try {
-        HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-        int status = response.statusCode();
-        if (status / 100 == 2) return;
-        failure = "HTTP " + status + ": " + response.body().trim();
-        if (status != 429 && status / 100 != 5) {
-          throw new IOException(
-              "InfluxDB refused the write of sink " + sink + " (batch " + batchId + ", " + chunk.size()
-                  + " lines) with " + failure + "; first line: " + chunk.get(0));
-        }
-      } catch (IOException e) {
-        // Refused, reset, timed out, or closed before answering (InfluxDB restarting): retry.
-        // A write InfluxDB refused is thrown by the block above, outside send().
-        if (e.getMessage() != null && e.getMessage().startsWith("InfluxDB refused")) throw e;
-        failure = e.getClass().getSimpleName() + ": " + e.getMessage();
-      }
-      if (attempt >= MAX_ATTEMPTS) {
-        throw new IOException(
-            "InfluxDB write of sink " + sink + " failed " + attempt + " times (" + writeUrl.getHost() + ":"
-                + writeUrl.getPort() + "), last: " + failure);
-      }
-      Events.emit("influx-retry", "detail", sink + " attempt " + attempt + ": " + failure);
-      Thread.sleep(backoff.toMillis());
-      backoff = backoff.multipliedBy(2);
+  /** Writes a chunk, halving it around refused lines; returns how many lines were taken. */
+  private long writeChunk(List<String> chunk, List<Refusal> refused) throws IOException, InterruptedException {
+    Answer answer = postUntilAnswered(chunk);
+    if (answer.accepted()) return chunk.size();
+    if (chunk.size() == 1) {
+      refused.add(new Refusal(chunk.get(0), answer.status, answer.body));
+      return 0;
     }
+    int half = chunk.size() / 2;
+    return writeChunk(chunk.subList(0, half), refused) + writeChunk(chunk.subList(half, chunk.size()), refused);
+  }
+
+  /** InfluxDB's final word on a chunk: accepted (2xx) or refused (a 4xx that waiting cannot fix). */
+  private record Answer(int status, String body) {
+    boolean accepted() {
+      return status / 100 == 2;
+    }
+  }
+
+  /** Statuses that a running, correctly configured InfluxDB would not answer for good. */
+  static boolean worthWaiting(int status) {
+    return status == 429 || status / 100 == 5 || status == 401 || status == 403 || status == 404 || status == 408;
+  }
+
+  private Answer postUntilAnswered(List<String> chunk) throws IOException, InterruptedException {
+    byte[] body = encode(String.join("\n", chunk));
+    Instant since = null;
+    long backoff = FIRST_BACKOFF.toMillis();
+    for (int attempt = 1; ; attempt++) {
+      String cause;
+      long retryAfter = 0;
+      try {
+        HttpResponse<String> response = http.send(request(body), HttpResponse.BodyHandlers.ofString());
+        int status = response.statusCode();
+        if (status / 100 == 2 || !worthWaiting(status)) {
+          if (since != null) recovered(since, attempt);
+          return new Answer(status, response.body().trim());
+        }
+        cause = "HTTP " + status + ": " + response.body().trim();
+        retryAfter = retryAfterMillis(response);
+      } catch (IOException e) {
+        // Refused, reset, timed out, or closed before answering (InfluxDB restarting).
+        cause = describe(e);
+      }
+      if (since == null) since = Instant.now();
+      // Half the backoff plus a random part of the other half ("equal jitter"), so sinks that
+      // failed together do not retry together, and no wait exceeds MAX_BACKOFF.
+      long wait = Math.max(backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1), Math.min(retryAfter, MAX_RETRY_AFTER.toMillis()));
+      waiting(since, attempt, cause, wait);
+      pause(wait, cause);
+      backoff = Math.min(backoff * 2, MAX_BACKOFF.toMillis());
+    }
+  }
+
+  /**
+   * Set when the job stops: a write still waiting for InfluxDB gives up at once instead of holding
+   * the graceful stop. Its micro-batch is not committed, so the next start writes it again.
+   */
+  private static volatile boolean stopping;
+
+  static void stopWaiting() {
+    stopping = true;
+  }
+
+  private static void pause(long millis, String cause) throws IOException, InterruptedException {
+    long until = System.currentTimeMillis() + millis;
+    for (long left = millis; ; left = until - System.currentTimeMillis()) {
+      if (stopping) throw new IOException("the job is stopping while this write waits for InfluxDB (" + cause + "); the next start writes it again");
+      if (left <= 0) return;
+      Thread.sleep(Math.min(200, left));
+    }
+  }
+
+  /** A Retry-After header in seconds (InfluxDB 2 sends it with 429 and 503), or 0. */
+  private static long retryAfterMillis(HttpResponse<?> response) {
+    try {
+      return response.headers().firstValue("Retry-After").map(v -> Long.parseLong(v.trim()) * 1000).orElse(0L);
+    } catch (NumberFormatException e) {
+      return 0;
+    }
+  }
+
+  private HttpRequest request(byte[] body) {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(writeUrl)
+            .timeout(Duration.ofSeconds(30))
+            .header("Content-Type", "text/plain; charset=utf-8")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    if (gzip) request.header("Content-Encoding", "gzip");
+    if (authorization != null) request.header("Authorization", authorization);
+    return request.build();
+  }
+
+  private void waiting(Instant since, int attempt, String cause, long retryInMs) {
+    ObjectNode fields = Events.fields();
+    fields.put("query", sink);
+    fields.put("since", since.toString());
+    fields.put("attempt", attempt);
+    fields.put("cause", cause);
+    fields.put("retryInMs", retryInMs);
+    fields.put("endpoint", writeUrl.getHost() + ":" + writeUrl.getPort());
+    Events.emit("influx-waiting", fields);
+  }
+
+  private void recovered(Instant since, int attempts) {
+    ObjectNode fields = Events.fields();
+    fields.put("query", sink);
+    fields.put("since", since.toString());
+    fields.put("waitedMs", Duration.between(since, Instant.now()).toMillis());
+    fields.put("attempts", attempts);
+    Events.emit("influx-recovered", fields);
+  }
+
+  /**
+   * The real cause of an I/O error: Java's HttpClient throws a ConnectException without a message
+   * when the connection is refused, so the chain is followed and class names stand in for absent
+   * messages.
+   */
+  static String describe(Throwable error) {
+    StringBuilder out = new StringBuilder();
+    for (Throwable t = error; t != null && out.length() < 500; t = t.getCause() == t ? null : t.getCause()) {
+      String message = t.getMessage();
+      String part = t.getClass().getSimpleName() + (message == null || message.isBlank() ? "" : ": " + message);
+      if (out.indexOf(part) >= 0) continue;
+      if (out.length() > 0) out.append(" <- ");
+      out.append(part);
+    }
+    if (error instanceof java.net.ConnectException && out.indexOf(":") < 0) out.append(" (connection refused: is InfluxDB running?)");
+    return out.toString();
   }
 
   private byte[] encode(String text) throws IOException {

@@ -3,10 +3,9 @@ package io.sensorstreaming.runner;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.apache.spark.api.java.function.VoidFunction2;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
@@ -28,7 +27,9 @@ import org.apache.spark.sql.streaming.Trigger;
  *                print their schemas, start nothing, and exit (0 when Spark accepts all of it)
  *   --stop-file  marker whose appearance stops the job gracefully (default: STOP beside the plan)
  *
- * Exit codes: 0 stopped or finished, 1 a query failed, 2 bad usage or plan, 3 Spark rejected SQL.
+ * A query that fails is restarted alone from its checkpoint (QuerySupervisor); the job runs on.
+ *
+ * Exit codes: 0 stopped or finished, 1 the runner itself failed, 2 bad usage or plan, 3 Spark rejected SQL.
  */
 public final class Runner {
   private Runner() {}
@@ -95,13 +96,13 @@ public final class Runner {
     // Whoever starts the runner removes a stale marker first; the runner removes it after a stop.
     StopMarker stop = new StopMarker(stopFile != null ? stopFile : plan.dir.resolve("STOP").toUri().toString(), spark.sparkContext().hadoopConfiguration());
     spark.streams().addListener(new Events());
-    List<StreamingQuery> queries = startSinks(spark, plan);
+    QuerySupervisor queries = new QuerySupervisor(spark, sinkStarters(spark, plan));
     ObjectNode started = Events.fields();
     started.put("pipeline", plan.pipeline);
-    started.put("queries", queries.size());
+    started.put("queries", queries.startAll());
     started.put("stopFile", stop.toString());
     Events.emit("runner-started", started);
-    return await(spark, queries, stop);
+    return queries.superviseUntilStopped(stop);
   }
 
   private static void registerSources(SparkSession spark, Plan plan) {
@@ -182,7 +183,12 @@ public final class Runner {
     }
   }
 
-  private static List<StreamingQuery> startSinks(SparkSession spark, Plan plan) throws Exception {
+  /** Starts one sink's query; called again, with the same checkpoint, when the runner restarts it. */
+  interface SinkStarter {
+    StreamingQuery start() throws java.util.concurrent.TimeoutException;
+  }
+
+  private static Map<String, SinkStarter> sinkStarters(SparkSession spark, Plan plan) {
     // Every token is checked before any query starts, so a missing one fails fast and clearly.
     for (JsonNode sink : plan.sinks) {
       JsonNode tokenEnv = sink.path("influx").path("tokenEnv");
@@ -190,94 +196,58 @@ public final class Runner {
         throw new Plan.PlanException("sink " + Plan.text(sink, "name") + " needs the InfluxDB token in the environment variable " + tokenEnv.asText() + ", which is not set for the Spark driver");
       }
     }
-    List<StreamingQuery> queries = new ArrayList<>();
+    Map<String, SinkStarter> starters = new LinkedHashMap<>();
     for (JsonNode sink : plan.sinks) {
       String name = Plan.text(sink, "name");
-      Dataset<Row> df = spark.table(Plan.text(sink, "query"));
-      DataStreamWriter<?> writer;
-      switch (Plan.text(sink, "kind")) {
-        case "parquet": {
-          List<String> partitionBy = Plan.textList(sink.path("partitionBy"));
-          writer = df.writeStream().format("parquet").option("path", Plan.text(sink, "path"));
-          if (!partitionBy.isEmpty()) writer = writer.partitionBy(partitionBy.toArray(new String[0]));
-          break;
-        }
-        case "influx-lines": {
-          JsonNode influx = sink.path("influx");
-          JsonNode tokenEnv = influx.path("tokenEnv");
-          InfluxWriter influxWriter =
-              new InfluxWriter(
-                  name,
-                  Plan.text(influx, "writeUrl"),
-                  tokenEnv.isTextual() ? System.getenv(tokenEnv.asText()) : null,
-                  influx.path("batchLines").asInt(5000),
-                  influx.path("gzip").asBoolean(true));
-          String column = Plan.text(sink, "lineColumn");
-          VoidFunction2<Dataset<Row>, Long> post =
-              (batch, batchId) -> {
-                long lines = influxWriter.write(batch.select(column).as(Encoders.STRING()).toLocalIterator(), batchId);
-                ObjectNode fields = Events.fields();
-                fields.put("query", name);
-                fields.put("batchId", batchId);
-                fields.put("lines", lines);
-                Events.emit("influx-written", fields);
-              };
-          writer = df.writeStream().foreachBatch(post);
-          break;
-        }
-        default:
-          throw new Plan.PlanException("sink " + name + " has an unknown kind " + sink.path("kind"));
-      }
-      queries.add(
-          writer
-              .queryName(name)
-              .option("checkpointLocation", Plan.text(sink, "checkpoint"))
-              .outputMode(outputMode(Plan.text(sink, "outputMode")))
-              .trigger(trigger(sink.path("trigger")))
-              .start());
+      DataStreamWriter<Row> writer = writer(spark, sink, name);
+      starters.put(
+          name,
+          () ->
+              writer
+                  .queryName(name)
+                  .option("checkpointLocation", Plan.text(sink, "checkpoint"))
+                  .outputMode(outputMode(Plan.text(sink, "outputMode")))
+                  .trigger(trigger(sink.path("trigger")))
+                  .start());
     }
-    return queries;
+    return starters;
   }
 
-  /**
-   * Waits on all queries at once: returns when all have finished (available-now triggers), when
-   * one fails (the others are stopped), or when the stop marker appears (graceful stop).
-   */
-  private static int await(SparkSession spark, List<StreamingQuery> queries, StopMarker stop) throws Exception {
-    while (true) {
-      try {
-        spark.streams().awaitAnyTermination(TimeUnit.SECONDS.toMillis(1));
-      } catch (org.apache.spark.sql.streaming.StreamingQueryException e) {
-        // A failed query: reported and handled by the check below.
+  private static DataStreamWriter<Row> writer(SparkSession spark, JsonNode sink, String name) {
+    Dataset<Row> df = spark.table(Plan.text(sink, "query"));
+    switch (Plan.text(sink, "kind")) {
+      case "parquet": {
+        List<String> partitionBy = Plan.textList(sink.path("partitionBy"));
+        DataStreamWriter<Row> writer = df.writeStream().format("parquet").option("path", Plan.text(sink, "path"));
+        return partitionBy.isEmpty() ? writer : writer.partitionBy(partitionBy.toArray(new String[0]));
       }
-      for (StreamingQuery query : queries) {
-        if (!query.isActive() && query.exception().isDefined()) {
-          System.err.println("sensor-streaming runner: query " + query.name() + " failed: " + query.exception().get().getMessage());
-          stopAll(queries);
-          return 1;
-        }
+      case "influx-lines": {
+        JsonNode influx = sink.path("influx");
+        JsonNode tokenEnv = influx.path("tokenEnv");
+        InfluxWriter influxWriter =
+            new InfluxWriter(
+                name,
+                Plan.text(influx, "writeUrl"),
+                tokenEnv.isTextual() ? System.getenv(tokenEnv.asText()) : null,
+                influx.path("batchLines").asInt(5000),
+                influx.path("gzip").asBoolean(true));
+        RefusedPoints refused = new RefusedPoints(name, influx.path("refusedPath").isTextual() ? influx.path("refusedPath").asText() : null);
+        String column = Plan.text(sink, "lineColumn");
+        VoidFunction2<Dataset<Row>, Long> post =
+            (batch, batchId) -> {
+              InfluxWriter.Outcome outcome = influxWriter.write(batch.select(column).as(Encoders.STRING()).toLocalIterator());
+              refused.record(batch.sparkSession(), batchId, outcome.refused());
+              ObjectNode fields = Events.fields();
+              fields.put("query", name);
+              fields.put("batchId", batchId);
+              fields.put("lines", outcome.written());
+              fields.put("refused", outcome.refused().size());
+              Events.emit("influx-written", fields);
+            };
+        return df.writeStream().foreachBatch(post);
       }
-      if (queries.stream().noneMatch(StreamingQuery::isActive)) {
-        Events.emit("runner-finished", "reason", "every query has finished");
-        return 0;
-      }
-      spark.streams().resetTerminated();
-      if (stop.present()) {
-        Events.emit("runner-stopping", "reason", "stop marker " + stop);
-        stopAll(queries);
-        stop.clear();
-        return 0;
-      }
-    }
-  }
-
-  /** Lets a running micro-batch finish (up to a minute) before stopping each query. */
-  private static void stopAll(List<StreamingQuery> queries) throws Exception {
-    for (StreamingQuery query : queries) {
-      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
-      while (query.isActive() && query.status().isTriggerActive() && System.nanoTime() < deadline) Thread.sleep(200);
-      query.stop();
-      Events.emit("query-stopped", "query", query.name());
+      default:
+        throw new Plan.PlanException("sink " + name + " has an unknown kind " + sink.path("kind"));
     }
   }
 }

@@ -1,0 +1,79 @@
+/**
+ * `supervise`: watch the pipeline's Livy batch and submit it again when it has died. `start`
+ * launches it in the background (unless --no-supervise); `stop` ends it before stopping the job.
+ */
+import os from "node:os";
+import { LivyError } from "../livy/livy-client.js";
+import {
+  clearSupervisorRecord,
+  liveSupervisor,
+  supervise,
+  supervisorLog,
+  writeSupervisorRecord,
+  type JobCheck,
+  type SupervisedJob,
+  type SupervisorRecord,
+} from "../job/supervisor.js";
+import { readJobState } from "../deploy/job-state.js";
+import type { Output } from "./commands.js";
+import { EXIT, ExitError } from "./exit-codes.js";
+import { lastBatchEnd, liveBatch, livyClient, startCommand, stateDir, type StartOptions } from "./job-commands.js";
+import { loadPlan } from "./pipeline-input.js";
+
+export async function superviseCommand(specFile: string | undefined, options: StartOptions, io: Output): Promise<number> {
+  const { plan } = loadPlan(specFile, options);
+  const dir = stateDir(options);
+  const other = liveSupervisor(dir, plan.pipeline);
+  if (other !== undefined && other.pid !== process.pid) {
+    throw new ExitError(EXIT.alreadyRunning, `pipeline ${plan.pipeline} is already supervised by process ${other.pid} (log ${other.logFile})`, "one supervisor per pipeline is enough; sensor-streaming stop ends it");
+  }
+  const record: SupervisorRecord = {
+    pipeline: plan.pipeline,
+    pid: process.pid,
+    host: os.hostname(),
+    startedAt: new Date().toISOString(),
+    logFile: supervisorLog(dir, plan.pipeline),
+    restarts: 0,
+  };
+  writeSupervisorRecord(dir, record);
+  const controller = new AbortController();
+  const abort = (): void => controller.abort();
+  process.once("SIGTERM", abort);
+  process.once("SIGINT", abort);
+  const log = (line: string): void => io.out(`${new Date().toISOString()} ${line}`);
+  const livy = livyClient(options);
+  const job: SupervisedJob = {
+    pipeline: plan.pipeline,
+    check: async (): Promise<JobCheck> => {
+      try {
+        const { batch } = await liveBatch(livy, plan.pipeline, options);
+        if (batch !== undefined) return { kind: "running", batchId: batch.id };
+        return { kind: "down", why: await lastBatchEnd(livy, plan.pipeline) };
+      } catch (error) {
+        if (error instanceof LivyError) return { kind: "unknown", why: error.message };
+        throw error;
+      }
+    },
+    restart: async (): Promise<number> => {
+      const quiet: Output = { out: log, err: log };
+      try {
+        await startCommand(specFile, { ...options, foreground: false, supervisedBy: process.pid, replace: false }, quiet);
+      } catch (error) {
+        // The job may have come back by other hands meanwhile (a `start` by a person): fine.
+        if (error instanceof ExitError && error.exitCode === EXIT.alreadyRunning) log(error.message);
+        else throw error;
+      }
+      return readJobState(dir, plan.pipeline)?.batchId ?? -1;
+    },
+  };
+  log(`supervising pipeline ${plan.pipeline} (pid ${process.pid}); it is submitted again whenever its job dies`);
+  try {
+    await supervise(job, record, (r) => writeSupervisorRecord(dir, r), log, controller.signal);
+  } finally {
+    process.removeListener("SIGTERM", abort);
+    process.removeListener("SIGINT", abort);
+    clearSupervisorRecord(dir, plan.pipeline, process.pid);
+  }
+  log("supervisor stopped");
+  return EXIT.ok;
+}

@@ -1,0 +1,142 @@
+/**
+ * The job comes back without a human: the pipeline is started through Livy with the CLI (which
+ * launches its supervisor), the Spark driver is killed with SIGKILL under load, and the test
+ * counts that a new batch runs on its own and that every reading is in Parquet and InfluxDB
+ * exactly once. `stop` then ends the supervisor and the job, and nothing restarts it.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Kafka, logLevel } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LivyClient } from "../../src/livy/livy-client.js";
+import { runCli } from "./support/cli.js";
+import { influxQuery, recreateDatabase } from "./support/influx.js";
+import { readSinkRows } from "./support/parquet.js";
+import { generate, message, registryCsv } from "./support/readings.js";
+import { waitFor } from "./support/runner-process.js";
+import { ensureStack, root, type StackEnv } from "./support/stack.js";
+
+const DATABASE = "sensors_e2e";
+const PIPELINE = "e2e_comes_back";
+let env: StackEnv;
+let work: string;
+let spec: string;
+let cliEnv: NodeJS.ProcessEnv;
+let topic: string;
+const offsets: string[] = [];
+
+async function produce(values: string[]): Promise<void> {
+  const kafka = new Kafka({ clientId: "e2e-comes-back", brokers: [env.KAFKA_BOOTSTRAP], logLevel: logLevel.NOTHING });
+  const producer = kafka.producer();
+  await producer.connect();
+  const [result] = await producer.send({ topic, acks: -1, messages: values.map((value) => ({ value })) });
+  values.forEach((_, i) => offsets.push(String(BigInt(result!.baseOffset!) + BigInt(i))));
+  await producer.disconnect();
+}
+
+function stateFile(): { batchId: number } | undefined {
+  try {
+    return JSON.parse(readFileSync(path.join(work, "state", `${PIPELINE}.json`), "utf8")) as { batchId: number };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Spark driver JVM of the pipeline's batch: spark-submit started by Livy with the runner. */
+function driverPids(): number[] {
+  const out = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" });
+  return out
+    .split("\n")
+    .filter((line) => line.includes("io.sensorstreaming.runner.Runner") && line.includes(`/${PIPELINE}/`) && line.includes("java"))
+    .map((line) => Number(line.trim().split(/\s+/)[0]));
+}
+
+/** Readings with a light level: each is one `light_level` value in InfluxDB. */
+let withLight = 0;
+
+async function arrived(): Promise<boolean | undefined> {
+  const raw = await readSinkRows(path.join(work, "data", "raw")).catch(() => []);
+  const series = await influxQuery(env.INFLUXDB_URL, DATABASE, 'SELECT count("light_level") FROM "sensor_readings"').catch(() => undefined);
+  return raw.length >= offsets.length && Number(series?.values[0]?.[1] ?? 0) >= withLight ? true : undefined;
+}
+
+beforeAll(async () => {
+  ({ env } = await ensureStack());
+  work = mkdtempSync(path.join(os.tmpdir(), "sensor-comes-back-"));
+  topic = `comes-back-${path.basename(work).slice(-6).toLowerCase()}`;
+  writeFileSync(path.join(work, "registry.csv"), registryCsv());
+  await recreateDatabase(env.INFLUXDB_URL, DATABASE);
+  const text = readFileSync(path.join(root, "driver/test/e2e/e2e-spec.yaml"), "utf8").replace("name: e2e\n", `name: ${PIPELINE}\n`);
+  spec = path.join(work, `${PIPELINE}.yaml`);
+  writeFileSync(spec, text);
+  cliEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    ...env,
+    SENSOR_STREAMING_STATE: path.join(work, "state"),
+    E2E_TOPIC: topic,
+    E2E_DIR: path.join(work, "data"),
+    E2E_REGISTRY: path.join(work, "registry.csv"),
+  };
+});
+
+afterAll(async () => {
+  await runCli(["stop", spec, "--timeout", "30"], cliEnv);
+  const livy = new LivyClient(env.LIVY_URL);
+  for (const batch of await livy.list()) {
+    if (String(batch.name).startsWith(`sensor-streaming-${PIPELINE}-`) && !["success", "dead", "killed", "error"].includes(batch.state)) await livy.delete(batch.id);
+  }
+});
+
+describe("a killed Spark driver comes back on its own", () => {
+  const T0 = Date.UTC(2026, 10, 4, 9, 0, 0);
+
+  it("restarts the job after kill -9 of the driver; nothing lost, nothing duplicated; stop ends it for good", async () => {
+    const first = generate(T0, T0 + 3 * 60_000, 10_000, 5);
+    await produce(first.map(message));
+    withLight = first.filter((r) => r.light_level !== undefined).length;
+    const start = await runCli(["start", spec], cliEnv);
+    expect(start.code, start.stderr).toBe(0);
+    expect(start.stdout).toMatch(/supervis/);
+    const firstBatch = stateFile()!.batchId;
+    await waitFor("phase 1 in Parquet and InfluxDB", arrived, 240_000);
+
+    const pids = driverPids();
+    expect(pids.length, "the driver JVM of the batch").toBeGreaterThan(0);
+    for (const pid of pids) process.kill(pid, "SIGKILL");
+    const second = generate(T0 + 3 * 60_000, T0 + 6 * 60_000, 10_000, 6);
+    await produce(second.map(message));
+    withLight += second.filter((r) => r.light_level !== undefined).length;
+
+    await waitFor(
+      "a new batch started by the supervisor",
+      async () => {
+        const now = stateFile()?.batchId;
+        return now !== undefined && now !== firstBatch ? true : undefined;
+      },
+      300_000,
+    );
+    await waitFor("phase 2 in Parquet and InfluxDB", arrived, 300_000);
+    const status = await runCli(["status", spec, "--json"], cliEnv);
+    expect(JSON.parse(status.stdout).running, status.stdout).toBe(true);
+
+    const raw = await readSinkRows(path.join(work, "data", "raw"));
+    const rawOffsets = raw.map((r) => String(r.kafka_offset));
+    expect(rawOffsets.length, "no raw row twice").toBe(new Set(rawOffsets).size);
+    expect(new Set(rawOffsets)).toEqual(new Set(offsets));
+    const series = await influxQuery(env.INFLUXDB_URL, DATABASE, 'SELECT count("light_level") FROM "sensor_readings"');
+    expect(Number(series?.values[0]?.[1] ?? 0)).toBe(withLight);
+
+    const supervisorLog = readFileSync(path.join(work, "state", `${PIPELINE}.supervisor.log`), "utf8");
+    expect(supervisorLog).toMatch(/is not running: .*restarting it/);
+    expect(supervisorLog).toMatch(/restarted pipeline/);
+
+    const stop = await runCli(["stop", spec], cliEnv);
+    expect(stop.code, stop.stderr).toBe(0);
+    await new Promise((r) => setTimeout(r, 15_000));
+    const after = await runCli(["status", spec, "--json"], cliEnv);
+    expect(JSON.parse(after.stdout).running, "nothing restarts a stopped pipeline").toBe(false);
+  }, 900_000);
+});

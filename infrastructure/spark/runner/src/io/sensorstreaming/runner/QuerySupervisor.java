@@ -1,0 +1,131 @@
+package io.sensorstreaming.runner;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.streaming.StreamingQuery;
+import org.apache.spark.sql.streaming.StreamingQueryException;
+
+/**
+ * Keeps every sink's query running until the stop marker appears. A query that fails is restarted
+ * alone, from its own checkpoint (so nothing is lost or written twice), after a capped exponential
+ * backoff; the other queries are not touched. One sink's trouble never stops another sink, least of
+ * all the Parquet archive. A query that ends without an error (an available-now trigger that has
+ * caught up) is not restarted; the runner ends when every query has ended.
+ */
+final class QuerySupervisor {
+  static final long FIRST_RESTART_MS = 5_000;
+  static final long MAX_RESTART_MS = TimeUnit.MINUTES.toMillis(5);
+  /** A query that ran this long before failing starts its backoff from the beginning again. */
+  static final long STABLE_MS = TimeUnit.MINUTES.toMillis(10);
+
+  private final SparkSession spark;
+  private final Map<String, Runner.SinkStarter> starters;
+  private final Map<String, StreamingQuery> running = new LinkedHashMap<>();
+  private final Map<String, Long> startedAt = new HashMap<>();
+  private final Map<String, Integer> attempts = new HashMap<>();
+  private final Map<String, Long> restartAt = new LinkedHashMap<>();
+
+  QuerySupervisor(SparkSession spark, Map<String, Runner.SinkStarter> starters) {
+    this.spark = spark;
+    this.starters = starters;
+  }
+
+  /** Starts every query; a query that cannot start now is retried like a failed one. */
+  int startAll() {
+    for (String name : starters.keySet()) start(name);
+    return running.size() + restartAt.size();
+  }
+
+  private void start(String name) {
+    try {
+      running.put(name, starters.get(name).start());
+      startedAt.put(name, System.currentTimeMillis());
+    } catch (Exception e) {
+      scheduleRestart(name, e);
+    }
+  }
+
+  /** Returns the exit code: 0 after a graceful stop or when every query has finished. */
+  int superviseUntilStopped(StopMarker stop) throws Exception {
+    while (true) {
+      try {
+        spark.streams().awaitAnyTermination(TimeUnit.SECONDS.toMillis(1));
+      } catch (StreamingQueryException e) {
+        // A failed query: found and restarted below.
+      }
+      for (Map.Entry<String, StreamingQuery> entry : new ArrayList<>(running.entrySet())) {
+        StreamingQuery query = entry.getValue();
+        if (query.isActive()) continue;
+        running.remove(entry.getKey());
+        if (query.exception().isDefined()) scheduleRestart(entry.getKey(), query.exception().get());
+      }
+      spark.streams().resetTerminated();
+      if (stop.present()) {
+        Events.emit("runner-stopping", "reason", "stop marker " + stop);
+        InfluxWriter.stopWaiting();
+        stopAll(new ArrayList<>(running.values()));
+        stop.clear();
+        return 0;
+      }
+      long now = System.currentTimeMillis();
+      for (Map.Entry<String, Long> due : new ArrayList<>(restartAt.entrySet())) {
+        if (due.getValue() > now) continue;
+        restartAt.remove(due.getKey());
+        start(due.getKey());
+        if (running.containsKey(due.getKey())) Events.emit("query-restarted", "query", due.getKey());
+      }
+      if (running.isEmpty() && restartAt.isEmpty()) {
+        Events.emit("runner-finished", "reason", "every query has finished");
+        return 0;
+      }
+    }
+  }
+
+  private void scheduleRestart(String name, Throwable error) {
+    long ranFor = System.currentTimeMillis() - startedAt.getOrDefault(name, System.currentTimeMillis());
+    int attempt = ranFor >= STABLE_MS ? 1 : attempts.getOrDefault(name, 0) + 1;
+    attempts.put(name, attempt);
+    long delay = Math.min(FIRST_RESTART_MS << Math.min(attempt - 1, 16), MAX_RESTART_MS);
+    restartAt.put(name, System.currentTimeMillis() + delay);
+    String cause = summary(error);
+    System.err.println("sensor-streaming runner: query " + name + " failed (attempt " + attempt + "), restarting it in " + delay / 1000 + " s: " + cause);
+    ObjectNode fields = Events.fields();
+    fields.put("query", name);
+    fields.put("attempt", attempt);
+    fields.put("cause", cause);
+    fields.put("inMs", delay);
+    Events.emit("query-restarting", fields);
+  }
+
+  /** The first line of the error and of its root cause; Spark's messages embed whole plans. */
+  static String summary(Throwable error) {
+    Throwable root = error;
+    while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+    String first = firstLine(error);
+    String last = firstLine(root);
+    String text = root == error || first.contains(last) ? first : first + " <- " + last;
+    return text.length() > 600 ? text.substring(0, 600) + "..." : text;
+  }
+
+  private static String firstLine(Throwable t) {
+    String message = t.getMessage() == null ? "" : t.getMessage().strip();
+    int newline = message.indexOf('\n');
+    return t.getClass().getSimpleName() + (message.isEmpty() ? "" : ": " + (newline < 0 ? message : message.substring(0, newline)));
+  }
+
+  /** Lets a running micro-batch finish (up to a minute) before stopping each query. */
+  static void stopAll(List<StreamingQuery> queries) throws Exception {
+    for (StreamingQuery query : queries) {
+      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+      while (query.isActive() && query.status().isTriggerActive() && System.nanoTime() < deadline) Thread.sleep(200);
+      query.stop();
+      Events.emit("query-stopped", "query", query.name());
+    }
+  }
+}
