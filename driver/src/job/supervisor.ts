@@ -17,6 +17,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { processAlive } from "../deploy/job-state.js";
 
 export interface SupervisorRecord {
   readonly pipeline: string;
@@ -35,16 +36,6 @@ export function supervisorFile(stateDir: string, pipeline: string): string {
 
 export function supervisorLog(stateDir: string, pipeline: string): string {
   return path.join(stateDir, `${pipeline}.supervisor.log`);
-}
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** The pipeline's supervisor when one is alive on this machine. */

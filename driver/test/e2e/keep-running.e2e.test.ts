@@ -7,21 +7,18 @@
  * bad one in the dead letters with its reason, and the job never stops.
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { Kafka, logLevel, type Producer } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bindPlan } from "../../src/deploy/bind-plan.js";
-import { compiledFiles } from "../../src/emit/compiled-files.js";
-import { buildPlan } from "../../src/plan/build-plan.js";
-import { loadSpec } from "../../src/spec/load.js";
 import { influxQuery } from "./support/influx.js";
 import { readRefusedRows } from "../../src/inspect/refused-points.js";
 import { readSinkRows } from "./support/parquet.js";
 import { expectedWindows, message, type Device, type Reading } from "./support/readings.js";
 import { RunnerProcess, waitFor } from "./support/runner-process.js";
+import { writeE2ePlan } from "./support/e2e-plan.js";
 import { ensureStack, root, type StackEnv } from "./support/stack.js";
 
 const run = promisify(execFile);
@@ -128,18 +125,11 @@ beforeAll(async () => {
   await influxQuery(env.INFLUXDB_URL, undefined, `DROP DATABASE "${DATABASE}"`);
   await influxQuery(env.INFLUXDB_URL, undefined, `CREATE DATABASE "${DATABASE}" WITH DURATION 365d`);
 
-  const testEnv = { ...env, E2E_TOPIC: topic, E2E_DIR: work, E2E_REGISTRY: path.join(work, "registry.csv") };
-  const loaded = loadSpec("driver/test/e2e/e2e-spec.yaml", { env: testEnv, cwd: root });
-  expect(loaded.diagnostics).toEqual([]);
-  const planDir = path.join(work, "plan");
-  mkdirSync(planDir);
-  for (const file of compiledFiles(buildPlan(loaded.spec!, loaded.specFile))) {
-    writeFileSync(path.join(planDir, file.name), file.name === "plan.json" ? bindPlan(file.content, testEnv, root) : file.content);
-  }
+  const planFile = writeE2ePlan(env, work, topic);
   runner = RunnerProcess.start({
     env,
     jar,
-    plan: path.join(planDir, "plan.json"),
+    plan: planFile,
     stopFile: path.join(work, "STOP"),
     logFile: path.join(work, "runner.log"),
     sparkConf: { "spark.sql.ansi.enabled": "true" },

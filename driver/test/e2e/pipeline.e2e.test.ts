@@ -4,20 +4,17 @@
  * Parquet files (hyparquet) and InfluxDB points, compared with an independent computation.
  * The job is stopped with its stop marker and restarted on the same checkpoints in between.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bindPlan } from "../../src/deploy/bind-plan.js";
-import { compiledFiles } from "../../src/emit/compiled-files.js";
-import { buildPlan } from "../../src/plan/build-plan.js";
-import { loadSpec } from "../../src/spec/load.js";
 import { influxPoints, recreateDatabase } from "./support/influx.js";
 import { readSinkRows } from "./support/parquet.js";
 import { DEVICES, expectedWindows, generate, message, PAIRS, registryCsv, type Reading, type WindowStats } from "./support/readings.js";
 import { RunnerProcess, waitFor } from "./support/runner-process.js";
-import { ensureStack, root, type StackEnv } from "./support/stack.js";
+import { writeE2ePlan } from "./support/e2e-plan.js";
+import { ensureStack, type StackEnv } from "./support/stack.js";
 
 const DATABASE = "sensors_e2e";
 const MINUTE = 60_000;
@@ -103,15 +100,7 @@ beforeAll(async () => {
   await admin.disconnect();
   await recreateDatabase(env.INFLUXDB_URL, DATABASE);
 
-  const testEnv = { ...env, E2E_TOPIC: topic, E2E_DIR: work, E2E_REGISTRY: path.join(work, "registry.csv") };
-  const loaded = loadSpec("driver/test/e2e/e2e-spec.yaml", { env: testEnv, cwd: root });
-  expect(loaded.diagnostics).toEqual([]);
-  const planDir = path.join(work, "plan");
-  mkdirSync(planDir);
-  for (const file of compiledFiles(buildPlan(loaded.spec!, loaded.specFile))) {
-    writeFileSync(path.join(planDir, file.name), file.name === "plan.json" ? bindPlan(file.content, testEnv, root) : file.content);
-  }
-  planFile = path.join(planDir, "plan.json");
+  planFile = writeE2ePlan(env, work, topic);
 }, 900_000);
 
 afterAll(async () => {
