@@ -31,9 +31,16 @@ SELECT
   CASE
     WHEN reading.malformed THEN IF(json_object_keys(reading.message) IS NULL, 'malformed JSON: not a JSON object', 'a value does not match its declared type')
     WHEN reading.device_id IS NULL THEN 'missing required field device_id ($.DevEui)'
+    WHEN isnan(reading.temperature) OR abs(reading.temperature) = double('Infinity') THEN 'not a finite number: temperature ($.parsedPayload.temperature)'
+    WHEN isnan(reading.humidity) OR abs(reading.humidity) = double('Infinity') THEN 'not a finite number: humidity ($.parsedPayload.humidity)'
+    WHEN isnan(reading.battery) OR abs(reading.battery) = double('Infinity') THEN 'not a finite number: battery ($.parsedPayload.battery)'
+    WHEN isnan(reading.co2) OR abs(reading.co2) = double('Infinity') THEN 'not a finite number: co2 ($.parsedPayload.co2)'
+    WHEN isnan(reading.tvoc) OR abs(reading.tvoc) = double('Infinity') THEN 'not a finite number: tvoc ($.parsedPayload.tvoc)'
+    WHEN isnan(reading.pressure) OR abs(reading.pressure) = double('Infinity') THEN 'not a finite number: pressure ($.parsedPayload.pressure)'
+    WHEN isnan(reading.battery_voltage) OR abs(reading.battery_voltage) = double('Infinity') THEN 'not a finite number: battery_voltage ($.parsedPayload.battery_voltage)'
     WHEN reading.sent_at IS NULL THEN 'missing or invalid event time sent_at ($.GWInfo[0].sendtime)'
     WHEN reading.event_time IS NULL THEN 'event time sent_at ($.GWInfo[0].sendtime) is out of range: not epoch milliseconds from 2000-01-01 to 9999-12-31'
-    WHEN unix_millis(reading.event_time) - 86400000 > unix_millis(reading.kafka_timestamp) THEN 'event time sent_at ($.GWInfo[0].sendtime) is more than 1 day ahead of its Kafka timestamp'
+    WHEN unix_millis(reading.event_time) - 120000 > unix_millis(reading.kafka_timestamp) THEN 'event time sent_at ($.GWInfo[0].sendtime) is more than 2 minutes ahead of its Kafka timestamp'
     WHEN device.DevEui IS NULL THEN 'device not in the registry'
   END AS reject_reason
 FROM parsed_readings AS reading

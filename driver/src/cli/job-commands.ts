@@ -188,6 +188,35 @@ export interface StartOptions extends JobOptions {
   readonly supervisedBy?: number;
 }
 
+/**
+ * Submits the pipeline's last staged plan again, exactly as it ran: what the supervisor does when
+ * the job died. Neither the spec on disk (which may be half edited) nor the checkpoint checks
+ * come into it; the staged files are content-addressed and stay where `start` put them.
+ * Returns undefined when there is no staged job to submit again (then a full start is needed).
+ */
+export async function resubmit(pipeline: string, options: StartOptions, io: Output): Promise<JobState | undefined> {
+  const dir = stateDir(options);
+  const last = readJobState(dir, pipeline);
+  if (last?.jarFile === undefined) return undefined;
+  const jarFile = last.jarFile;
+  const livy = livyClient(options);
+  const target = stagingTarget({ ...options, target: last.target });
+  if (target.kind === "local" && ![last.planFile, jarFile].every((f) => existsSync(f))) return undefined;
+  return whileLocked(dir, pipeline, io, async () => {
+    const running = await withLivy(() => liveBatch(livy, pipeline, options), EXIT.livyUnreachable);
+    if (running.batch !== undefined) throw new ExitError(EXIT.alreadyRunning, `pipeline ${pipeline} already runs as Livy batch ${running.batch.id}`);
+    await target.clearStop(last.stopFile).catch((error: Error) => {
+      throw new ExitError(EXIT.failedToStart, `cannot remove the old stop marker ${last.stopFile}: ${error.message}`);
+    });
+    const batch = await submit(livy, { jarFile, planFile: last.planFile, stopFile: last.stopFile }, pipeline);
+    const state: JobState = { ...last, batchId: batch.id, livyUrl: livy.url, startedAt: new Date().toISOString() };
+    writeJobState(dir, state);
+    io.err(`submitted the staged plan ${last.planFile} again as Livy batch ${batch.id}; waiting until Spark runs every query`);
+    await waitUntilRunning(livy, state, numberOption(options.timeout ?? "300", "timeout", 1) * 1000, dir, io);
+    return state;
+  });
+}
+
 /** The command line that runs `supervise` for the same spec and options as this command. */
 function superviseCommandLine(specFile: string | undefined, options: StartOptions): [string, ...string[]] {
   const flags: Array<[string, string | undefined]> = [
@@ -217,9 +246,24 @@ export async function startCommand(specFile: string | undefined, options: StartO
   const livy = livyClient(options);
   const target = stagingTarget(options);
   const timeoutMs = numberOption(options.timeout ?? "300", "timeout", 1) * 1000;
-  const state = await whileLocked(stateDir(options), plan.pipeline, io, () => startLocked(plan, livy, target, timeoutMs, options, io));
   const launch = options.supervise !== false && options.supervisedBy === undefined;
-  const supervisor = launch ? launchSupervisor(stateDir(options), plan.pipeline, superviseCommandLine(specFile, options)) : undefined;
+  const supervise = (): SupervisorRecord | undefined => (launch ? launchSupervisor(stateDir(options), plan.pipeline, superviseCommandLine(specFile, options)) : undefined);
+  let state: JobState;
+  try {
+    state = await whileLocked(stateDir(options), plan.pipeline, io, () => startLocked(plan, livy, target, timeoutMs, options, io));
+  } catch (error) {
+    // A job that runs (it already did, or it was left running after a slow start) is supervised
+    // all the same, so `start` at boot is enough to put a surviving job back under supervision.
+    if (launch && error instanceof ExitError && (error.exitCode === EXIT.alreadyRunning || error.exitCode === EXIT.failedToStart)) {
+      const running = await liveBatch(livy, plan.pipeline, options).catch(() => undefined);
+      if (running?.batch !== undefined) {
+        const record = supervise();
+        if (record !== undefined) io.err(`pipeline ${plan.pipeline} runs as Livy batch ${running.batch.id}; supervised by pid ${record.pid}`);
+      }
+    }
+    throw error;
+  }
+  const supervisor = supervise();
   if (options.foreground !== true) {
     io.out(`pipeline ${plan.pipeline} is running as Livy batch ${state.batchId}`);
     if (options.supervisedBy === undefined) io.out(supervisionNote(supervisor));
@@ -319,6 +363,7 @@ async function startLocked(plan: PlanNode, livy: LivyClient, target: StagingTarg
     target: target.kind,
     planFile: staged.planFile,
     stopFile: staged.stopFile,
+    jarFile: staged.jarFile,
     sinks: plan.sinks.map((s) => s.name),
     startedAt: new Date().toISOString(),
   };
@@ -673,8 +718,13 @@ function supervisorLine(supervisor: SupervisorRecord | undefined): string {
 }
 
 /** What became of the pipeline's newest batch Livy remembers, in one line; undefined when it knows none. */
+/** The pipeline's newest batch Livy remembers, running or ended. */
+export async function lastBatch(livy: LivyClient, pipeline: string): Promise<Batch | undefined> {
+  return (await livy.list()).filter((b) => isBatchOf(b, pipeline)).sort((a, b) => b.id - a.id)[0];
+}
+
 export async function lastBatchEnd(livy: LivyClient, pipeline: string): Promise<string> {
-  const newest = (await livy.list()).filter((b) => isBatchOf(b, pipeline)).sort((a, b) => b.id - a.id)[0];
+  const newest = await lastBatch(livy, pipeline);
   if (newest === undefined) return "Livy knows no job of it (never started, or Livy restarted)";
   if (!FINAL_STATES.includes(newest.state) || newest.state === "success") return `its last job, Livy batch ${newest.id}, is ${newest.state}`;
   const lines = await fullLog(livy, newest.id).catch(() => []);

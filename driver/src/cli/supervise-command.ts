@@ -7,6 +7,7 @@ import { LivyError } from "../livy/livy-client.js";
 import {
   clearSupervisorRecord,
   liveSupervisor,
+  processStart,
   supervise,
   supervisorLog,
   writeSupervisorRecord,
@@ -17,7 +18,7 @@ import {
 import { readJobState } from "../deploy/job-state.js";
 import type { Output } from "./commands.js";
 import { EXIT, ExitError } from "./exit-codes.js";
-import { lastBatchEnd, liveBatch, livyClient, startCommand, stateDir, type StartOptions } from "./job-commands.js";
+import { lastBatch, lastBatchEnd, liveBatch, livyClient, resubmit, startCommand, stateDir, type StartOptions } from "./job-commands.js";
 import { loadPlan } from "./pipeline-input.js";
 
 export async function superviseCommand(specFile: string | undefined, options: StartOptions, io: Output): Promise<number> {
@@ -33,6 +34,7 @@ export async function superviseCommand(specFile: string | undefined, options: St
     host: os.hostname(),
     startedAt: new Date().toISOString(),
     logFile: supervisorLog(dir, plan.pipeline),
+    processStart: processStart(process.pid),
     restarts: 0,
   };
   writeSupervisorRecord(dir, record);
@@ -48,6 +50,9 @@ export async function superviseCommand(specFile: string | undefined, options: St
       try {
         const { batch } = await liveBatch(livy, plan.pipeline, options);
         if (batch !== undefined) return { kind: "running", batchId: batch.id };
+        const last = await lastBatch(livy, plan.pipeline);
+        // A job that ended well (stopped, or every available-now query caught up) stays ended.
+        if (last?.state === "success") return { kind: "finished", why: `Livy batch ${last.id} ended normally` };
         return { kind: "down", why: await lastBatchEnd(livy, plan.pipeline) };
       } catch (error) {
         if (error instanceof LivyError) return { kind: "unknown", why: error.message };
@@ -57,6 +62,10 @@ export async function superviseCommand(specFile: string | undefined, options: St
     restart: async (): Promise<number> => {
       const quiet: Output = { out: log, err: log };
       try {
+        // The staged plan the job ran, as it ran; a full start only when none is left.
+        const again = await resubmit(plan.pipeline, options, quiet);
+        if (again !== undefined) return again.batchId;
+        log("no staged plan to submit again: starting from the spec");
         await startCommand(specFile, { ...options, foreground: false, supervisedBy: process.pid, replace: false }, quiet);
       } catch (error) {
         // The job may have come back by other hands meanwhile (a `start` by a person): fine.

@@ -17,6 +17,8 @@ export interface JobState {
   readonly target: string;
   readonly planFile: string;
   readonly stopFile: string;
+  /** The staged runner jar, so the supervisor can submit the same staged plan again. */
+  readonly jarFile?: string;
   readonly sinks: readonly string[];
   readonly startedAt: string;
 }

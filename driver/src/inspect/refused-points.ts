@@ -1,6 +1,6 @@
 /**
  * An InfluxDB sink's dead letters: the lines InfluxDB refused, which the runner writes as Parquet
- * under `<refusedPath>/sink=<sink>/batch_id=<n>/` (columns sink, batch_id, line, status, reason,
+ * under `<refusedPath>/sink=<sink>/checkpoint=<id>/batch_id=<n>/` (columns sink, batch_id, line, status, reason,
  * refused_at). Each folder is a batch write of one micro-batch, not a streaming file sink: there
  * is no `_spark_metadata`, and as for Spark's own reader, names starting with `_` or `.`
  * (`_SUCCESS`, `_temporary/`, checksums) are not data.
@@ -26,7 +26,8 @@ export function refusedFiles(dir: string, sinks?: readonly string[]): string[] {
   const files: string[] = [];
   for (const sinkDir of subfolders(dir, "sink")) {
     if (sinks !== undefined && !sinks.includes(path.basename(sinkDir).slice("sink=".length))) continue;
-    for (const batchDir of subfolders(sinkDir, "batch_id")) {
+    // One folder per checkpoint the query has run on (fresh state starts its batch ids at 0 again).
+    for (const batchDir of subfolders(sinkDir, "checkpoint").flatMap((d) => subfolders(d, "batch_id"))) {
       for (const entry of readdirSync(batchDir, { withFileTypes: true })) if (entry.isFile() && isData(entry.name)) files.push(path.join(batchDir, entry.name));
     }
   }

@@ -25,6 +25,8 @@ export interface SupervisorRecord {
   readonly host: string;
   readonly startedAt: string;
   readonly logFile: string;
+  /** When the process began (Linux: /proc/<pid>/stat), so a recycled pid is not taken for it. */
+  readonly processStart?: string;
   readonly restarts: number;
   readonly lastRestartAt?: string;
   readonly lastCause?: string;
@@ -38,6 +40,17 @@ export function supervisorLog(stateDir: string, pipeline: string): string {
   return path.join(stateDir, `${pipeline}.supervisor.log`);
 }
 
+/** The start time of a process in clock ticks since boot, where /proc tells it. */
+export function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Field 22; the command name (field 2) is in parentheses and may hold spaces.
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
 /** The pipeline's supervisor when one is alive on this machine. */
 export function liveSupervisor(stateDir: string, pipeline: string): SupervisorRecord | undefined {
   const file = supervisorFile(stateDir, pipeline);
@@ -49,6 +62,8 @@ export function liveSupervisor(stateDir: string, pipeline: string): SupervisorRe
     return undefined;
   }
   if (record.host !== os.hostname() || !Number.isInteger(record.pid) || !processAlive(record.pid)) return undefined;
+  // After a reboot the pid may belong to any other process.
+  if (record.processStart !== undefined && processStart(record.pid) !== record.processStart) return undefined;
   return record;
 }
 
@@ -86,7 +101,7 @@ export function launchSupervisor(stateDir: string, pipeline: string, command: re
   child.unref();
   if (child.pid === undefined) return undefined;
   // Recorded now, not when the child gets to it: a `stop` right after this start must find it.
-  const record: SupervisorRecord = { pipeline, pid: child.pid, host: os.hostname(), startedAt: new Date().toISOString(), logFile, restarts: 0 };
+  const record: SupervisorRecord = { pipeline, pid: child.pid, host: os.hostname(), startedAt: new Date().toISOString(), logFile, processStart: processStart(child.pid), restarts: 0 };
   writeSupervisorRecord(stateDir, record);
   return record;
 }
@@ -95,10 +110,18 @@ export function launchSupervisor(stateDir: string, pipeline: string, command: re
 export async function stopSupervisor(stateDir: string, pipeline: string, timeoutMs = 15_000): Promise<boolean> {
   const record = liveSupervisor(stateDir, pipeline);
   if (record === undefined) return false;
-  process.kill(record.pid, "SIGTERM");
+  const signal = (name: NodeJS.Signals): void => {
+    try {
+      process.kill(record.pid, name);
+    } catch (error) {
+      // Gone meanwhile, fine; another user's process is not ours to stop.
+      if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw new Error(`cannot stop the supervisor (pid ${record.pid}): ${(error as Error).message}`);
+    }
+  };
+  signal("SIGTERM");
   const deadline = Date.now() + timeoutMs;
   while (processAlive(record.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (processAlive(record.pid)) process.kill(record.pid, "SIGKILL");
+  if (processAlive(record.pid)) signal("SIGKILL");
   rmSync(supervisorFile(stateDir, pipeline), { force: true });
   return true;
 }
@@ -108,6 +131,8 @@ export type JobCheck =
   | { readonly kind: "running"; readonly batchId: number }
   /** No job runs; `why` says what happened to the last one, for the log. */
   | { readonly kind: "down"; readonly why: string }
+  /** The job ended normally (a graceful stop, or every query finished): the supervisor ends too. */
+  | { readonly kind: "finished"; readonly why: string }
   /** Livy did not answer: nothing can be known or done until it does. */
   | { readonly kind: "unknown"; readonly why: string };
 
@@ -165,6 +190,10 @@ export async function supervise(
     } else {
       if (livyAway !== undefined) log(`Livy answers again after ${Math.round((Date.now() - livyAway) / 1000)} s`);
       livyAway = undefined;
+    }
+    if (seen.kind === "finished") {
+      log(`pipeline ${job.pipeline} is not running: ${seen.why}; nothing to restart, the supervisor ends`);
+      return;
     }
     if (seen.kind === "running" && lastRestart > 0 && Date.now() - lastRestart >= timing.stableMs) failures = 0;
     if (seen.kind === "down") {

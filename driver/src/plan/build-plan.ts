@@ -1,6 +1,7 @@
 /** Spec -> plan. Runs only on a spec that validated without diagnostics. */
 import { READING_COLUMNS, REJECTED_COLUMNS, WINDOW_COLUMNS } from "../spec/columns.js";
 import type { Setting, Trigger } from "../spec/decoders.js";
+import { fromMilliseconds, type Duration } from "../spec/duration.js";
 import { buildMessageSchema } from "../spec/message-schema.js";
 import { EVENT_TIME_LAST_DAY, type FieldType, type InfluxSinkSpec, type PipelineSpec, type StatisticFunction } from "../spec/pipeline-schema.js";
 import {
@@ -129,10 +130,13 @@ export function buildPlan(spec: PipelineSpec, specFile: string): PlanNode {
       rejectRules.push({ kind: "missing-field", field: field.name, path: field.path });
     }
   }
+  for (const field of fields) {
+    if (field.type === "double" && field.name !== eventTimeField) rejectRules.push({ kind: "not-finite", field: field.name, path: field.path });
+  }
   const eventTime = { field: eventTimeField, unit: spec.source.eventTime.unit.value, notBefore: spec.source.eventTime.notBefore.value };
   rejectRules.push({ kind: "missing-event-time", field: eventTimeField, path: eventTimePath });
   rejectRules.push({ kind: "event-time-out-of-range", path: eventTimePath, eventTime });
-  rejectRules.push({ kind: "event-time-ahead", field: eventTimeField, path: eventTimePath, maxAhead: spec.source.eventTime.maxAhead.value });
+  rejectRules.push({ kind: "event-time-ahead", field: eventTimeField, path: eventTimePath, maxAhead: maxAhead(spec) });
   if (spec.registry.unregistered.value === "reject") rejectRules.push({ kind: "unregistered" });
 
   const validColumns = [
@@ -364,4 +368,9 @@ function influxSink(
     refusedPath: refused,
     writes,
   };
+}
+
+/** The spec's maxAhead; by default the watermark delay (which validation makes its upper bound), or a day. */
+function maxAhead(spec: PipelineSpec): Duration {
+  return spec.source.eventTime.maxAhead?.value ?? spec.source.watermark?.value ?? fromMilliseconds(86_400_000);
 }

@@ -81,6 +81,8 @@ export interface RegistryDevicesNode {
 export type RejectRule =
   | { readonly kind: "malformed" }
   | { readonly kind: "missing-field"; readonly field: string; readonly path: readonly JsonPathStep[] }
+  /** NaN or an infinity in a double field: JSON parsing accepts them, statistics cannot. */
+  | { readonly kind: "not-finite"; readonly field: string; readonly path: readonly JsonPathStep[] }
   | { readonly kind: "missing-event-time"; readonly field: string; readonly path: readonly JsonPathStep[] }
   | { readonly kind: "event-time-out-of-range"; readonly path: readonly JsonPathStep[]; readonly eventTime: EventTimeNode }
   | { readonly kind: "event-time-ahead"; readonly field: string; readonly path: readonly JsonPathStep[]; readonly maxAhead: Duration }

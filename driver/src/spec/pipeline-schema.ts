@@ -74,11 +74,10 @@ const sourceSchema = object({
         "2000-01-01",
         `The earliest event time accepted (UTC midnight). An earlier value, a value after ${EVENT_TIME_LAST_DAY}, or one that is not a time (NaN, an unparseable string) is rejected as out of range, before it is converted, so it can neither throw nor move the watermark.`,
       ),
-      maxAhead: withDefault(
+      maxAhead: optional(
         duration(),
-        "1 day",
-        `How far the event time may be ahead of the reading's Kafka timestamp (its arrival). A reading further ahead is rejected: a clock in the future would move the watermark past every open window. At most ${MAX_AHEAD_DAYS} days.`,
-        "10 minutes",
+        `How far the event time may be ahead of the reading's Kafka timestamp (its arrival). A reading further ahead is rejected. Default: the watermark delay (1 day in a spec without windows). With windows it may not exceed the watermark: the watermark follows the newest event time of all devices, so one reading N ahead moves it N ahead, and every on-time reading of every classroom would then be dropped as late. At most ${MAX_AHEAD_DAYS} days.`,
+        "2 minutes",
       ),
     }),
     "Event time: windows and the watermark use it. Readings whose event time is missing, out of range or too far ahead are rejected to the dead-letter sink.",

@@ -128,8 +128,21 @@ function checkEventTime({ out, spec, fieldNames, fieldTypes }: Checks): void {
 
 function checkEventTimeLimits({ out, spec }: Checks): void {
   const maxAhead = spec.source.eventTime.maxAhead;
+  if (maxAhead === undefined) return;
+  const watermark = spec.source.watermark;
   if (maxAhead.value.ms > MAX_AHEAD_DAYS * 86_400_000) {
     out.push(diagnostic("bad-value", maxAhead.pos, `source.eventTime.maxAhead ${maxAhead.value.text} is more than ${MAX_AHEAD_DAYS} days`, `write at most ${MAX_AHEAD_DAYS} days, e.g. "1 day"`));
+  } else if (spec.windows.value.length > 0 && watermark !== undefined && maxAhead.value.ms > watermark.value.ms) {
+    // The watermark is the newest event time of the whole stream minus its delay: a reading
+    // accepted that far ahead would close the open windows of every classroom at once.
+    out.push(
+      diagnostic(
+        "bad-value",
+        maxAhead.pos,
+        `source.eventTime.maxAhead ${maxAhead.value.text} is more than the watermark (${watermark.value.text}): one reading that far ahead would move the watermark past every classroom's open windows, and their on-time readings would be dropped as late`,
+        `write at most ${watermark.value.text} (or leave it out: it defaults to the watermark), or raise source.watermark`,
+      ),
+    );
   }
 }
 

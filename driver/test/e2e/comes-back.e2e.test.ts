@@ -5,7 +5,7 @@
  * exactly once. `stop` then ends the supervisor and the job, and nothing restarts it.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
@@ -99,7 +99,8 @@ describe("a killed Spark driver comes back on its own", () => {
     withLight = first.filter((r) => r.light_level !== undefined).length;
     const start = await runCli(["start", spec], cliEnv);
     expect(start.code, start.stderr).toBe(0);
-    expect(start.stdout).toMatch(/supervis/);
+    expect(start.stdout).toMatch(/supervised: submitted again if its job dies \(supervisor pid \d+/);
+    const supervisorPid = Number(/supervisor pid (\d+)/.exec(start.stdout)![1]);
     const firstBatch = stateFile()!.batchId;
     await waitFor("phase 1 in Parquet and InfluxDB", arrived, 240_000);
 
@@ -131,11 +132,15 @@ describe("a killed Spark driver comes back on its own", () => {
 
     const supervisorLog = readFileSync(path.join(work, "state", `${PIPELINE}.supervisor.log`), "utf8");
     expect(supervisorLog).toMatch(/is not running: .*restarting it/);
+    expect(supervisorLog).toMatch(/submitted the staged plan .* again as Livy batch/);
     expect(supervisorLog).toMatch(/restarted pipeline/);
 
     const stop = await runCli(["stop", spec], cliEnv);
     expect(stop.code, stop.stderr).toBe(0);
-    await new Promise((r) => setTimeout(r, 15_000));
+    expect(() => process.kill(supervisorPid, 0), "the supervisor has exited").toThrow();
+    expect(existsSync(path.join(work, "state", `${PIPELINE}.supervisor.json`))).toBe(false);
+    // Longer than a supervisor would need to notice and resubmit (5 s look + 5 s backoff + submit).
+    await new Promise((r) => setTimeout(r, 30_000));
     const after = await runCli(["status", spec, "--json"], cliEnv);
     expect(JSON.parse(after.stdout).running, "nothing restarts a stopped pipeline").toBe(false);
   }, 900_000);

@@ -2,7 +2,7 @@
  * `inspect refused`: the dead letters of the InfluxDB sinks. The fixture folder was written by
  * Spark 3.5 (local mode) the way the runner's RefusedPoints writes it: the schema sink, batch_id,
  * line, status, reason, refused_at (INT96), one `write().mode(Overwrite).parquet(...)` per
- * micro-batch into `sink=<sink>/batch_id=<n>/`, with Spark's `_SUCCESS` and `.crc` files.
+ * micro-batch into `sink=<sink>/checkpoint=<id>/batch_id=<n>/`, with Spark's `_SUCCESS` and `.crc` files.
  */
 import { cpSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -19,13 +19,13 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 function refusedFolder(): string {
   const dir = path.join(scratch, "data dir", "influx refused ü");
   cpSync(fixture, dir, { recursive: true });
-  const order = ["sink=influx_raw/batch_id=3", "sink=influx_window_5m/batch_id=7", "sink=influx_raw/batch_id=4"];
+  const order = ["sink=influx_raw/checkpoint=1a2b3c4d/batch_id=3", "sink=influx_window_5m/checkpoint=1a2b3c4d/batch_id=7", "sink=influx_raw/checkpoint=1a2b3c4d/batch_id=4"];
   order.forEach((batch, i) => {
     for (const file of refusedFiles(dir).filter((f) => f.includes(batch))) utimesSync(file, 1_700_000_000 + i, 1_700_000_000 + i);
   });
   // A write in progress: Spark's _temporary folder is not data.
-  mkdirSync(path.join(dir, "sink=influx_raw/batch_id=5/_temporary/0"), { recursive: true });
-  writeFileSync(path.join(dir, "sink=influx_raw/batch_id=5/_temporary/0/part-00000.parquet"), "not yet");
+  mkdirSync(path.join(dir, "sink=influx_raw/checkpoint=1a2b3c4d/batch_id=5/_temporary/0"), { recursive: true });
+  writeFileSync(path.join(dir, "sink=influx_raw/checkpoint=1a2b3c4d/batch_id=5/_temporary/0/part-00000.parquet"), "not yet");
   return dir;
 }
 
@@ -38,7 +38,7 @@ describe("readRefusedRows", () => {
   const dir = refusedFolder();
 
   it("reads the part files only, newest refusal first, with the columns typed as Spark wrote them", async () => {
-    expect(refusedFiles(dir).map((f) => path.relative(dir, path.dirname(f)))).toEqual(["sink=influx_raw/batch_id=3", "sink=influx_raw/batch_id=4", "sink=influx_window_5m/batch_id=7"]);
+    expect(refusedFiles(dir).map((f) => path.relative(dir, path.dirname(f)))).toEqual(["sink=influx_raw/checkpoint=1a2b3c4d/batch_id=3", "sink=influx_raw/checkpoint=1a2b3c4d/batch_id=4", "sink=influx_window_5m/checkpoint=1a2b3c4d/batch_id=7"]);
     const rows = await readRefusedRows(dir, 10);
     expect(rows.map((r) => [r.sink, r.batch_id, r.status])).toEqual([
       ["influx_raw", 4n, 400],

@@ -9,6 +9,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   liveSupervisor,
+  processStart,
   supervise,
   supervisorFile,
   writeSupervisorRecord,
@@ -76,6 +77,15 @@ describe("supervise", () => {
     expect(saved.at(-1)!.restarts).toBe(1);
   }, 20_000);
 
+  it("ends when the job ended normally (a stop it did not see), without restarting it", async () => {
+    const controller = new AbortController();
+    const { job, calls } = scripted([{ kind: "running", batchId: 1 }, { kind: "finished", why: "Livy batch 1 ended normally" }, { kind: "down", why: "x" }], [2], controller);
+    const log: string[] = [];
+    await supervise(job, record(), () => undefined, (l) => log.push(l), controller.signal, FAST);
+    expect(calls).toEqual(["check:running", "check:finished"]);
+    expect(log.join("\n")).toMatch(/ended normally; nothing to restart, the supervisor ends/);
+  });
+
   it("does nothing while Livy does not answer, and says so once", async () => {
     const controller = new AbortController();
     const away: JobCheck = { kind: "unknown", why: "connection refused" };
@@ -107,6 +117,10 @@ describe("the supervisor record", () => {
     expect(liveSupervisor(dir, "p"), "a dead pid").toBeUndefined();
     writeSupervisorRecord(dir, { ...record(), host: "another-host" });
     expect(liveSupervisor(dir, "p"), "another host's process").toBeUndefined();
+    writeSupervisorRecord(dir, { ...record(), processStart: processStart(process.pid) });
+    expect(liveSupervisor(dir, "p")?.pid, "the same process, by its start time").toBe(process.pid);
+    writeSupervisorRecord(dir, { ...record(), processStart: "1" });
+    expect(liveSupervisor(dir, "p"), "a recycled pid: another process started later").toBeUndefined();
     writeFileSync(supervisorFile(dir, "p"), "{not json");
     expect(liveSupervisor(dir, "p"), "an unreadable record").toBeUndefined();
   });

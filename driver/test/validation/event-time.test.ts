@@ -3,9 +3,10 @@
  * time field can be read in.
  */
 import { describe, expect, it } from "vitest";
+import { buildPlan } from "../../src/plan/build-plan.js";
 import { at, BASE_SPEC, check, edit, expectDiagnostics, expectOnly, expectValid } from "./spec-fixture.js";
 
-const LIMITS = "    notBefore: 2000-01-01\n    maxAhead: 1 day\n";
+const LIMITS = "    notBefore: 2000-01-01\n    maxAhead: 2 minutes\n";
 const WITHOUT_LIMITS = edit(BASE_SPEC, LIMITS, "");
 
 function withLimits(limits: string): string {
@@ -13,20 +14,34 @@ function withLimits(limits: string): string {
 }
 
 describe("source.eventTime limits", () => {
-  it("default to 2000-01-01 and 1 day", () => {
+  it("default to 2000-01-01 and, for maxAhead, the watermark", () => {
     const eventTime = expectValid(WITHOUT_LIMITS).source.eventTime;
     expect(eventTime.notBefore.value).toEqual({ text: "2000-01-01", ms: Date.UTC(2000, 0, 1) });
-    expect(eventTime.maxAhead.value).toEqual({ ms: 86_400_000, text: "1 day" });
+    expect(eventTime.maxAhead).toBeUndefined();
+    const rules = buildPlan(expectValid(WITHOUT_LIMITS), "spec.yaml").views.flatMap((v) => (v.body.kind === "join-registry" ? v.body.rejectRules : []));
+    const rule = rules.find((r) => r.kind === "event-time-ahead");
+    expect(rule).toMatchObject({ maxAhead: { ms: 120_000 } });
+  });
+
+  it("maxAhead beyond the watermark, which would close every classroom's windows early", () => {
+    const text = withLimits("    notBefore: 2000-01-01\n    maxAhead: 1 day\n");
+    expectOnly(text, {
+      code: "bad-value",
+      at: at(text, "maxAhead: 1 day", "1 day"),
+      message:
+        "source.eventTime.maxAhead 1 day is more than the watermark (2 minutes): one reading that far ahead would move the watermark past every classroom's open windows, and their on-time readings would be dropped as late",
+      hint: "write at most 2 minutes (or leave it out: it defaults to the watermark), or raise source.watermark",
+    });
   });
 
   it("take a date and a duration as written", () => {
-    const eventTime = expectValid(withLimits("    notBefore: 2023-06-30\n    maxAhead: 90 min\n")).source.eventTime;
+    const eventTime = expectValid(withLimits("    notBefore: 2023-06-30\n    maxAhead: 90 s\n")).source.eventTime;
     expect(eventTime.notBefore.value).toEqual({ text: "2023-06-30", ms: Date.UTC(2023, 5, 30) });
-    expect(eventTime.maxAhead.value).toEqual({ ms: 5_400_000, text: "90 minutes" });
+    expect(eventTime.maxAhead?.value).toEqual({ ms: 90_000, text: "90 seconds" });
   });
 
   it("notBefore that is not a calendar date", () => {
-    const text = withLimits("    notBefore: 2023-02-30\n    maxAhead: 1 day\n");
+    const text = withLimits("    notBefore: 2023-02-30\n    maxAhead: 2 minutes\n");
     expectOnly(text, {
       code: "bad-value",
       at: at(text, "notBefore: 2023-02-30", "2023-02-30"),
@@ -36,12 +51,12 @@ describe("source.eventTime limits", () => {
   });
 
   it("notBefore in another format", () => {
-    const text = withLimits("    notBefore: 1.1.2000\n    maxAhead: 1 day\n");
+    const text = withLimits("    notBefore: 1.1.2000\n    maxAhead: 2 minutes\n");
     expectOnly(text, { code: "bad-value", at: at(text, "notBefore: 1.1.2000", "1.1.2000"), message: 'source.eventTime.notBefore "1.1.2000" is not a date' });
   });
 
   it("notBefore outside the times InfluxDB can store", () => {
-    const text = withLimits("    notBefore: 1600-01-01\n    maxAhead: 1 day\n");
+    const text = withLimits("    notBefore: 1600-01-01\n    maxAhead: 2 minutes\n");
     expectOnly(text, {
       code: "bad-value",
       at: at(text, "notBefore: 1600-01-01", "1600-01-01"),
@@ -51,7 +66,7 @@ describe("source.eventTime limits", () => {
   });
 
   it("notBefore written as a number", () => {
-    const text = withLimits("    notBefore: 20000101\n    maxAhead: 1 day\n");
+    const text = withLimits("    notBefore: 20000101\n    maxAhead: 2 minutes\n");
     expectOnly(text, {
       code: "wrong-type",
       at: at(text, "notBefore: 20000101", "20000101"),
@@ -75,7 +90,7 @@ describe("source.eventTime limits", () => {
   });
 
   it("a bad limit and a bad unit are reported together", () => {
-    let text = withLimits("    notBefore: 2000-13-01\n    maxAhead: 1 day\n");
+    let text = withLimits("    notBefore: 2000-13-01\n    maxAhead: 2 minutes\n");
     text = edit(text, "unit: milliseconds", "unit: millis");
     expectDiagnostics(check(text).diagnostics, [
       { code: "bad-value", at: at(text, "unit: millis", "millis"), message: 'source.eventTime.unit "millis" is not allowed' },

@@ -30,6 +30,15 @@ function ruleSql(rule: RejectRule, node: JoinRegistryNode): [string, string] {
         `${READING}.${identifier(rule.field)} IS NULL`,
         stringLiteral(`missing required field ${rule.field} (${formatJsonPath(rule.path)})`),
       ];
+    // Spark's JSON parser takes "NaN", NaN, "Infinity" and "-INF" for a DOUBLE (allowNonNumericNumbers
+    // is on by default): such a value would be stored, left out of its line, and turn every
+    // mean, stddev and correlation of its windows into NaN, silently.
+    // https://spark.apache.org/docs/3.5.1/sql-data-sources-json.html#data-source-option
+    case "not-finite":
+      return [
+        `isnan(${READING}.${identifier(rule.field)}) OR abs(${READING}.${identifier(rule.field)}) = double('Infinity')`,
+        stringLiteral(`not a finite number: ${rule.field} (${formatJsonPath(rule.path)})`),
+      ];
     // The raw field is null: missing. It is there but parse-messages made no time of it: out
     // of range. Each has its own reason, so an operator can tell a device that sends no time
     // from one whose clock is wrong.

@@ -14,6 +14,8 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.zip.GZIPOutputStream;
 
 /**
@@ -85,8 +87,9 @@ final class InfluxWriter {
   private long writeChunk(List<String> chunk, List<Refusal> refused) throws IOException, InterruptedException {
     Answer answer = postUntilAnswered(chunk);
     if (answer.accepted()) return chunk.size();
-    if (chunk.size() == 1) {
-      refused.add(new Refusal(chunk.get(0), answer.status, answer.body));
+    if (chunk.size() == 1 || answer.droppedAll(chunk.size())) {
+      // InfluxDB 1.x counts the points it dropped: all of them means no halving can save one.
+      for (String line : chunk) refused.add(new Refusal(line, answer.status, answer.body));
       return 0;
     }
     int half = chunk.size() / 2;
@@ -95,8 +98,16 @@ final class InfluxWriter {
 
   /** InfluxDB's final word on a chunk: accepted (2xx) or refused (a 4xx that waiting cannot fix). */
   private record Answer(int status, String body) {
+    private static final Pattern DROPPED = Pattern.compile("dropped=(\\d+)");
+
     boolean accepted() {
       return status / 100 == 2;
+    }
+
+    /** "partial write: ... dropped=N" with N the whole chunk (a field type conflict, say). */
+    boolean droppedAll(int lines) {
+      Matcher m = DROPPED.matcher(body);
+      return m.find() && Long.parseLong(m.group(1)) >= lines;
     }
   }
 

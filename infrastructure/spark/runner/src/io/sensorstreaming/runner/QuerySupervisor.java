@@ -43,11 +43,23 @@ final class QuerySupervisor {
   }
 
   private void start(String name) {
+    // Counted from the attempt, so that a start that throws does not look like a long, stable run.
+    startedAt.put(name, System.currentTimeMillis());
     try {
       running.put(name, starters.get(name).start());
-      startedAt.put(name, System.currentTimeMillis());
     } catch (Exception e) {
       scheduleRestart(name, e);
+    }
+  }
+
+  /**
+   * A stopped SparkContext (the cluster removed the application, or the driver ran out of memory)
+   * cannot run any query again: the runner ends non-zero so that Livy reports the job dead and the
+   * driver's supervisor submits a new one, instead of restarting queries that cannot start.
+   */
+  static final class ContextLost extends RuntimeException {
+    ContextLost() {
+      super("the SparkContext has stopped; no query can run in this driver any more");
     }
   }
 
@@ -66,6 +78,7 @@ final class QuerySupervisor {
         if (query.exception().isDefined()) scheduleRestart(entry.getKey(), query.exception().get());
       }
       spark.streams().resetTerminated();
+      if (spark.sparkContext().isStopped()) throw new ContextLost();
       if (stop.present()) {
         Events.emit("runner-stopping", "reason", "stop marker " + stop);
         InfluxWriter.stopWaiting();

@@ -5,6 +5,8 @@ import java.sql.Timestamp;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
@@ -14,8 +16,11 @@ import org.apache.spark.sql.types.StructType;
 
 /**
  * The dead-letter output of an InfluxDB sink: the lines InfluxDB refused, with its status and
- * message, as Parquet under {@code <refusedPath>/sink=<sink>/batch_id=<n>/}. A replayed
- * micro-batch overwrites its own folder, so a replay neither loses nor duplicates a refusal.
+ * message, as Parquet under {@code <refusedPath>/sink=<sink>/checkpoint=<id>/batch_id=<n>/}. A
+ * replayed micro-batch overwrites its own folder (or removes it when nothing is refused any
+ * more), so a replay neither loses nor duplicates a refusal. The checkpoint id (a hash of the
+ * checkpoint's location) keeps a query that starts over on fresh state, whose batch numbers
+ * begin at 0 again, from overwriting the refusals of the old one.
  */
 final class RefusedPoints {
   static final StructType SCHEMA =
@@ -31,14 +36,29 @@ final class RefusedPoints {
   private final String path;
   private final AtomicLong total = new AtomicLong();
 
-  /** path: the folder, or null when the plan has none (the refusals are then only reported). */
-  RefusedPoints(String sink, String path) {
+  /**
+   * path: the folder, or null when the plan has none (the refusals are then only reported);
+   * checkpoint: the query's checkpoint location.
+   */
+  RefusedPoints(String sink, String path, String checkpoint) {
     this.sink = sink;
-    this.path = path == null ? null : path.replaceAll("/+$", "");
+    this.path = path == null ? null : path.replaceAll("/+$", "") + "/sink=" + sink + "/checkpoint=" + Integer.toHexString(checkpoint.hashCode());
   }
 
-  void record(SparkSession spark, long batchId, List<InfluxWriter.Refusal> refused) {
-    if (refused.isEmpty()) return;
+  private String batchFolder(long batchId) {
+    return path + "/batch_id=" + batchId;
+  }
+
+  void record(SparkSession spark, long batchId, List<InfluxWriter.Refusal> refused) throws java.io.IOException {
+    if (refused.isEmpty()) {
+      // A replay of a batch that had refusals the first time, which InfluxDB now takes.
+      if (path != null) {
+        Path folder = new Path(batchFolder(batchId));
+        FileSystem fs = folder.getFileSystem(spark.sparkContext().hadoopConfiguration());
+        if (fs.exists(folder)) fs.delete(folder, true);
+      }
+      return;
+    }
     if (path != null) {
       Timestamp now = new Timestamp(System.currentTimeMillis());
       List<Row> rows = new ArrayList<>(refused.size());
@@ -48,7 +68,7 @@ final class RefusedPoints {
           .coalesce(1)
           .write()
           .mode(SaveMode.Overwrite)
-          .parquet(path + "/sink=" + sink + "/batch_id=" + batchId);
+          .parquet(batchFolder(batchId));
     }
     ObjectNode fields = Events.fields();
     fields.put("query", sink);

@@ -94,7 +94,10 @@ public final class Runner {
 
     // The marker is not cleared here: a stop asked for while the job was starting must count.
     // Whoever starts the runner removes a stale marker first; the runner removes it after a stop.
-    StopMarker stop = new StopMarker(stopFile != null ? stopFile : plan.dir.resolve("STOP").toUri().toString(), spark.sparkContext().hadoopConfiguration());
+    // Hadoop's Path takes the text after "file://" literally: a percent-encoded URI (Path.toUri)
+    // would name a folder "a%20b" for "a b".
+    String defaultStop = "file://" + plan.dir.resolve("STOP").toAbsolutePath();
+    StopMarker stop = new StopMarker(stopFile != null ? stopFile : defaultStop, spark.sparkContext().hadoopConfiguration());
     spark.streams().addListener(new Events());
     QuerySupervisor queries = new QuerySupervisor(spark, sinkStarters(spark, plan));
     ObjectNode started = Events.fields();
@@ -231,7 +234,7 @@ public final class Runner {
                 tokenEnv.isTextual() ? System.getenv(tokenEnv.asText()) : null,
                 influx.path("batchLines").asInt(5000),
                 influx.path("gzip").asBoolean(true));
-        RefusedPoints refused = new RefusedPoints(name, influx.path("refusedPath").isTextual() ? influx.path("refusedPath").asText() : null);
+        RefusedPoints refused = new RefusedPoints(name, influx.path("refusedPath").isTextual() ? influx.path("refusedPath").asText() : null, Plan.text(sink, "checkpoint"));
         String column = Plan.text(sink, "lineColumn");
         VoidFunction2<Dataset<Row>, Long> post =
             (batch, batchId) -> {
