@@ -28,8 +28,9 @@ export const EXIT = {
    */
   notRunning: 10,
   /**
-   * `status`: the pipeline runs but not as it should: a sink waits for InfluxDB, a query is
-   * restarting after a failure (or failed, or stopped), or the Livy batch is not in state running.
+   * `status`: the pipeline runs but not as it should: a sink waits for InfluxDB, InfluxDB refused
+   * every point of a sink's latest batch, a query is restarting after a failure (or failed, or
+   * stopped), or the Livy batch is not in state running.
    */
   degraded: 11,
   /** Interrupted by Ctrl-C (128 + SIGINT), as shells report it. */

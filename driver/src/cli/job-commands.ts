@@ -501,9 +501,17 @@ export async function follow(livy: LivyClient, first: JobState, states: string, 
         continue;
       }
       if (read.batch === undefined) {
-        clearJobState(states, state.pipeline);
-        io.err(`Livy no longer knows batch ${state.batchId} (Livy restarted, or the batch ended long ago); see sensor-streaming status`);
-        return EXIT.jobFailed;
+        io.err(`Livy no longer knows batch ${state.batchId} (Livy restarted, or the batch ended long ago)`);
+        const next = liveSupervisor(states, state.pipeline) === undefined ? undefined : await nextJob(state, states, timing.pollMs, () => detached);
+        if (next === undefined) {
+          clearJobState(states, state.pipeline);
+          io.err("see sensor-streaming status");
+          return EXIT.jobFailed;
+        }
+        io.err(`the supervisor submitted the pipeline again as Livy batch ${next.batchId}; following it`);
+        state = next;
+        cursor = new LogCursor();
+        continue;
       }
       view = renderStatus(state, read.batch, parseEvents(read.lines));
       screen.show(view, cursor.next(read.lines).filter(isNotable));

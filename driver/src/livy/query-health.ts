@@ -123,5 +123,13 @@ export function pipelineHealth(batch: Batch, queries: readonly QueryHealth[]): P
   const problems: string[] = [];
   if (batch.state !== "running") problems.push(`Livy batch ${batch.id} is ${batch.state}, not running`);
   for (const q of queries) if (DEGRADED.has(q.health)) problems.push(`${q.query} ${PROBLEM[q.health]}`);
+  // A sink whose newest batch InfluxDB refused in full writes nothing (a field type conflict
+  // after a spec change, a retention policy shorter than the data): running, but not as it should.
+  for (const q of queries) {
+    const refusal = q.lastRefusal;
+    if (refusal !== undefined && q.lastWrite !== undefined && refusal.batchId === q.lastWrite.batchId && q.lastWrite.lines === 0) {
+      problems.push(`${q.query}: InfluxDB refused every point of its latest batch (${refusal.reason})`);
+    }
+  }
   return { health: problems.length === 0 ? "healthy" : "degraded", problems };
 }

@@ -111,6 +111,19 @@ describe("pipelineHealth", () => {
     expect(pipelineHealth(batch("running"), ["raw_parquet", "influx_raw", "influx_window_5m"].map((q) => queryHealth(q, log)))).toEqual({ health: "healthy", problems: [] });
   });
 
+  it("is degraded when InfluxDB refused every point of a sink's latest batch, not when it refused some", () => {
+    const refused = (batchId: number) => ({ event: "influx-refused", query: "influx_raw", batchId, lines: 50, status: 400, reason: "field type conflict", refusedTotal: 50 });
+    const all = events(progress("influx_raw"), refused(7), { event: "influx-written", query: "influx_raw", batchId: 7, lines: 0, refused: 50 });
+    expect(pipelineHealth(batch("running"), [queryHealth("influx_raw", all)])).toEqual({
+      health: "degraded",
+      problems: ["influx_raw: InfluxDB refused every point of its latest batch (field type conflict)"],
+    });
+    const some = events(progress("influx_raw"), refused(7), { event: "influx-written", query: "influx_raw", batchId: 7, lines: 3, refused: 50 });
+    expect(pipelineHealth(batch("running"), [queryHealth("influx_raw", some)]).health).toBe("healthy");
+    const since = events(progress("influx_raw"), refused(7), { event: "influx-written", query: "influx_raw", batchId: 7, lines: 0, refused: 50 }, written(8));
+    expect(pipelineHealth(batch("running"), [queryHealth("influx_raw", since)]).health, "a later batch was written").toBe("healthy");
+  });
+
   it("is degraded, saying why, when a sink waits, a query restarts or the batch is not running", () => {
     const log = events(progress("raw_parquet"), waiting(4), restarting(1));
     const waitingOnly = events(progress("raw_parquet"), waiting(4));
