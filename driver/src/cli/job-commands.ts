@@ -391,7 +391,9 @@ async function submit(livy: LivyClient, staged: { jarFile: string; planFile: str
           args: [staged.planFile, "--stop-file", staged.stopFile],
           jars,
           name,
-          conf: { "spark.ui.enabled": "false" },
+          // A driver out of memory would otherwise linger half alive, holding its Livy batch
+          // "running"; exiting lets the batch end dead, and the supervisor submit it again.
+          conf: { "spark.ui.enabled": "false", "spark.driver.extraJavaOptions": "-XX:+ExitOnOutOfMemoryError" },
         });
       } catch (error) {
         // Livy 0.7 leaves a batch it refused behind in "starting"; it would pass for a running job.
@@ -643,6 +645,26 @@ async function stopBatch(livy: LivyClient, target: StagingTarget, id: number, st
   return "deleted through Livy (DELETE /batches) after the graceful stop timed out";
 }
 
+/**
+ * A driver Livy no longer knows (Livy was restarted under it) still reads its stop marker: when
+ * its heartbeat is fresh, the marker is written and the heartbeat awaited to end.
+ */
+async function stopUnseenDriver(pipeline: string, options: JobOptions & { timeout?: string }, io: Output): Promise<boolean> {
+  const state = readJobState(stateDir(options), pipeline);
+  if (state === undefined) return false;
+  const target = stagingTarget({ ...options, target: state.target });
+  const fresh = async (): Promise<boolean> => ((await target.heartbeatAgeMs(state.stopFile).catch(() => undefined)) ?? Infinity) < 30_000;
+  if (!(await fresh())) return false;
+  io.err(`Livy knows no job of pipeline ${pipeline}, but its driver still runs (heartbeat beside ${state.stopFile}); asking it to stop through its stop marker`);
+  await target.requestStop(state.stopFile);
+  const deadline = Date.now() + numberOption(options.timeout ?? "120", "timeout", 1) * 1000;
+  while ((await fresh()) && Date.now() < deadline) await sleep(1000);
+  if (await fresh()) throw new ExitError(EXIT.failedToStart, `the driver of pipeline ${pipeline} did not stop within the timeout`, "its process runs outside Livy: find it with ps and end it");
+  clearJobState(stateDir(options), pipeline);
+  io.out(`pipeline ${pipeline}: the driver Livy did not know has stopped gracefully`);
+  return true;
+}
+
 export async function stopCommand(specFile: string | undefined, options: JobOptions & { timeout?: string }, io: Output): Promise<number> {
   const { plan } = loadPlan(specFile, options);
   const livy = livyClient(options);
@@ -650,6 +672,7 @@ export async function stopCommand(specFile: string | undefined, options: JobOpti
   if (await stopSupervisor(stateDir(options), plan.pipeline)) io.err(`stopped the supervisor of pipeline ${plan.pipeline}`);
   const { state, batch } = await withLivy(() => liveBatch(livy, plan.pipeline, options), EXIT.livyUnreachable);
   if (batch === undefined) {
+    if (await stopUnseenDriver(plan.pipeline, options, io)) return EXIT.ok;
     clearJobState(stateDir(options), plan.pipeline);
     io.out(`pipeline ${plan.pipeline} is not running; nothing to stop`);
     return EXIT.ok;

@@ -6,7 +6,7 @@
  * Beside it, `<pipeline>.lock` keeps two starts of one pipeline apart; it names the process that
  * holds it, so a lock left by a start that died (Ctrl-C, kill -9) is taken over at once.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -109,6 +109,27 @@ function leftOver(file: string, owner: LockOwner | undefined, alive: (pid: numbe
  * Takes the pipeline's lock, or throws LockHeldError while a live process holds it. Returns the
  * function that releases it (only while it is still this process's lock).
  */
+/**
+ * Moves a left-over lock aside. Two starts may both find the same dead owner: the rename is
+ * atomic, and a start that moved away a lock other than the one it judged (the other start's
+ * fresh lock) puts it back and yields.
+ */
+function takeOver(file: string, judged: LockOwner | undefined): void {
+  const aside = `${file}.${process.pid}.stale`;
+  try {
+    renameSync(file, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw error;
+  }
+  const moved = readOwner(aside);
+  if (moved?.pid !== judged?.pid || moved?.since !== judged?.since) {
+    renameSync(aside, file);
+    throw new LockHeldError(file, moved);
+  }
+  rmSync(aside, { force: true });
+}
+
 export function acquireLock(dir: string, pipeline: string, alive: (pid: number) => boolean = processAlive): () => void {
   mkdirSync(dir, { recursive: true });
   const file = lockFile(dir, pipeline);
@@ -123,7 +144,7 @@ export function acquireLock(dir: string, pipeline: string, alive: (pid: number) 
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       const owner = readOwner(file);
       if (!leftOver(file, owner, alive)) throw new LockHeldError(file, owner);
-      rmSync(file, { force: true });
+      takeOver(file, owner);
     }
   }
   throw new LockHeldError(file, readOwner(file));

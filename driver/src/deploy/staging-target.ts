@@ -4,7 +4,7 @@
  * Folders are content-addressed, so a running job's files never change under its feet.
  */
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -29,6 +29,11 @@ export interface StagingTarget {
   requestStop(stopFile: string): Promise<void>;
   /** Removes a marker left by an earlier run, before a new run is submitted. */
   clearStop(stopFile: string): Promise<void>;
+  /**
+   * How long ago the runner last wrote its heartbeat (`<stop marker>.alive`, every 5 s while it
+   * runs), or undefined when there is none or it cannot be read.
+   */
+  heartbeatAgeMs(stopFile: string): Promise<number | undefined>;
 }
 
 function jarName(jar: string): string {
@@ -65,6 +70,11 @@ export class LocalStagingTarget implements StagingTarget {
 
   async clearStop(stopFile: string): Promise<void> {
     rmSync(stopFile, { force: true });
+  }
+
+  async heartbeatAgeMs(stopFile: string): Promise<number | undefined> {
+    const beat = statSync(`${stopFile}.alive`, { throwIfNoEntry: false });
+    return beat === undefined ? undefined : Date.now() - beat.mtimeMs;
   }
 }
 
@@ -145,5 +155,12 @@ export class DockerStagingTarget implements StagingTarget {
 
   async clearStop(stopFile: string): Promise<void> {
     await this.exec(["rm", "-f", stopFile]);
+  }
+
+  async heartbeatAgeMs(stopFile: string): Promise<number | undefined> {
+    // Seconds since the epoch, of the heartbeat and of the container's clock, in one call.
+    const out = await this.exec(["sh", "-c", 'stat -c %Y "$1" && date +%s', "heartbeat", `${stopFile}.alive`]).catch(() => "");
+    const [written, now] = out.trim().split(/\s+/).map(Number);
+    return written === undefined || now === undefined || Number.isNaN(written) || Number.isNaN(now) ? undefined : (now - written) * 1000;
   }
 }

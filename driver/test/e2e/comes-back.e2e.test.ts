@@ -119,6 +119,8 @@ describe("a killed Spark driver comes back on its own", () => {
       },
       300_000,
     );
+    const supervisorLogFile = path.join(work, "state", `${PIPELINE}.supervisor.log`);
+    await waitFor("the supervisor to see its new job run", async () => (/restarted pipeline/.test(readFileSync(supervisorLogFile, "utf8")) ? true : undefined), 300_000);
     await waitFor("phase 2 in Parquet and InfluxDB", arrived, 300_000);
     const status = await runCli(["status", spec, "--json"], cliEnv);
     expect(JSON.parse(status.stdout).running, status.stdout).toBe(true);
@@ -130,7 +132,7 @@ describe("a killed Spark driver comes back on its own", () => {
     const series = await influxQuery(env.INFLUXDB_URL, DATABASE, 'SELECT count("light_level") FROM "sensor_readings"');
     expect(Number(series?.values[0]?.[1] ?? 0)).toBe(withLight);
 
-    const supervisorLog = readFileSync(path.join(work, "state", `${PIPELINE}.supervisor.log`), "utf8");
+    const supervisorLog = readFileSync(supervisorLogFile, "utf8");
     expect(supervisorLog).toMatch(/is not running: .*restarting it/);
     expect(supervisorLog).toMatch(/submitted the staged plan .* again as Livy batch/);
     expect(supervisorLog).toMatch(/restarted pipeline/);
@@ -144,4 +146,25 @@ describe("a killed Spark driver comes back on its own", () => {
     const after = await runCli(["status", spec, "--json"], cliEnv);
     expect(JSON.parse(after.stdout).running, "nothing restarts a stopped pipeline").toBe(false);
   }, 900_000);
+
+  it("starts no second driver while a restarted Livy does not know the running one, and stop still ends it", async () => {
+    const start = await runCli(["start", spec], cliEnv);
+    expect(start.code, start.stderr).toBe(0);
+    expect(driverPids()).toHaveLength(1);
+    const driver = driverPids()[0]!;
+    // Livy alone dies (not its process group): its Spark driver runs on, unseen by the new Livy.
+    const livyPid = Number(readFileSync(path.join(root, ".local-stack/pids/livy.pid"), "utf8").trim());
+    process.kill(livyPid, "SIGKILL");
+    execFileSync(path.join(root, "infrastructure/local/stack.sh"), ["start", "livy"], { cwd: root, stdio: "ignore" });
+    // Longer than the supervisor needs to look (5 s), back off (5 s) and submit.
+    await new Promise((r) => setTimeout(r, 40_000));
+    expect(driverPids(), "still the one driver, no twin on the same checkpoints").toEqual([driver]);
+    const supervisorLog = readFileSync(path.join(work, "state", `${PIPELINE}.supervisor.log`), "utf8");
+    expect(supervisorLog).toMatch(/wrote a heartbeat \d+ s ago: it runs outside Livy's view/);
+
+    const stop = await runCli(["stop", spec], cliEnv);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(stop.stdout).toMatch(/the driver Livy did not know has stopped gracefully/);
+    await waitFor("the unseen driver to end", async () => (driverPids().length === 0 ? true : undefined), 60_000);
+  }, 600_000);
 });

@@ -23,6 +23,8 @@ final class QuerySupervisor {
   static final long MAX_RESTART_MS = TimeUnit.MINUTES.toMillis(5);
   /** A query that ran this long before failing starts its backoff from the beginning again. */
   static final long STABLE_MS = TimeUnit.MINUTES.toMillis(10);
+  /** How often the runner says it is alive (StopMarker.heartbeat). */
+  static final long HEARTBEAT_MS = TimeUnit.SECONDS.toMillis(5);
 
   private final SparkSession spark;
   private final Map<String, Runner.SinkStarter> starters;
@@ -65,7 +67,20 @@ final class QuerySupervisor {
 
   /** Returns the exit code: 0 after a graceful stop or when every query has finished. */
   int superviseUntilStopped(StopMarker stop) throws Exception {
+    try {
+      return supervise(stop);
+    } finally {
+      stop.clearHeartbeat();
+    }
+  }
+
+  private int supervise(StopMarker stop) throws Exception {
+    long lastBeat = 0;
     while (true) {
+      if (System.currentTimeMillis() - lastBeat >= HEARTBEAT_MS) {
+        stop.heartbeat();
+        lastBeat = System.currentTimeMillis();
+      }
       try {
         spark.streams().awaitAnyTermination(TimeUnit.SECONDS.toMillis(1));
       } catch (StreamingQueryException e) {
