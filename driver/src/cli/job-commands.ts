@@ -7,7 +7,7 @@ import { execa } from "execa";
 import { compiledFiles } from "../emit/compiled-files.js";
 import { BindError, bindPlan } from "../deploy/bind-plan.js";
 import { checkCheckpoints, freshCheckpoint, recordCheckpoints, type PlanJson, type SinkVerdict } from "../deploy/checkpoint-compat.js";
-import { acquireLock, clearJobState, DEFAULT_STATE_DIR, LockHeldError, readJobState, writeJobState, type JobState } from "../deploy/job-state.js";
+import { acquireLock, clearJobState, clearStopped, isStopped, markStopped, readStagedJob, writeStagedJob, DEFAULT_STATE_DIR, LockHeldError, readJobState, writeJobState, type JobState } from "../deploy/job-state.js";
 import { DockerStagingTarget, LocalStagingTarget, type StagingTarget } from "../deploy/staging-target.js";
 import { FINAL_STATES, LivyClient, LivyError, type Batch } from "../livy/livy-client.js";
 import { LogCursor } from "../livy/log-cursor.js";
@@ -18,7 +18,7 @@ import { numberOption, type Output } from "./commands.js";
 import type { PlanNode } from "../plan/nodes.js";
 import { EXIT, ExitError } from "./exit-codes.js";
 import { loadPlan, type SpecOptions } from "./pipeline-input.js";
-import { launchSupervisor, liveSupervisor, stopSupervisor, type SupervisorRecord } from "../job/supervisor.js";
+import { HEARTBEAT_STALE_MS, launchSupervisor, liveSupervisor, stopSupervisor, type SupervisorRecord } from "../job/supervisor.js";
 
 export const RUNNER_CLASS = "io.sensorstreaming.runner.Runner";
 export const RUNNER_JAR = "infrastructure/spark/runner/build/sensor-streaming-runner.jar";
@@ -196,25 +196,50 @@ export interface StartOptions extends JobOptions {
  */
 export async function resubmit(pipeline: string, options: StartOptions, io: Output): Promise<JobState | undefined> {
   const dir = stateDir(options);
-  const last = readJobState(dir, pipeline);
-  if (last?.jarFile === undefined) return undefined;
-  const jarFile = last.jarFile;
+  const last = readStagedJob(dir, pipeline);
+  if (last === undefined) return undefined;
   const livy = livyClient(options);
   const target = stagingTarget({ ...options, target: last.target });
-  if (target.kind === "local" && ![last.planFile, jarFile].every((f) => existsSync(f))) return undefined;
+  if (target.kind === "local" && ![last.planFile, last.jarFile].every((f) => existsSync(f))) return undefined;
   return whileLocked(dir, pipeline, io, async () => {
+    if (isStopped(dir, pipeline)) throw new ExitError(EXIT.alreadyRunning, `pipeline ${pipeline} was stopped; it is not submitted again`);
     const running = await withLivy(() => liveBatch(livy, pipeline, options), EXIT.livyUnreachable);
     if (running.batch !== undefined) throw new ExitError(EXIT.alreadyRunning, `pipeline ${pipeline} already runs as Livy batch ${running.batch.id}`);
+    await refuseUnseenDriver(pipeline, options);
     await target.clearStop(last.stopFile).catch((error: Error) => {
       throw new ExitError(EXIT.failedToStart, `cannot remove the old stop marker ${last.stopFile}: ${error.message}`);
     });
-    const batch = await submit(livy, { jarFile, planFile: last.planFile, stopFile: last.stopFile }, pipeline);
+    const batch = await submit(livy, last, pipeline, target.kind);
     const state: JobState = { ...last, batchId: batch.id, livyUrl: livy.url, startedAt: new Date().toISOString() };
     writeJobState(dir, state);
     io.err(`submitted the staged plan ${last.planFile} again as Livy batch ${batch.id}; waiting until Spark runs every query`);
     await waitUntilRunning(livy, state, numberOption(options.timeout ?? "300", "timeout", 1) * 1000, dir, io);
     return state;
   });
+}
+
+/**
+ * How long ago the pipeline's driver last wrote its heartbeat, wherever Livy thinks it is: a
+ * driver Livy forgot (Livy restarted under it) still beats. Undefined when there is no heartbeat.
+ */
+export async function driverHeartbeatAge(pipeline: string, options: JobOptions): Promise<number | undefined> {
+  const staged = readStagedJob(stateDir(options), pipeline);
+  const state = readJobState(stateDir(options), pipeline);
+  const target = stagingTarget({ ...options, target: staged?.target ?? state?.target ?? options.target });
+  const stopFile = staged?.stopFile ?? state?.stopFile ?? target.stopFileFor(pipeline);
+  return target.heartbeatAgeMs(stopFile).catch(() => undefined);
+}
+
+/** Refuses to submit while a driver of the pipeline beats outside Livy's view. */
+async function refuseUnseenDriver(pipeline: string, options: JobOptions): Promise<void> {
+  const age = await driverHeartbeatAge(pipeline, options);
+  if (age !== undefined && age < HEARTBEAT_STALE_MS) {
+    throw new ExitError(
+      EXIT.alreadyRunning,
+      `a driver of pipeline ${pipeline} still runs although Livy does not know it (its heartbeat is ${Math.round(age / 1000)} s old; was Livy restarted?)`,
+      "stop it first: sensor-streaming stop (it is asked to stop through its stop marker)",
+    );
+  }
 }
 
 /** The command line that runs `supervise` for the same spec and options as this command. */
@@ -315,6 +340,8 @@ async function startLocked(plan: PlanNode, livy: LivyClient, target: StagingTarg
     );
   }
 
+  if (running.batch === undefined) await refuseUnseenDriver(plan.pipeline, options);
+
   const files = compiledFiles(plan);
   const sql = Object.fromEntries(files.filter((f) => f.name.endsWith(".sql")).map((f) => [f.name, f.content]));
   const planIndex = files.findIndex((f) => f.name === "plan.json");
@@ -355,7 +382,10 @@ async function startLocked(plan: PlanNode, livy: LivyClient, target: StagingTarg
     throw new ExitError(EXIT.failedToStart, `cannot remove the old stop marker ${staged.stopFile}: ${error.message}`);
   });
 
-  const batch = await submit(livy, staged, plan.pipeline);
+  clearStopped(stateDir(options), plan.pipeline);
+  const sinks = plan.sinks.map((s) => s.name);
+  writeStagedJob(stateDir(options), { pipeline: plan.pipeline, target: target.kind, planFile: staged.planFile, jarFile: staged.jarFile, stopFile: staged.stopFile, sinks });
+  const batch = await submit(livy, staged, plan.pipeline, target.kind);
   const state: JobState = {
     pipeline: plan.pipeline,
     batchId: batch.id,
@@ -378,7 +408,18 @@ async function startLocked(plan: PlanNode, livy: LivyClient, target: StagingTarg
   return state;
 }
 
-async function submit(livy: LivyClient, staged: { jarFile: string; planFile: string; stopFile: string }, pipeline: string): Promise<Batch> {
+/**
+ * A driver out of memory would otherwise linger half alive, holding its Livy batch "running";
+ * exiting lets the batch end dead and the supervisor submit it again. Only on the local stack,
+ * whose Spark settings are ours: on a cluster this option would replace the site's own
+ * spark.driver.extraJavaOptions, so it belongs in its spark-defaults.conf (see the README).
+ */
+const LOCAL_DRIVER_CONF = { "spark.driver.extraJavaOptions": "-XX:+ExitOnOutOfMemoryError" } as const;
+
+async function submit(livy: LivyClient, staged: { jarFile: string; planFile: string; stopFile: string }, pipeline: string, targetKind: StagingTarget["kind"]): Promise<Batch> {
+  // The marker lives on the driver's local disk, where this CLI writes it; a bare path would be
+  // resolved on the cluster's default file system (HDFS) by the runner.
+  const stopFile = staged.stopFile.startsWith("/") ? `file://${staged.stopFile}` : staged.stopFile;
   const jars = (process.env.SPARK_KAFKA_JARS ?? "").split(",").filter((j) => j !== "");
   const name = batchName(pipeline, new Date());
   // A submit Livy fails (5xx) is a start that failed (5), like one it refuses.
@@ -388,12 +429,10 @@ async function submit(livy: LivyClient, staged: { jarFile: string; planFile: str
         return await livy.submit({
           file: staged.jarFile,
           className: RUNNER_CLASS,
-          args: [staged.planFile, "--stop-file", staged.stopFile],
+          args: [staged.planFile, "--stop-file", stopFile],
           jars,
           name,
-          // A driver out of memory would otherwise linger half alive, holding its Livy batch
-          // "running"; exiting lets the batch end dead, and the supervisor submit it again.
-          conf: { "spark.ui.enabled": "false", "spark.driver.extraJavaOptions": "-XX:+ExitOnOutOfMemoryError" },
+          conf: { "spark.ui.enabled": "false", ...(targetKind === "local" ? LOCAL_DRIVER_CONF : {}) },
         });
       } catch (error) {
         // Livy 0.7 leaves a batch it refused behind in "starting"; it would pass for a running job.
@@ -505,8 +544,9 @@ export async function follow(livy: LivyClient, first: JobState, states: string, 
       if (read.batch === undefined) {
         io.err(`Livy no longer knows batch ${state.batchId} (Livy restarted, or the batch ended long ago)`);
         const next = liveSupervisor(states, state.pipeline) === undefined ? undefined : await nextJob(state, states, timing.pollMs, () => detached);
+        if (detached) break;
         if (next === undefined) {
-          clearJobState(states, state.pipeline);
+          // Not cleared: the driver may run on unseen (its heartbeat tells stop and the supervisor).
           io.err("see sensor-streaming status");
           return EXIT.jobFailed;
         }
@@ -524,6 +564,7 @@ export async function follow(livy: LivyClient, first: JobState, states: string, 
         }
         io.err(`the job ended with an error (${read.batch.state}):\n${failureReason(read.lines)}`);
         const next = liveSupervisor(states, state.pipeline) === undefined ? undefined : await nextJob(state, states, timing.pollMs, () => detached);
+        if (detached) break;
         if (next === undefined) {
           clearJobState(states, state.pipeline);
           return EXIT.jobFailed;
@@ -545,7 +586,8 @@ export async function follow(livy: LivyClient, first: JobState, states: string, 
 async function nextJob(ended: JobState, states: string, pollMs: number, detached: () => boolean): Promise<JobState | undefined> {
   while (!detached() && liveSupervisor(states, ended.pipeline) !== undefined) {
     const now = readJobState(states, ended.pipeline);
-    if (now !== undefined && now.batchId !== ended.batchId) return now;
+    // Livy numbers batches from 0 again after a restart: the start time tells jobs apart.
+    if (now !== undefined && (now.batchId !== ended.batchId || now.startedAt !== ended.startedAt)) return now;
     await sleep(pollMs);
   }
   return undefined;
@@ -650,13 +692,15 @@ async function stopBatch(livy: LivyClient, target: StagingTarget, id: number, st
  * its heartbeat is fresh, the marker is written and the heartbeat awaited to end.
  */
 async function stopUnseenDriver(pipeline: string, options: JobOptions & { timeout?: string }, io: Output): Promise<boolean> {
+  const staged = readStagedJob(stateDir(options), pipeline);
   const state = readJobState(stateDir(options), pipeline);
-  if (state === undefined) return false;
-  const target = stagingTarget({ ...options, target: state.target });
-  const fresh = async (): Promise<boolean> => ((await target.heartbeatAgeMs(state.stopFile).catch(() => undefined)) ?? Infinity) < 30_000;
+  const target = stagingTarget({ ...options, target: staged?.target ?? state?.target ?? options.target });
+  const stopFile = staged?.stopFile ?? state?.stopFile ?? target.stopFileFor(pipeline);
+  const fresh = async (): Promise<boolean> => ((await driverHeartbeatAge(pipeline, options)) ?? Infinity) < HEARTBEAT_STALE_MS;
   if (!(await fresh())) return false;
-  io.err(`Livy knows no job of pipeline ${pipeline}, but its driver still runs (heartbeat beside ${state.stopFile}); asking it to stop through its stop marker`);
-  await target.requestStop(state.stopFile);
+  io.err(`Livy knows no job of pipeline ${pipeline}, but its driver still runs (heartbeat beside ${stopFile}); asking it to stop through its stop marker`);
+  await target.requestStop(stopFile);
+  // The runner removes its heartbeat when it has stopped; a killed one leaves it to go stale.
   const deadline = Date.now() + numberOption(options.timeout ?? "120", "timeout", 1) * 1000;
   while ((await fresh()) && Date.now() < deadline) await sleep(1000);
   if (await fresh()) throw new ExitError(EXIT.failedToStart, `the driver of pipeline ${pipeline} did not stop within the timeout`, "its process runs outside Livy: find it with ps and end it");
@@ -668,7 +712,9 @@ async function stopUnseenDriver(pipeline: string, options: JobOptions & { timeou
 export async function stopCommand(specFile: string | undefined, options: JobOptions & { timeout?: string }, io: Output): Promise<number> {
   const { plan } = loadPlan(specFile, options);
   const livy = livyClient(options);
-  // The supervisor goes first, so that it cannot submit again the job this command stops.
+  // The stop is recorded first, so that nothing (a supervisor, one launched by a start racing
+  // this stop) submits the job again; then the supervisor goes.
+  markStopped(stateDir(options), plan.pipeline);
   if (await stopSupervisor(stateDir(options), plan.pipeline)) io.err(`stopped the supervisor of pipeline ${plan.pipeline}`);
   const { state, batch } = await withLivy(() => liveBatch(livy, plan.pipeline, options), EXIT.livyUnreachable);
   if (batch === undefined) {

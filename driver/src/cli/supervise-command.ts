@@ -6,6 +6,7 @@ import os from "node:os";
 import { LivyError } from "../livy/livy-client.js";
 import {
   clearSupervisorRecord,
+  judgeJob,
   liveSupervisor,
   processStart,
   supervise,
@@ -15,20 +16,11 @@ import {
   type SupervisedJob,
   type SupervisorRecord,
 } from "../job/supervisor.js";
-import { readJobState } from "../deploy/job-state.js";
+import { isStopped, readJobState } from "../deploy/job-state.js";
 import type { Output } from "./commands.js";
 import { EXIT, ExitError } from "./exit-codes.js";
-import { lastBatch, lastBatchEnd, liveBatch, livyClient, resubmit, stagingTarget, startCommand, stateDir, type StartOptions } from "./job-commands.js";
+import { driverHeartbeatAge, lastBatch, lastBatchEnd, liveBatch, livyClient, resubmit, startCommand, stateDir, type StartOptions } from "./job-commands.js";
 import { loadPlan } from "./pipeline-input.js";
-
-/** A driver heartbeat older than this is a driver that no longer runs (it beats every 5 s). */
-const HEARTBEAT_STALE_MS = 30_000;
-
-async function heartbeat(dir: string, pipeline: string, options: StartOptions): Promise<number | undefined> {
-  const state = readJobState(dir, pipeline);
-  if (state === undefined) return undefined;
-  return stagingTarget({ ...options, target: state.target }).heartbeatAgeMs(state.stopFile).catch(() => undefined);
-}
 
 export async function superviseCommand(specFile: string | undefined, options: StartOptions, io: Output): Promise<number> {
   const { plan } = loadPlan(specFile, options);
@@ -58,21 +50,16 @@ export async function superviseCommand(specFile: string | undefined, options: St
     check: async (): Promise<JobCheck> => {
       try {
         const { batch } = await liveBatch(livy, plan.pipeline, options);
-        if (batch !== undefined) return { kind: "running", batchId: batch.id };
-        const last = await lastBatch(livy, plan.pipeline);
-        if (last === undefined) {
-          // Livy knows no job of it: was Livy restarted while the driver ran on? A driver that
-          // still beats must not get a twin writing to the same checkpoints.
-          const beat = await heartbeat(dir, plan.pipeline, options);
-          if (beat !== undefined && beat < HEARTBEAT_STALE_MS) {
-            return { kind: "unknown", why: `Livy knows no job of it, but its driver wrote a heartbeat ${Math.round(beat / 1000)} s ago: it runs outside Livy's view (was Livy restarted?); no second driver is started while it beats` };
-          }
-        }
-        // A job that ended well (stopped, or every available-now query caught up) stays ended.
-        if (last?.state === "success") return { kind: "finished", why: `Livy batch ${last.id} ended normally` };
-        return { kind: "down", why: await lastBatchEnd(livy, plan.pipeline) };
+        const last = batch === undefined ? await lastBatch(livy, plan.pipeline) : undefined;
+        const verdict = judgeJob({
+          runningBatch: batch?.id,
+          stopped: isStopped(dir, plan.pipeline),
+          lastBatch: last,
+          heartbeatAgeMs: batch === undefined ? await driverHeartbeatAge(plan.pipeline, options) : undefined,
+        });
+        return verdict.kind === "down" ? { kind: "down", why: await lastBatchEnd(livy, plan.pipeline) } : verdict;
       } catch (error) {
-        if (error instanceof LivyError) return { kind: "unknown", why: error.message };
+        if (error instanceof LivyError) return { kind: "unknown", why: `Livy does not answer (${error.message})` };
         throw error;
       }
     },

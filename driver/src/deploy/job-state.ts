@@ -149,3 +149,55 @@ export function acquireLock(dir: string, pipeline: string, alive: (pid: number) 
   }
   throw new LockHeldError(file, readOwner(file));
 }
+
+/**
+ * The last job `start` staged for a pipeline: what the supervisor submits again when the job
+ * dies. Kept apart from the job state, which a failed start clears, so that a restart that fails
+ * once does not fall back to the spec on disk.
+ */
+export interface StagedJobRecord {
+  readonly pipeline: string;
+  readonly target: string;
+  readonly planFile: string;
+  readonly jarFile: string;
+  readonly stopFile: string;
+  readonly sinks: readonly string[];
+}
+
+function stagedFile(dir: string, pipeline: string): string {
+  return path.join(dir, `${pipeline}.staged.json`);
+}
+
+export function readStagedJob(dir: string, pipeline: string): StagedJobRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(stagedFile(dir, pipeline), "utf8")) as StagedJobRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeStagedJob(dir: string, record: StagedJobRecord): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(stagedFile(dir, record.pipeline), `${JSON.stringify(record, null, 2)}\n`);
+}
+
+/**
+ * Written by `stop` before anything else and removed by the next submit of `start`: while it is
+ * there, nothing submits the pipeline again, whatever Livy says about its last batch.
+ */
+function stoppedFile(dir: string, pipeline: string): string {
+  return path.join(dir, `${pipeline}.stopped`);
+}
+
+export function markStopped(dir: string, pipeline: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(stoppedFile(dir, pipeline), `${new Date().toISOString()}\n`);
+}
+
+export function isStopped(dir: string, pipeline: string): boolean {
+  return existsSync(stoppedFile(dir, pipeline));
+}
+
+export function clearStopped(dir: string, pipeline: string): void {
+  rmSync(stoppedFile(dir, pipeline), { force: true });
+}

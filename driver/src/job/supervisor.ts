@@ -136,6 +136,42 @@ export type JobCheck =
   /** Livy did not answer: nothing can be known or done until it does. */
   | { readonly kind: "unknown"; readonly why: string };
 
+/** What one look at Livy, the state folder and the driver's heartbeat found. */
+export interface JobFacts {
+  /** The pipeline's batch Livy runs, if any. */
+  readonly runningBatch: number | undefined;
+  /** `stop` was asked for (and no start since). */
+  readonly stopped: boolean;
+  /** The pipeline's newest batch Livy remembers. */
+  readonly lastBatch: { readonly id: number; readonly state: string } | undefined;
+  /** How long ago the driver wrote its heartbeat. */
+  readonly heartbeatAgeMs: number | undefined;
+}
+
+/** A heartbeat older than this belongs to a driver that no longer runs (it beats every 5 s). */
+export const HEARTBEAT_STALE_MS = 30_000;
+
+/**
+ * The verdict on one look; "down" still needs its reason (from the last batch's log), which the
+ * caller reads only then.
+ */
+export function judgeJob(facts: JobFacts): Exclude<JobCheck, { kind: "down" }> | { readonly kind: "down" } {
+  if (facts.runningBatch !== undefined) return { kind: "running", batchId: facts.runningBatch };
+  if (facts.stopped) return { kind: "finished", why: "it was stopped (sensor-streaming stop)" };
+  // A job that ended well (a graceful stop, or every available-now query caught up) stays ended.
+  if (facts.lastBatch?.state === "success") return { kind: "finished", why: `Livy batch ${facts.lastBatch.id} ended normally` };
+  // A driver that still beats (Livy restarted under it, or its end is not final yet) must not
+  // get a twin writing to the same checkpoints.
+  const beat = facts.heartbeatAgeMs;
+  if (beat !== undefined && beat < HEARTBEAT_STALE_MS) {
+    return {
+      kind: "unknown",
+      why: `Livy shows no running job of it, but its driver wrote a heartbeat ${Math.round(beat / 1000)} s ago: it runs outside Livy's view (was Livy restarted?); no second driver is started while it beats`,
+    };
+  }
+  return { kind: "down" };
+}
+
 export interface SupervisedJob {
   readonly pipeline: string;
   check(): Promise<JobCheck>;
@@ -181,15 +217,16 @@ export async function supervise(
   let current = record;
   let failures = 0;
   let lastRestart = 0;
-  let livyAway: number | undefined;
+  let inDoubt: { since: number; why: string } | undefined;
   while (!signal.aborted) {
     const seen = await job.check().catch((error: unknown): JobCheck => ({ kind: "unknown", why: (error as Error).message }));
     if (seen.kind === "unknown") {
-      if (livyAway === undefined) log(`Livy does not answer (${seen.why}); waiting for it`);
-      livyAway ??= Date.now();
+      // Said once per stretch of doubt, and again when the reason changes.
+      if (inDoubt?.why !== seen.why) log(`cannot tell whether the job runs: ${seen.why}; waiting`);
+      inDoubt = { since: inDoubt?.since ?? Date.now(), why: seen.why };
     } else {
-      if (livyAway !== undefined) log(`Livy answers again after ${Math.round((Date.now() - livyAway) / 1000)} s`);
-      livyAway = undefined;
+      if (inDoubt !== undefined) log(`the job's state is known again after ${Math.round((Date.now() - inDoubt.since) / 1000)} s`);
+      inDoubt = undefined;
     }
     if (seen.kind === "finished") {
       log(`pipeline ${job.pipeline} is not running: ${seen.why}; nothing to restart, the supervisor ends`);

@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
+  judgeJob,
   liveSupervisor,
   processStart,
   supervise,
@@ -86,15 +87,15 @@ describe("supervise", () => {
     expect(log.join("\n")).toMatch(/ended normally; nothing to restart, the supervisor ends/);
   });
 
-  it("does nothing while Livy does not answer, and says so once", async () => {
+  it("does nothing while it cannot tell whether the job runs, and says so once", async () => {
     const controller = new AbortController();
-    const away: JobCheck = { kind: "unknown", why: "connection refused" };
+    const away: JobCheck = { kind: "unknown", why: "Livy does not answer (connection refused)" };
     const { job, calls } = scripted([away, away, away, { kind: "running", batchId: 3 }], [], controller);
     const log: string[] = [];
     await supervise(job, record(), () => undefined, (l) => log.push(l), controller.signal, FAST);
     expect(calls.filter((c) => c.startsWith("restart"))).toEqual([]);
-    expect(log.filter((l) => l.includes("Livy does not answer"))).toHaveLength(1);
-    expect(log.filter((l) => l.includes("Livy answers again"))).toHaveLength(1);
+    expect(log.filter((l) => l.includes("cannot tell whether the job runs: Livy does not answer (connection refused); waiting"))).toHaveLength(1);
+    expect(log.filter((l) => l.includes("the job's state is known again after"))).toHaveLength(1);
   });
 
   it("ends at once when aborted during a backoff, without restarting", async () => {
@@ -123,5 +124,26 @@ describe("the supervisor record", () => {
     expect(liveSupervisor(dir, "p"), "a recycled pid: another process started later").toBeUndefined();
     writeFileSync(supervisorFile(dir, "p"), "{not json");
     expect(liveSupervisor(dir, "p"), "an unreadable record").toBeUndefined();
+  });
+});
+
+describe("judgeJob: what one look means", () => {
+  const nothing = { runningBatch: undefined, stopped: false, lastBatch: undefined, heartbeatAgeMs: undefined };
+
+  it("running while Livy runs a batch of it, whatever else is seen", () => {
+    expect(judgeJob({ ...nothing, runningBatch: 4, stopped: true, heartbeatAgeMs: 1000 })).toEqual({ kind: "running", batchId: 4 });
+  });
+
+  it("finished after a stop, or when the last batch ended normally: nothing to restart", () => {
+    expect(judgeJob({ ...nothing, stopped: true, lastBatch: { id: 3, state: "dead" } }).kind).toBe("finished");
+    expect(judgeJob({ ...nothing, lastBatch: { id: 3, state: "success" } })).toEqual({ kind: "finished", why: "Livy batch 3 ended normally" });
+  });
+
+  it("down when the last batch died and no driver beats; in doubt while one still does", () => {
+    expect(judgeJob({ ...nothing, lastBatch: { id: 3, state: "dead" } })).toEqual({ kind: "down" });
+    expect(judgeJob({ ...nothing, lastBatch: { id: 3, state: "dead" }, heartbeatAgeMs: 45_000 }), "a stale heartbeat: a dead driver").toEqual({ kind: "down" });
+    expect(judgeJob({ ...nothing, heartbeatAgeMs: 4_000 }).kind, "Livy forgot a driver that runs on").toBe("unknown");
+    expect(judgeJob({ ...nothing, heartbeatAgeMs: -2_000 }).kind, "a clock stepped back counts as fresh").toBe("unknown");
+    expect(judgeJob(nothing)).toEqual({ kind: "down" });
   });
 });

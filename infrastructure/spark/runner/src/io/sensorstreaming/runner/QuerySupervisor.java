@@ -67,20 +67,26 @@ final class QuerySupervisor {
 
   /** Returns the exit code: 0 after a graceful stop or when every query has finished. */
   int superviseUntilStopped(StopMarker stop) throws Exception {
+    // From a thread of its own, so that the beat goes on while queries start or stop slowly.
+    java.util.concurrent.ScheduledExecutorService beats =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+            task -> {
+              Thread thread = new Thread(task, "sensor-streaming-heartbeat");
+              thread.setDaemon(true);
+              return thread;
+            });
+    beats.scheduleAtFixedRate(stop::heartbeat, 0, HEARTBEAT_MS, TimeUnit.MILLISECONDS);
     try {
       return supervise(stop);
     } finally {
+      beats.shutdownNow();
+      beats.awaitTermination(5, TimeUnit.SECONDS);
       stop.clearHeartbeat();
     }
   }
 
   private int supervise(StopMarker stop) throws Exception {
-    long lastBeat = 0;
     while (true) {
-      if (System.currentTimeMillis() - lastBeat >= HEARTBEAT_MS) {
-        stop.heartbeat();
-        lastBeat = System.currentTimeMillis();
-      }
       try {
         spark.streams().awaitAnyTermination(TimeUnit.SECONDS.toMillis(1));
       } catch (StreamingQueryException e) {

@@ -234,7 +234,7 @@ public final class Runner {
                 tokenEnv.isTextual() ? System.getenv(tokenEnv.asText()) : null,
                 influx.path("batchLines").asInt(5000),
                 influx.path("gzip").asBoolean(true));
-        RefusedPoints refused = new RefusedPoints(name, influx.path("refusedPath").isTextual() ? influx.path("refusedPath").asText() : null, Plan.text(sink, "checkpoint"));
+        RefusedPoints refused = new RefusedPoints(name, influx.path("refusedPath").isTextual() ? influx.path("refusedPath").asText() : null);
         String column = Plan.text(sink, "lineColumn");
         VoidFunction2<Dataset<Row>, Long> post =
             (batch, batchId) -> {
