@@ -8,7 +8,6 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LivyClient } from "../../src/livy/livy-client.js";
 import { runCli } from "./support/cli.js";
@@ -16,6 +15,7 @@ import { influxQuery, recreateDatabase } from "./support/influx.js";
 import { readSinkRows } from "./support/parquet.js";
 import { generate, message, registryCsv } from "./support/readings.js";
 import { waitFor } from "./support/runner-process.js";
+import { produce as produceTo } from "./support/produce.js";
 import { ensureStack, root, type StackEnv } from "./support/stack.js";
 
 const DATABASE = "sensors_e2e";
@@ -28,12 +28,7 @@ let topic: string;
 const offsets: string[] = [];
 
 async function produce(values: string[]): Promise<void> {
-  const kafka = new Kafka({ clientId: "e2e-comes-back", brokers: [env.KAFKA_BOOTSTRAP], logLevel: logLevel.NOTHING });
-  const producer = kafka.producer();
-  await producer.connect();
-  const [result] = await producer.send({ topic, acks: -1, messages: values.map((value) => ({ value })) });
-  values.forEach((_, i) => offsets.push(String(BigInt(result!.baseOffset!) + BigInt(i))));
-  await producer.disconnect();
+  offsets.push(...(await produceTo(env.KAFKA_BOOTSTRAP, topic, values)));
 }
 
 function stateFile(): { batchId: number } | undefined {
