@@ -49,8 +49,6 @@ if [ "$target" = local ]; then
   eval "$(infrastructure/local/stack.sh env)"
   export SPARK_HOME SPARK_KAFKA_JARS LIVY_URL KAFKA_BOOTSTRAP INFLUXDB_URL SENSOR_STREAMING_STAGING
   [ -f infrastructure/spark/runner/build/sensor-streaming-runner.jar ] || infrastructure/spark/runner/build.sh
-  plan=$(node dist/cli/main.js stage "${SENSOR_STREAMING_SPEC:-conf/pipeline.yaml}" --profile "$profile" 2>/dev/null) || true
-  [ -z "$plan" ] || infrastructure/local/create-influx-database.sh "$plan"
 fi
 
 say "starting ${SENSOR_STREAMING_SPEC:-conf/pipeline.yaml} (target $target, profile $profile, $mode)"

@@ -8,6 +8,7 @@ import { compiledFiles } from "../emit/compiled-files.js";
 import { BindError, bindPlan } from "../deploy/bind-plan.js";
 import { checkCheckpoints, freshCheckpoint, recordCheckpoints, type PlanJson, type SinkVerdict } from "../deploy/checkpoint-compat.js";
 import { acquireLock, clearJobState, clearStopped, isStopped, markStopped, readStagedJob, writeStagedJob, DEFAULT_STATE_DIR, LockHeldError, readJobState, writeJobState, type JobState } from "../deploy/job-state.js";
+import { prepareInfluxDatabases } from "../deploy/influx-database.js";
 import { DockerStagingTarget, LocalStagingTarget, type StagingTarget } from "../deploy/staging-target.js";
 import { FINAL_STATES, LivyClient, LivyError, type Batch } from "../livy/livy-client.js";
 import { LogCursor } from "../livy/log-cursor.js";
@@ -17,7 +18,7 @@ import { isNotable, parseEvents, type QueryProgress, type RunnerEvent } from "..
 import { numberOption, type Output } from "./commands.js";
 import type { PlanNode } from "../plan/nodes.js";
 import { EXIT, ExitError } from "./exit-codes.js";
-import { loadPlan, type SpecOptions } from "./pipeline-input.js";
+import { DEFAULT_SPEC, loadPlan, type SpecOptions } from "./pipeline-input.js";
 import { HEARTBEAT_STALE_MS, launchSupervisor, liveSupervisor, stopSupervisor, type SupervisorRecord } from "../job/supervisor.js";
 
 export const RUNNER_CLASS = "io.sensorstreaming.runner.Runner";
@@ -242,6 +243,18 @@ async function refuseUnseenDriver(pipeline: string, options: JobOptions): Promis
   }
 }
 
+/** ` SPEC --profile P ...` as the user would type them again, empty for the defaults. */
+export function pipelineArguments(specFile: string | undefined, options: JobOptions): string {
+  const quote = (text: string): string => (/^[A-Za-z0-9_./:@%+=-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`);
+  const parts = [
+    ...(specFile === undefined || path.resolve(specFile) === path.resolve(DEFAULT_SPEC) ? [] : [specFile]),
+    ...(options.profile === undefined ? [] : ["--profile", options.profile]),
+    ...(options.target === undefined ? [] : ["--target", options.target]),
+    ...(options.livy === undefined ? [] : ["--livy", options.livy]),
+  ];
+  return parts.map((p) => ` ${quote(p)}`).join("");
+}
+
 /** The command line that runs `supervise` for the same spec and options as this command. */
 function superviseCommandLine(specFile: string | undefined, options: StartOptions): [string, ...string[]] {
   const flags: Array<[string, string | undefined]> = [
@@ -292,8 +305,10 @@ export async function startCommand(specFile: string | undefined, options: StartO
   if (options.foreground !== true) {
     io.out(`pipeline ${plan.pipeline} is running as Livy batch ${state.batchId}`);
     if (options.supervisedBy === undefined) io.out(supervisionNote(supervisor));
-    io.out(`  follow it:  npx sensor-streaming status   |   npx sensor-streaming logs -f`);
-    io.out(`  stop it:    ./stop-spark-streaming.sh  (or npx sensor-streaming stop)`);
+    // The hints name this pipeline: without its spec they would show the default one.
+    const which = pipelineArguments(specFile, options);
+    io.out(`  follow it:  npx sensor-streaming status${which}   |   npx sensor-streaming logs -f${which}`);
+    io.out(which === "" ? `  stop it:    ./stop-spark-streaming.sh  (or npx sensor-streaming stop)` : `  stop it:    npx sensor-streaming stop${which}`);
     return EXIT.ok;
   }
   return follow(livy, state, stateDir(options), io);
@@ -352,6 +367,7 @@ async function startLocked(plan: PlanNode, livy: LivyClient, target: StagingTarg
     if (error instanceof BindError) throw new ExitError(EXIT.invalidSpec, `cannot bind ${plan.specFile}: ${error.message}`, `export ${error.unset.map((v) => `${v}=...`).join(" ")}`);
     throw error;
   }
+  for (const line of await prepareInfluxDatabases(bound)) io.err(`  ${line}`);
   const used = checkpointsToUse(target.kind === "local" ? checkCheckpoints(bound, sql) : [], bound, options.freshState === true, io);
   // Queries that resume on (or start on) a checkpoint other than the planned one get it written in.
   const template = JSON.parse(files[planIndex]!.content) as { sinks: Array<{ name: string; checkpoint: string }> };

@@ -43,9 +43,15 @@ export function displayPath(file: string, cwd: string): string {
   return (relative.startsWith("..") || path.isAbsolute(relative) ? path.resolve(cwd, file) : relative).split(path.sep).join("/");
 }
 
-export function profilePath(specFile: string, profile: string): string {
-  if (profile.includes("/") || profile.endsWith(".yaml") || profile.endsWith(".yml")) return profile;
-  return path.join(path.dirname(specFile), "profiles", `${profile}.yaml`);
+/**
+ * Where a profile may be: a path as given, or for a name `<spec dir>/profiles/<name>.yaml`, then
+ * the project's `conf/profiles/<name>.yaml` (so a spec kept elsewhere still finds `local`).
+ */
+export function profileCandidates(specFile: string, profile: string, cwd: string): string[] {
+  if (profile.includes("/") || profile.endsWith(".yaml") || profile.endsWith(".yml")) return [path.resolve(cwd, profile)];
+  const beside = path.join(path.dirname(specFile), "profiles", `${profile}.yaml`);
+  const project = path.resolve(cwd, "conf", "profiles", `${profile}.yaml`);
+  return beside === project ? [beside] : [beside, project];
 }
 
 function readText(file: string, what: string): string {
@@ -70,12 +76,13 @@ export function loadSpec(specFile: string, options: LoadOptions): LoadedSpec {
 
   let shownProfile: string | undefined;
   if (options.profile !== undefined) {
-    const absoluteProfile = path.resolve(cwd, profilePath(absoluteSpec, options.profile));
-    if (!existsSync(absoluteProfile)) {
-      const dir = path.join(path.dirname(absoluteSpec), "profiles");
+    const candidates = profileCandidates(absoluteSpec, options.profile, cwd);
+    const absoluteProfile = candidates.find((file) => existsSync(file));
+    if (absoluteProfile === undefined) {
+      const where = candidates.map((file) => displayPath(file, cwd));
       throw new SpecFileError(
-        `profile "${options.profile}" not found: ${displayPath(absoluteProfile, cwd)} does not exist`,
-        `profiles are YAML files in ${displayPath(dir, cwd)}/; pass a name such as --profile local, or a path`,
+        `profile "${options.profile}" not found: ${where.join(" nor ")} ${where.length === 1 ? "does" : "do"} not exist`,
+        `profiles are YAML files in ${candidates.map((file) => `${displayPath(path.dirname(file), cwd)}/`).join(" or ")}; pass a name such as --profile local, or a path`,
       );
     }
     shownProfile = displayPath(absoluteProfile, cwd);

@@ -73,6 +73,7 @@ describe("start, status, stop through Livy", () => {
     await produce(generate(T0, T0 + 3 * 60_000, 20_000, 3).map(message));
     const start = await runCli(["start", spec, "--no-supervise"], cliEnv);
     expect(start.stderr).toContain("waiting until Spark runs every query");
+    expect(start.stderr, "start creates the InfluxDB 1.x database the plan writes to").toMatch(/InfluxDB database sensors_e2e at http:\/\/localhost:\d+ is ready/);
     expect(start.code, start.stderr).toBe(0);
     const id = Number(/running as Livy batch (\d+)/.exec(start.stdout)?.[1]);
     expect(await new LivyClient(env.LIVY_URL).state(id)).toBe("running");

@@ -22,6 +22,7 @@ afterEach(() => {
 });
 
 function write(relative: string, text: string): void {
+  mkdirSync(path.dirname(path.join(dir, relative)), { recursive: true });
   writeFileSync(path.join(dir, relative), text);
 }
 
@@ -162,8 +163,19 @@ describe("profiles in temporary files", () => {
       error = e;
     }
     expect(error).toBeInstanceOf(SpecFileError);
-    expect((error as SpecFileError).message).toBe('profile "staging" not found: profiles/staging.yaml does not exist');
-    expect((error as SpecFileError).hint).toContain("profiles/");
+    expect((error as SpecFileError).message).toBe('profile "staging" not found: profiles/staging.yaml nor conf/profiles/staging.yaml do not exist');
+    expect((error as SpecFileError).hint).toContain("profiles/ or conf/profiles/");
+  });
+
+  it("a profile name not beside the spec is taken from the project's conf/profiles/", () => {
+    write("elsewhere/pipeline.yaml", BASE_SPEC);
+    write("conf/profiles/shared.yaml", "registry:\n  path: from/conf/profiles.csv\n");
+    const loaded = loadSpec("elsewhere/pipeline.yaml", { profile: "shared", env: {}, cwd: dir });
+    expect(loaded.diagnostics).toEqual([]);
+    expect(loaded.profileFile).toBe("conf/profiles/shared.yaml");
+    expect(loaded.spec!.registry.path.value).toBe("from/conf/profiles.csv");
+    write("elsewhere/profiles/shared.yaml", "registry:\n  path: beside/the/spec.csv\n");
+    expect(loadSpec("elsewhere/pipeline.yaml", { profile: "shared", env: {}, cwd: dir }).spec!.registry.path.value, "the spec's own folder first").toBe("beside/the/spec.csv");
   });
 });
 
