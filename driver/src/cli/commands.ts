@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from "node:path";
 import { compiledFiles } from "../emit/compiled-files.js";
 import { explainPlan } from "../emit/explain.js";
+import { explainMermaid } from "../emit/explain-mermaid.js";
 import { stageLocal } from "../deploy/stage-local.js";
 import { parseRegistryCsv } from "../simulator/readings.js";
 import { readSinkRows } from "../inspect/sink-files.js";
@@ -79,9 +80,9 @@ export function compileCommand(
   return EXIT.ok;
 }
 
-export function explainCommand(specFile: string | undefined, options: SpecOptions, io: Output): number {
+export function explainCommand(specFile: string | undefined, options: SpecOptions & { format?: string }, io: Output): number {
   const { plan, loaded } = loadPlan(specFile, options);
-  io.out(explainPlan(plan, process.env, loaded.profileFile).trimEnd());
+  io.out((options.format === "mermaid" ? explainMermaid(plan) : explainPlan(plan, process.env, loaded.profileFile)).trimEnd());
   return EXIT.ok;
 }
 

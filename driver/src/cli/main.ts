@@ -75,7 +75,9 @@ export function buildProgram(): Command {
     .description("summarise a spec: sources, views, windows and their state, sinks and triggers")
     .argument("[spec]", specArgument)
     .addOption(profileOption)
-    .action((spec: string | undefined, options: { profile?: string }) => {
+    .addOption(new Option("--format <format>", "text, or a Mermaid flowchart of sources -> views -> sinks (GitHub renders it)").choices(["text", "mermaid"]).default("text"))
+    .addHelpText("after", "\nExample:\n  sensor-streaming explain --format mermaid > pipeline.mmd")
+    .action((spec: string | undefined, options: { profile?: string; format?: string }) => {
       process.exitCode = explainCommand(spec, options, io);
     });
 
