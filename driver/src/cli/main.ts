@@ -18,7 +18,11 @@ import {
 } from "./commands.js";
 import { EXIT, ExitError } from "./exit-codes.js";
 import { inspectRefusedCommand } from "./inspect-refused.js";
-import { logsCommand, startCommand, statusCommand, stopCommand, type JobOptions } from "./job-commands.js";
+import { logsCommand } from "./job/logs.js";
+import type { JobOptions } from "./job/session.js";
+import { startCommand } from "./job/start.js";
+import { statusCommand } from "./job/status.js";
+import { stopCommand } from "./job/stop.js";
 import { DEFAULT_SPEC } from "./pipeline-input.js";
 import { superviseCommand } from "./supervise-command.js";
 
@@ -29,8 +33,16 @@ const io: Output = {
 
 const profileOption = new Option(
   "-p, --profile <name>",
-  "overlay conf/profiles/<name>.yaml (or a YAML file path) on the spec: endpoints and paths per environment",
+  "overlay profiles/<name>.yaml beside the spec, else conf/profiles/<name>.yaml (or a YAML file path) on the spec: endpoints and paths per environment",
 );
+
+// Output piped into a reader that stops early (`| head`) is not an error of this command.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
 const specArgument = `spec file (default: ${DEFAULT_SPEC})`;
 
 export function buildProgram(): Command {

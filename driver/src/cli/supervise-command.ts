@@ -19,7 +19,8 @@ import {
 import { isStopped, readJobState } from "../deploy/job-state.js";
 import type { Output } from "./commands.js";
 import { EXIT, ExitError } from "./exit-codes.js";
-import { driverHeartbeatAge, lastBatch, lastBatchEnd, liveBatch, livyClient, resubmit, startCommand, stateDir, type StartOptions } from "./job-commands.js";
+import { driverHeartbeatAge, lastBatch, lastBatchEnd, liveBatch, livyClient, stateDir } from "./job/session.js";
+import { resubmit, startCommand, type StartOptions } from "./job/start.js";
 import { loadPlan } from "./pipeline-input.js";
 
 export async function superviseCommand(specFile: string | undefined, options: StartOptions, io: Output): Promise<number> {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { follow } from "../../src/cli/job-commands.js";
+import { follow } from "../../src/cli/job/view.js";
 import { EXIT, ExitError } from "../../src/cli/exit-codes.js";
 import type { JobState } from "../../src/deploy/job-state.js";
 import { LivyClient, LivyError } from "../../src/livy/livy-client.js";

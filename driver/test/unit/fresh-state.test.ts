@@ -1,6 +1,6 @@
 /** Which checkpoint each query uses at start, and when --fresh-state must still refuse. */
 import { describe, expect, it } from "vitest";
-import { checkpointsToUse } from "../../src/cli/job-commands.js";
+import { checkpointsToUse } from "../../src/cli/job/start.js";
 import type { PlanJson, SinkVerdict } from "../../src/deploy/checkpoint-compat.js";
 import { ExitError } from "../../src/cli/exit-codes.js";
 

@@ -1,6 +1,6 @@
 /** What `status` and the foreground view print per query. */
 import { beforeAll, describe, expect, it } from "vitest";
-import { renderStatus } from "../../src/cli/job-commands.js";
+import { renderStatus } from "../../src/cli/job/view.js";
 import type { JobState } from "../../src/deploy/job-state.js";
 import type { Batch } from "../../src/livy/livy-client.js";
 import { EVENT_PREFIX, parseEvents } from "../../src/livy/runner-events.js";

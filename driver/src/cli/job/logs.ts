@@ -1,0 +1,40 @@
+/** `logs`: the driver log of the pipeline's batch, paged through Livy; `-f` follows it. */
+import { readJobState } from "../../deploy/job-state.js";
+import { FINAL_STATES } from "../../livy/livy-client.js";
+import { LogCursor } from "../../livy/log-cursor.js";
+import { type Output } from "../commands.js";
+import { EXIT, ExitError } from "../exit-codes.js";
+import { loadPlan } from "../pipeline-input.js";
+import { type JobOptions, fullLog, isBatchOf, liveBatch, livyClient, stateDir, withLivy } from "./session.js";
+
+export async function logsCommand(specFile: string | undefined, options: JobOptions & { follow?: boolean }, io: Output): Promise<number> {
+  const { plan } = loadPlan(specFile, options);
+  const livy = livyClient(options);
+  const recorded = readJobState(stateDir(options), plan.pipeline);
+  const { batch } = await withLivy(() => liveBatch(livy, plan.pipeline, options), EXIT.livyUnreachable);
+  // When nothing runs, the log of the pipeline's newest batch Livy still remembers.
+  const newest = async (): Promise<number | undefined> =>
+    (await livy.list()).filter((b) => isBatchOf(b, plan.pipeline)).sort((a, b) => b.id - a.id)[0]?.id;
+  const id = batch?.id ?? recorded?.batchId ?? (await withLivy(newest, EXIT.livyUnreachable));
+  if (id === undefined) {
+    io.out(`pipeline ${plan.pipeline} has no batch to show the log of`);
+    return EXIT.ok;
+  }
+  const cursor = new LogCursor();
+  let shown = 0;
+  let stop = false;
+  process.once("SIGINT", () => (stop = true));
+  do {
+    const lines = await withLivy(() => fullLog(livy, id), EXIT.livyUnreachable).catch((error: unknown) => {
+      if (error instanceof ExitError && shown > 0) return undefined;
+      throw error;
+    });
+    if (lines === undefined) break;
+    for (const line of cursor.next(lines)) io.out(line);
+    shown += lines.length;
+    const current = await withLivy(() => livy.find(id), EXIT.livyUnreachable);
+    if (current === undefined || FINAL_STATES.includes(current.state)) break;
+    if (options.follow === true) await new Promise((resolve) => setTimeout(resolve, 2000));
+  } while (options.follow === true && !stop);
+  return EXIT.ok;
+}

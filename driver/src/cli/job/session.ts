@@ -1,0 +1,165 @@
+/** The plumbing every job command shares: the Livy client, the state folder, the staging target, Livy errors as exit codes, the pipeline's batch and what became of it, the driver's heartbeat. */
+import path from "node:path";
+import { readStagedJob, DEFAULT_STATE_DIR, readJobState, type JobState } from "../../deploy/job-state.js";
+import { DockerStagingTarget, LocalStagingTarget, type StagingTarget } from "../../deploy/staging-target.js";
+import { FINAL_STATES, LivyClient, LivyError, type Batch } from "../../livy/livy-client.js";
+import { EXIT, ExitError } from "../exit-codes.js";
+import { DEFAULT_SPEC, type SpecOptions } from "../pipeline-input.js";
+import { HEARTBEAT_STALE_MS } from "../../job/supervisor.js";
+
+export const RUNNER_CLASS = "io.sensorstreaming.runner.Runner";
+export const RUNNER_JAR = "infrastructure/spark/runner/build/sensor-streaming-runner.jar";
+
+export interface JobOptions extends SpecOptions {
+  readonly livy?: string;
+  readonly target?: string;
+  readonly container?: string;
+  readonly stateDir?: string;
+}
+
+export function livyClient(options: JobOptions): LivyClient {
+  return new LivyClient(options.livy ?? process.env.LIVY_URL ?? "http://localhost:8998");
+}
+
+export function stateDir(options: JobOptions): string {
+  return options.stateDir ?? process.env.SENSOR_STREAMING_STATE ?? DEFAULT_STATE_DIR;
+}
+
+export function stagingTarget(options: JobOptions): StagingTarget {
+  const kind = options.target ?? process.env.SENSOR_STREAMING_TARGET ?? "local";
+  if (kind === "local") return new LocalStagingTarget(path.resolve(process.env.SENSOR_STREAMING_STAGING ?? ".local-stack/staging"));
+  if (kind === "docker") {
+    return new DockerStagingTarget(options.container ?? process.env.SPARK_MASTER_CONTAINER ?? "spark-master", process.env.SENSOR_STREAMING_STAGING ?? "/opt/sensor-streaming/staging");
+  }
+  throw new ExitError(EXIT.usage, `unknown target "${kind}"`, "use --target local (the local stack) or --target docker (the Docker Compose cluster)");
+}
+
+/**
+ * A Livy error as an exit: unreachable is 8; Livy failing (HTTP 5xx) is 8 too unless the caller
+ * says otherwise (a failed submit is a failed start); a request Livy refused (4xx) ends with the
+ * caller's code and Livy's own message.
+ */
+export function livyExit(error: LivyError, refused: number, failing: number = EXIT.livyUnreachable): ExitError {
+  if (error.status === undefined) {
+    return new ExitError(EXIT.livyUnreachable, error.message, "is Livy running? For the local stack: infrastructure/local/stack.sh up (or set LIVY_URL)");
+  }
+  if (error.unavailable) return new ExitError(failing, error.message, "Livy is up but failing; its own log says why");
+  return new ExitError(refused, `Livy refused the request: ${error.livyMessage ?? error.message}`);
+}
+
+export async function withLivy<T>(action: () => Promise<T>, refused: number, failing?: number): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    throw error instanceof LivyError ? livyExit(error, refused, failing) : error;
+  }
+}
+
+export async function fullLog(livy: LivyClient, id: number): Promise<string[]> {
+  const lines: string[] = [];
+  for (let from = 0; ; ) {
+    const page = await livy.log(id, from, 1000);
+    lines.push(...page.log);
+    from += page.log.length;
+    if (page.log.length === 0 || from >= page.total) return lines;
+  }
+}
+
+/** The pipeline's live batch, from the state file or, when that is stale or lost, from Livy. */
+export async function liveBatch(livy: LivyClient, pipeline: string, options: JobOptions): Promise<{ state: JobState | undefined; batch: Batch | undefined }> {
+  const state = readJobState(stateDir(options), pipeline);
+  // Livy numbers batches from 0 again after a restart: the recorded id counts only when the
+  // batch is still this pipeline's, on the same Livy.
+  if (state !== undefined && state.livyUrl === livy.url) {
+    const batch = await livy.find(state.batchId);
+    if (batch !== undefined && isBatchOf(batch, pipeline) && !FINAL_STATES.includes(batch.state)) return { state, batch };
+  }
+  const named = (await livy.list()).find((b) => isBatchOf(b, pipeline) && !FINAL_STATES.includes(b.state));
+  return { state: named !== undefined && state?.batchId === named.id ? state : undefined, batch: named };
+}
+
+/**
+ * Livy refuses a batch name it still remembers, even of a finished batch, so each start gets
+ * its own name; the pipeline's batches share the prefix.
+ */
+export function batchName(pipeline: string, at: Date): string {
+  return `sensor-streaming-${pipeline}-${at.toISOString().replace(/[-:.]/g, "").slice(0, 15)}`;
+}
+
+export function isBatchOf(batch: Batch, pipeline: string): boolean {
+  return typeof batch.name === "string" && batch.name.startsWith(`sensor-streaming-${pipeline}-`);
+}
+
+export function elapsed(since: number): string {
+  const s = Math.round((Date.now() - since) / 1000);
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
+/** Why a batch ended, from the runner's own words or Spark's exception, for the user. */
+export function failureReason(lines: readonly string[]): string {
+  const runner = lines.filter((l) => l.includes("sensor-streaming runner:"));
+  if (runner.length > 0) return runner.join("\n");
+  const exception = lines.find((l) => /Exception|Error:/.test(l));
+  return exception ?? lines.slice(-15).join("\n");
+}
+
+/**
+ * How long ago the pipeline's driver last wrote its heartbeat, wherever Livy thinks it is: a
+ * driver Livy forgot (Livy restarted under it) still beats. Undefined when there is no heartbeat.
+ */
+export async function driverHeartbeatAge(pipeline: string, options: JobOptions): Promise<number | undefined> {
+  const staged = readStagedJob(stateDir(options), pipeline);
+  const state = readJobState(stateDir(options), pipeline);
+  const target = stagingTarget({ ...options, target: staged?.target ?? state?.target ?? options.target });
+  const stopFile = staged?.stopFile ?? state?.stopFile ?? target.stopFileFor(pipeline);
+  return target.heartbeatAgeMs(stopFile).catch(() => undefined);
+}
+
+/** Refuses to submit while a driver of the pipeline beats outside Livy's view. */
+export async function refuseUnseenDriver(pipeline: string, options: JobOptions): Promise<void> {
+  const age = await driverHeartbeatAge(pipeline, options);
+  if (age !== undefined && age < HEARTBEAT_STALE_MS) {
+    throw new ExitError(
+      EXIT.alreadyRunning,
+      `a driver of pipeline ${pipeline} still runs although Livy does not know it (its heartbeat is ${Math.round(age / 1000)} s old; was Livy restarted?)`,
+      "stop it first: sensor-streaming stop (it is asked to stop through its stop marker)",
+    );
+  }
+}
+
+/** ` SPEC --profile P ...` as the user would type them again, empty for the defaults. */
+export function pipelineArguments(specFile: string | undefined, options: JobOptions): string {
+  const quote = (text: string): string => (/^[A-Za-z0-9_./:@%+=-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`);
+  const parts = [
+    ...(specFile === undefined || path.resolve(specFile) === path.resolve(DEFAULT_SPEC) ? [] : [specFile]),
+    ...(options.profile === undefined ? [] : ["--profile", options.profile]),
+    ...(options.target === undefined ? [] : ["--target", options.target]),
+    ...(options.livy === undefined ? [] : ["--livy", options.livy]),
+  ];
+  return parts.map((p) => ` ${quote(p)}`).join("");
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A time of day in the local time zone, HH:MM:SS. */
+export function clock(iso: string): string {
+  const at = new Date(iso);
+  return Number.isNaN(at.getTime()) ? iso : at.toLocaleTimeString("en-GB", { hour12: false });
+}
+
+/** What became of the pipeline's newest batch Livy remembers, in one line; undefined when it knows none. */
+/** The pipeline's newest batch Livy remembers, running or ended. */
+export async function lastBatch(livy: LivyClient, pipeline: string): Promise<Batch | undefined> {
+  return (await livy.list()).filter((b) => isBatchOf(b, pipeline)).sort((a, b) => b.id - a.id)[0];
+}
+
+export async function lastBatchEnd(livy: LivyClient, pipeline: string): Promise<string> {
+  const newest = await lastBatch(livy, pipeline);
+  if (newest === undefined) return "Livy knows no job of it (never started, or Livy restarted)";
+  if (!FINAL_STATES.includes(newest.state) || newest.state === "success") return `its last job, Livy batch ${newest.id}, is ${newest.state}`;
+  const lines = await fullLog(livy, newest.id).catch(() => []);
+  // The last word of the runner or of an exception; a killed driver leaves neither.
+  const last = [...lines].reverse().find((l) => l.includes("sensor-streaming runner:") || /Exception|Error:/.test(l));
+  const why = last === undefined ? "its log ends without an error: the driver was killed or lost" : last.length > 300 ? `${last.slice(0, 300)}...` : last;
+  return `its last job, Livy batch ${newest.id}, is ${newest.state} (${why})`;
+}

@@ -1,0 +1,80 @@
+/** `stop`: record the stop, end the supervisor, then stop the job gracefully through its stop marker (DELETE after the timeout). */
+import { clearJobState, markStopped, readStagedJob, readJobState } from "../../deploy/job-state.js";
+import type { StagingTarget } from "../../deploy/staging-target.js";
+import { FINAL_STATES, LivyClient, LivyError } from "../../livy/livy-client.js";
+import { numberOption, type Output } from "../commands.js";
+import { EXIT, ExitError } from "../exit-codes.js";
+import { loadPlan } from "../pipeline-input.js";
+import { HEARTBEAT_STALE_MS, stopSupervisor } from "../../job/supervisor.js";
+import { type JobOptions, driverHeartbeatAge, elapsed, liveBatch, livyClient, sleep, stagingTarget, stateDir, withLivy } from "./session.js";
+
+export async function stopBatch(livy: LivyClient, target: StagingTarget, id: number, stopFile: string | undefined, pipeline: string, options: JobOptions & { timeout?: string }, io: Output): Promise<string> {
+  const timeoutMs = numberOption(options.timeout ?? "120", "timeout", 1) * 1000;
+  // Without a state file the marker is where this target always puts it.
+  const marker = stopFile !== undefined && stopFile !== "" ? stopFile : target.stopFileFor(pipeline);
+  try {
+    await target.requestStop(marker);
+  } catch (error) {
+    throw new ExitError(EXIT.failedToStart, `cannot write the stop marker ${marker}: ${(error as Error).message}`, "stop it without the marker: the batch is deleted after --timeout, or use Livy's DELETE /batches/{id}");
+  }
+  io.err(`asked batch ${id} to stop gracefully (stop marker ${marker}); waiting for its running micro-batch`);
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    const batch = await livy.find(id);
+    if (batch === undefined || FINAL_STATES.includes(batch.state)) {
+      clearJobState(stateDir(options), pipeline);
+      return `stopped gracefully in ${elapsed(started)} (${batch?.state ?? "gone"})`;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  io.err(`no graceful stop within ${timeoutMs / 1000} s; deleting the batch`);
+  await livy.delete(id).catch((error: unknown) => {
+    // Ended between the last look and the delete: stopped all the same.
+    if (!(error instanceof LivyError && error.status === 404)) throw error;
+  });
+  clearJobState(stateDir(options), pipeline);
+  return "deleted through Livy (DELETE /batches) after the graceful stop timed out";
+}
+
+/**
+ * A driver Livy no longer knows (Livy was restarted under it) still reads its stop marker: when
+ * its heartbeat is fresh, the marker is written and the heartbeat awaited to end.
+ */
+export async function stopUnseenDriver(pipeline: string, options: JobOptions & { timeout?: string }, io: Output): Promise<boolean> {
+  const staged = readStagedJob(stateDir(options), pipeline);
+  const state = readJobState(stateDir(options), pipeline);
+  const target = stagingTarget({ ...options, target: staged?.target ?? state?.target ?? options.target });
+  const stopFile = staged?.stopFile ?? state?.stopFile ?? target.stopFileFor(pipeline);
+  const fresh = async (): Promise<boolean> => ((await driverHeartbeatAge(pipeline, options)) ?? Infinity) < HEARTBEAT_STALE_MS;
+  if (!(await fresh())) return false;
+  io.err(`Livy knows no job of pipeline ${pipeline}, but its driver still runs (heartbeat beside ${stopFile}); asking it to stop through its stop marker`);
+  await target.requestStop(stopFile);
+  // The runner removes its heartbeat when it has stopped; a killed one leaves it to go stale.
+  const deadline = Date.now() + numberOption(options.timeout ?? "120", "timeout", 1) * 1000;
+  while ((await fresh()) && Date.now() < deadline) await sleep(1000);
+  if (await fresh()) throw new ExitError(EXIT.failedToStart, `the driver of pipeline ${pipeline} did not stop within the timeout`, "its process runs outside Livy: find it with ps and end it");
+  clearJobState(stateDir(options), pipeline);
+  io.out(`pipeline ${pipeline}: the driver Livy did not know has stopped gracefully`);
+  return true;
+}
+
+export async function stopCommand(specFile: string | undefined, options: JobOptions & { timeout?: string }, io: Output): Promise<number> {
+  const { plan } = loadPlan(specFile, options);
+  const livy = livyClient(options);
+  // The stop is recorded first, so that nothing (a supervisor, one launched by a start racing
+  // this stop) submits the job again; then the supervisor goes.
+  markStopped(stateDir(options), plan.pipeline);
+  if (await stopSupervisor(stateDir(options), plan.pipeline)) io.err(`stopped the supervisor of pipeline ${plan.pipeline}`);
+  const { state, batch } = await withLivy(() => liveBatch(livy, plan.pipeline, options), EXIT.livyUnreachable);
+  if (batch === undefined) {
+    if (await stopUnseenDriver(plan.pipeline, options, io)) return EXIT.ok;
+    clearJobState(stateDir(options), plan.pipeline);
+    io.out(`pipeline ${plan.pipeline} is not running; nothing to stop`);
+    return EXIT.ok;
+  }
+  // The job's marker is where the target it was started with put it.
+  const target = stagingTarget(state !== undefined && options.target === undefined ? { ...options, target: state.target } : options);
+  const outcome = await withLivy(() => stopBatch(livy, target, batch.id, state?.stopFile, plan.pipeline, options, io), EXIT.livyUnreachable);
+  io.out(`pipeline ${plan.pipeline}: Livy batch ${batch.id} ${outcome}`);
+  return EXIT.ok;
+}

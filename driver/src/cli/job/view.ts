@@ -1,0 +1,177 @@
+/** The live view of `start --foreground`, and the per-query lines `status` prints. */
+import { clearJobState, readJobState, type JobState } from "../../deploy/job-state.js";
+import { FINAL_STATES, LivyClient, LivyError, type Batch } from "../../livy/livy-client.js";
+import { LogCursor } from "../../livy/log-cursor.js";
+import { LivyOutage } from "../../livy/livy-outage.js";
+import { queryHealth, type Health, type QueryHealth } from "../../livy/query-health.js";
+import { isNotable, parseEvents, type QueryProgress, type RunnerEvent } from "../../livy/runner-events.js";
+import { type Output } from "../commands.js";
+import { EXIT, ExitError } from "../exit-codes.js";
+import { liveSupervisor } from "../../job/supervisor.js";
+import { clock, elapsed, failureReason, fullLog, livyExit, sleep } from "./session.js";
+
+export interface FollowTiming {
+  /** Between two looks at Livy. */
+  readonly pollMs: number;
+  /** How long Livy has been away; the view gives up (exit 8) once it exceeds its limit. */
+  readonly outage: LivyOutage;
+}
+
+/** The batch and its log, or undefined for the batch when Livy no longer knows it. */
+export async function readBatch(livy: LivyClient, id: number): Promise<{ batch: Batch | undefined; lines: string[] }> {
+  const batch = await livy.find(id);
+  return { batch, lines: batch === undefined ? [] : await fullLog(livy, id) };
+}
+
+/**
+ * Reads the batch for the foreground view; while Livy is away or failing, undefined (the outage
+ * is recorded) until it stayed away longer than the outage limit, which ends the view with 8.
+ */
+export async function readThroughOutage(livy: LivyClient, id: number, outage: LivyOutage): Promise<{ batch: Batch | undefined; lines: string[] } | undefined> {
+  try {
+    const read = await readBatch(livy, id);
+    outage.recovered();
+    return read;
+  } catch (error) {
+    if (!(error instanceof LivyError)) throw error;
+    if (!error.unavailable) throw livyExit(error, EXIT.jobFailed);
+    outage.failed(error);
+    if (!outage.exceeded) return undefined;
+    throw new ExitError(
+      EXIT.livyUnreachable,
+      `Livy has not answered since ${clock(outage.since!.toISOString())} (${elapsed(outage.since!.getTime())}): ${outage.cause}`,
+      `the job may still run in Spark; once Livy is back: sensor-streaming status`,
+    );
+  }
+}
+
+/** The foreground view: job state and every query's progress until the job ends or Ctrl-C. */
+export async function follow(livy: LivyClient, first: JobState, states: string, io: Output, timing: FollowTiming = { pollMs: 2000, outage: new LivyOutage() }): Promise<number> {
+  let state = first;
+  let detached = false;
+  const onInterrupt = (): void => {
+    detached = true;
+  };
+  process.once("SIGINT", onInterrupt);
+  const screen = new LiveScreen(io);
+  let cursor = new LogCursor();
+  let view = "";
+  try {
+    while (!detached) {
+      const read = await readThroughOutage(livy, state.batchId, timing.outage);
+      if (read === undefined) {
+        screen.show(`${view}\n  Livy not answering since ${clock(timing.outage.since!.toISOString())}, retrying: ${timing.outage.cause}`.trimStart(), []);
+        await sleep(timing.pollMs);
+        continue;
+      }
+      if (read.batch === undefined) {
+        io.err(`Livy no longer knows batch ${state.batchId} (Livy restarted, or the batch ended long ago)`);
+        const next = liveSupervisor(states, state.pipeline) === undefined ? undefined : await nextJob(state, states, timing.pollMs, () => detached);
+        if (detached) break;
+        if (next === undefined) {
+          // Not cleared: the driver may run on unseen (its heartbeat tells stop and the supervisor).
+          io.err("see sensor-streaming status");
+          return EXIT.jobFailed;
+        }
+        io.err(`the supervisor submitted the pipeline again as Livy batch ${next.batchId}; following it`);
+        state = next;
+        cursor = new LogCursor();
+        continue;
+      }
+      view = renderStatus(state, read.batch, parseEvents(read.lines));
+      screen.show(view, cursor.next(read.lines).filter(isNotable));
+      if (FINAL_STATES.includes(read.batch.state)) {
+        if (read.batch.state === "success") {
+          clearJobState(states, state.pipeline);
+          return EXIT.ok;
+        }
+        io.err(`the job ended with an error (${read.batch.state}):\n${failureReason(read.lines)}`);
+        const next = liveSupervisor(states, state.pipeline) === undefined ? undefined : await nextJob(state, states, timing.pollMs, () => detached);
+        if (detached) break;
+        if (next === undefined) {
+          clearJobState(states, state.pipeline);
+          return EXIT.jobFailed;
+        }
+        io.err(`the supervisor submitted the pipeline again as Livy batch ${next.batchId}; following it`);
+        state = next;
+        cursor = new LogCursor();
+      }
+      await sleep(timing.pollMs);
+    }
+  } finally {
+    process.removeListener("SIGINT", onInterrupt);
+  }
+  io.out(`detached; the job keeps running as Livy batch ${state.batchId}. Stop it with: sensor-streaming stop`);
+  return EXIT.ok;
+}
+
+/** Waits while the supervisor lives for the job it submits next; undefined when it gave up or the user detached. */
+export async function nextJob(ended: JobState, states: string, pollMs: number, detached: () => boolean): Promise<JobState | undefined> {
+  while (!detached() && liveSupervisor(states, ended.pipeline) !== undefined) {
+    const now = readJobState(states, ended.pipeline);
+    // Livy numbers batches from 0 again after a restart: the start time tells jobs apart.
+    if (now !== undefined && (now.batchId !== ended.batchId || now.startedAt !== ended.startedAt)) return now;
+    await sleep(pollMs);
+  }
+  return undefined;
+}
+
+/**
+ * On a terminal the view is redrawn in place (cursor up, clear below); log lines that matter are
+ * printed above it and stay. Elsewhere each changed view is printed once.
+ */
+export class LiveScreen {
+  private last = "";
+  private readonly terminal = process.stdout.isTTY === true;
+
+  constructor(private readonly io: Output) {}
+
+  show(view: string, notable: readonly string[]): void {
+    if (view === this.last && notable.length === 0) return;
+    if (this.terminal && this.last !== "") process.stdout.write(`\x1b[${this.last.split("\n").length}F\x1b[J`);
+    for (const line of notable) this.io.out(`  log: ${line}`);
+    this.io.out(view);
+    this.last = view;
+  }
+}
+
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+export function cut(text: string, max = 160): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+export function progressText(p: QueryProgress): string {
+  return (
+    `batch ${p.batchId}, ${p.numInputRows} rows, in ${p.inputRowsPerSecond.toFixed(1)}/s, processed ${p.processedRowsPerSecond.toFixed(1)}/s, ${p.batchDurationMs} ms` +
+    `${p.watermark !== undefined && !p.watermark.startsWith("1970") ? `, watermark ${p.watermark}` : ""}${p.stateRows > 0 ? `, state rows ${p.stateRows}` : ""}`
+  );
+}
+
+/** One phrase per health; a new health does not compile until it has its phrase. */
+export const DESCRIBE: Readonly<Record<Health, (q: QueryHealth) => string>> = {
+  ok: (q) => `${progressText(q.progress!)}${q.lastWrite === undefined ? "" : `, last write ${q.lastWrite.lines} lines at ${clock(q.lastWrite.at)}`}`,
+  idle: () => "running, idle: nothing new to read since it started",
+  "no-progress": () => "no progress yet",
+  waiting: (q) => `waiting for InfluxDB since ${clock(q.waiting!.since)} (${plural(q.waiting!.attempts, "attempt")}; last: ${cut(q.waiting!.cause)})`,
+  restarting: (q) => `failed, restarting (attempt ${q.restarting!.attempt}): ${cut(q.restarting!.cause)}`,
+  failed: (q) => `failed: ${cut(q.error ?? "")}`,
+  stopped: () => "stopped",
+};
+
+export function queryLines(q: QueryHealth): string[] {
+  const line = `  ${q.query.padEnd(20)} ${DESCRIBE[q.health](q)}`;
+  if (q.refusedTotal === 0) return [line];
+  return [line, `  ${"".padEnd(20)} refused ${plural(q.refusedTotal, "line")} in total (last: ${cut(q.lastRefusal?.reason ?? "")})`];
+}
+
+export function renderStatus(state: JobState, batch: Batch | undefined, events: readonly RunnerEvent[]): string {
+  const lines = [
+    `pipeline ${state.pipeline}: Livy batch ${state.batchId} ${batch?.state ?? "gone"}, up ${elapsed(Date.parse(state.startedAt))}${batch?.appId ? `, ${batch.appId}` : ""}`,
+  ];
+  for (const sink of state.sinks) lines.push(...queryLines(queryHealth(sink, events)));
+  return lines.join("\n");
+}
