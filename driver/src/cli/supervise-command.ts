@@ -58,7 +58,7 @@ export async function superviseCommand(specFile: string | undefined, options: St
           lastBatch: last,
           heartbeatAgeMs: batch === undefined ? await driverHeartbeatAge(plan.pipeline, options) : undefined,
         });
-        return verdict.kind === "down" ? { kind: "down", why: await lastBatchEnd(livy, plan.pipeline) } : verdict;
+        return verdict.kind === "down" ? { kind: "down", why: await lastBatchEnd(livy, last) } : verdict;
       } catch (error) {
         if (error instanceof LivyError) return { kind: "unknown", why: `Livy does not answer (${error.message})` };
         throw error;

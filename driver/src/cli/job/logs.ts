@@ -5,7 +5,7 @@ import { LogCursor } from "../../livy/log-cursor.js";
 import { type Output } from "../commands.js";
 import { EXIT, ExitError } from "../exit-codes.js";
 import { loadPlan } from "../pipeline-input.js";
-import { type JobOptions, fullLog, isBatchOf, liveBatch, livyClient, stateDir, withLivy } from "./session.js";
+import { type JobOptions, fullLog, lastBatch, liveBatch, livyClient, stateDir, withLivy } from "./session.js";
 
 export async function logsCommand(specFile: string | undefined, options: JobOptions & { follow?: boolean }, io: Output): Promise<number> {
   const { plan } = loadPlan(specFile, options);
@@ -13,9 +13,7 @@ export async function logsCommand(specFile: string | undefined, options: JobOpti
   const recorded = readJobState(stateDir(options), plan.pipeline);
   const { batch } = await withLivy(() => liveBatch(livy, plan.pipeline, options), EXIT.livyUnreachable);
   // When nothing runs, the log of the pipeline's newest batch Livy still remembers.
-  const newest = async (): Promise<number | undefined> =>
-    (await livy.list()).filter((b) => isBatchOf(b, plan.pipeline)).sort((a, b) => b.id - a.id)[0]?.id;
-  const id = batch?.id ?? recorded?.batchId ?? (await withLivy(newest, EXIT.livyUnreachable));
+  const id = batch?.id ?? recorded?.batchId ?? (await withLivy(async () => (await lastBatch(livy, plan.pipeline))?.id, EXIT.livyUnreachable));
   if (id === undefined) {
     io.out(`pipeline ${plan.pipeline} has no batch to show the log of`);
     return EXIT.ok;

@@ -108,11 +108,16 @@ export function failureReason(lines: readonly string[]): string {
  * driver Livy forgot (Livy restarted under it) still beats. Undefined when there is no heartbeat.
  */
 export async function driverHeartbeatAge(pipeline: string, options: JobOptions): Promise<number | undefined> {
+  const { target, stopFile } = driverMarker(pipeline, options);
+  return target.heartbeatAgeMs(stopFile).catch(() => undefined);
+}
+
+/** Where the pipeline's driver looks for its stop marker (and beats beside it): the last staged job's, the running job's, or the target's default. */
+export function driverMarker(pipeline: string, options: JobOptions): { target: StagingTarget; stopFile: string } {
   const staged = readStagedJob(stateDir(options), pipeline);
   const state = readJobState(stateDir(options), pipeline);
   const target = stagingTarget({ ...options, target: staged?.target ?? state?.target ?? options.target });
-  const stopFile = staged?.stopFile ?? state?.stopFile ?? target.stopFileFor(pipeline);
-  return target.heartbeatAgeMs(stopFile).catch(() => undefined);
+  return { target, stopFile: staged?.stopFile ?? state?.stopFile ?? target.stopFileFor(pipeline) };
 }
 
 /** Refuses to submit while a driver of the pipeline beats outside Livy's view. */
@@ -147,14 +152,13 @@ export function clock(iso: string): string {
   return Number.isNaN(at.getTime()) ? iso : at.toLocaleTimeString("en-GB", { hour12: false });
 }
 
-/** What became of the pipeline's newest batch Livy remembers, in one line; undefined when it knows none. */
 /** The pipeline's newest batch Livy remembers, running or ended. */
 export async function lastBatch(livy: LivyClient, pipeline: string): Promise<Batch | undefined> {
   return (await livy.list()).filter((b) => isBatchOf(b, pipeline)).sort((a, b) => b.id - a.id)[0];
 }
 
-export async function lastBatchEnd(livy: LivyClient, pipeline: string): Promise<string> {
-  const newest = await lastBatch(livy, pipeline);
+/** What became of the pipeline's newest batch (from lastBatch), in one line. */
+export async function lastBatchEnd(livy: LivyClient, newest: Batch | undefined): Promise<string> {
   if (newest === undefined) return "Livy knows no job of it (never started, or Livy restarted)";
   if (!FINAL_STATES.includes(newest.state) || newest.state === "success") return `its last job, Livy batch ${newest.id}, is ${newest.state}`;
   const lines = await fullLog(livy, newest.id).catch(() => []);

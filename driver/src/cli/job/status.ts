@@ -6,7 +6,7 @@ import { type Output } from "../commands.js";
 import { EXIT } from "../exit-codes.js";
 import { loadPlan } from "../pipeline-input.js";
 import { liveSupervisor, type SupervisorRecord } from "../../job/supervisor.js";
-import { type JobOptions, clock, fullLog, lastBatchEnd, liveBatch, livyClient, stateDir, withLivy } from "./session.js";
+import { type JobOptions, clock, fullLog, lastBatch, lastBatchEnd, liveBatch, livyClient, stateDir, withLivy } from "./session.js";
 import { renderStatus } from "./view.js";
 
 /** A query's health for `status --json`: its latest progress (if any) and what the runner reported. */
@@ -34,7 +34,7 @@ export async function statusCommand(specFile: string | undefined, options: JobOp
   const { state, batch } = await withLivy(() => liveBatch(livy, plan.pipeline, options), EXIT.livyUnreachable);
   const supervisor = liveSupervisor(stateDir(options), plan.pipeline);
   if (batch === undefined) {
-    const ended = await lastBatchEnd(livy, plan.pipeline).catch(() => undefined);
+    const ended = await lastBatch(livy, plan.pipeline).then((last) => lastBatchEnd(livy, last)).catch(() => undefined);
     if (options.json === true) io.out(JSON.stringify({ pipeline: plan.pipeline, running: false, health: "not-running", lastJob: ended ?? null, supervisor: supervisor ?? null }, null, 2));
     else {
       io.out(`pipeline ${plan.pipeline} is not running${ended === undefined ? "" : `: ${ended}`}`);

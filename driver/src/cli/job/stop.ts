@@ -1,12 +1,12 @@
 /** `stop`: record the stop, end the supervisor, then stop the job gracefully through its stop marker (DELETE after the timeout). */
-import { clearJobState, markStopped, readStagedJob, readJobState } from "../../deploy/job-state.js";
+import { clearJobState, markStopped } from "../../deploy/job-state.js";
 import type { StagingTarget } from "../../deploy/staging-target.js";
 import { FINAL_STATES, LivyClient, LivyError } from "../../livy/livy-client.js";
 import { numberOption, type Output } from "../commands.js";
 import { EXIT, ExitError } from "../exit-codes.js";
 import { loadPlan } from "../pipeline-input.js";
 import { HEARTBEAT_STALE_MS, stopSupervisor } from "../../job/supervisor.js";
-import { type JobOptions, driverHeartbeatAge, elapsed, liveBatch, livyClient, sleep, stagingTarget, stateDir, withLivy } from "./session.js";
+import { type JobOptions, driverHeartbeatAge, driverMarker, elapsed, liveBatch, livyClient, sleep, stagingTarget, stateDir, withLivy } from "./session.js";
 
 export async function stopBatch(livy: LivyClient, target: StagingTarget, id: number, stopFile: string | undefined, pipeline: string, options: JobOptions & { timeout?: string }, io: Output): Promise<string> {
   const timeoutMs = numberOption(options.timeout ?? "120", "timeout", 1) * 1000;
@@ -41,10 +41,7 @@ export async function stopBatch(livy: LivyClient, target: StagingTarget, id: num
  * its heartbeat is fresh, the marker is written and the heartbeat awaited to end.
  */
 export async function stopUnseenDriver(pipeline: string, options: JobOptions & { timeout?: string }, io: Output): Promise<boolean> {
-  const staged = readStagedJob(stateDir(options), pipeline);
-  const state = readJobState(stateDir(options), pipeline);
-  const target = stagingTarget({ ...options, target: staged?.target ?? state?.target ?? options.target });
-  const stopFile = staged?.stopFile ?? state?.stopFile ?? target.stopFileFor(pipeline);
+  const { target, stopFile } = driverMarker(pipeline, options);
   const fresh = async (): Promise<boolean> => ((await driverHeartbeatAge(pipeline, options)) ?? Infinity) < HEARTBEAT_STALE_MS;
   if (!(await fresh())) return false;
   io.err(`Livy knows no job of pipeline ${pipeline}, but its driver still runs (heartbeat beside ${stopFile}); asking it to stop through its stop marker`);

@@ -56,6 +56,16 @@ export async function follow(livy: LivyClient, first: JobState, states: string, 
   const screen = new LiveScreen(io);
   let cursor = new LogCursor();
   let view = "";
+  /** When the job is gone and a supervisor lives, waits for the job it submits and follows that one. */
+  const supervisorsNextJob = async (): Promise<JobState | undefined> => {
+    const next = liveSupervisor(states, state.pipeline) === undefined ? undefined : await nextJob(state, states, timing.pollMs, () => detached);
+    if (next !== undefined) {
+      io.err(`the supervisor submitted the pipeline again as Livy batch ${next.batchId}; following it`);
+      state = next;
+      cursor = new LogCursor();
+    }
+    return next;
+  };
   try {
     while (!detached) {
       const read = await readThroughOutage(livy, state.batchId, timing.outage);
@@ -66,16 +76,13 @@ export async function follow(livy: LivyClient, first: JobState, states: string, 
       }
       if (read.batch === undefined) {
         io.err(`Livy no longer knows batch ${state.batchId} (Livy restarted, or the batch ended long ago)`);
-        const next = liveSupervisor(states, state.pipeline) === undefined ? undefined : await nextJob(state, states, timing.pollMs, () => detached);
+        const next = await supervisorsNextJob();
         if (detached) break;
         if (next === undefined) {
           // Not cleared: the driver may run on unseen (its heartbeat tells stop and the supervisor).
           io.err("see sensor-streaming status");
           return EXIT.jobFailed;
         }
-        io.err(`the supervisor submitted the pipeline again as Livy batch ${next.batchId}; following it`);
-        state = next;
-        cursor = new LogCursor();
         continue;
       }
       view = renderStatus(state, read.batch, parseEvents(read.lines));
@@ -86,15 +93,12 @@ export async function follow(livy: LivyClient, first: JobState, states: string, 
           return EXIT.ok;
         }
         io.err(`the job ended with an error (${read.batch.state}):\n${failureReason(read.lines)}`);
-        const next = liveSupervisor(states, state.pipeline) === undefined ? undefined : await nextJob(state, states, timing.pollMs, () => detached);
+        const next = await supervisorsNextJob();
         if (detached) break;
         if (next === undefined) {
           clearJobState(states, state.pipeline);
           return EXIT.jobFailed;
         }
-        io.err(`the supervisor submitted the pipeline again as Livy batch ${next.batchId}; following it`);
-        state = next;
-        cursor = new LogCursor();
       }
       await sleep(timing.pollMs);
     }

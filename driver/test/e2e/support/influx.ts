@@ -1,4 +1,7 @@
 /** InfluxDB 1.x HTTP API: just what the tests need to set up and read back. */
+import { influxqlIdentifier } from "../../../src/deploy/influx-database.js";
+
+export { influxqlIdentifier };
 
 export interface Series {
   readonly columns: readonly string[];
@@ -13,15 +16,6 @@ export async function influxQuery(url: string, db: string | undefined, q: string
   const error = body.error ?? body.results?.[0]?.error;
   if (!response.ok || error !== undefined) throw new Error(`InfluxDB query "${q}" failed: ${error ?? response.status}`);
   return body.results?.[0]?.series?.[0];
-}
-
-/**
- * An InfluxQL identifier in double quotes, `"` and `\` escaped with a backslash, so that any
- * database or measurement name InfluxDB accepts can be named in a statement.
- * https://docs.influxdata.com/influxdb/v1/query_language/spec/#identifiers
- */
-export function influxqlIdentifier(name: string): string {
-  return `"${name.replace(/["\\]/g, "\\$&")}"`;
 }
 
 /** Rows as objects keyed by column (tags and fields alike), `time` in epoch ms. */
