@@ -1,36 +1,45 @@
 #!/usr/bin/env bash
 # Starts the sensor pipeline (conf/pipeline.yaml) as a Spark Structured Streaming job through Livy.
 #
-# Usage: ./start-spark-streaming.sh [--background | --foreground] [--replace] [--help]
+# Usage: ./start-spark-streaming.sh [--background | --foreground] [--replace] [--cluster] [--help]
 #   --background   return once every streaming query runs (default); prints how to follow and stop
 #   --foreground   stay attached and show each query's progress until the job ends (Ctrl-C detaches)
 #   --replace      if the pipeline already runs, stop it gracefully first
+#   --cluster      on the local stack's cluster mode: HDFS, a Spark standalone master with two
+#                  workers, Livy submitting to it, every file on HDFS (profile hdfs); the registry
+#                  is uploaded to HDFS first if none is there (later: ./data/upload-data.sh)
 #
 # Where it runs is chosen by SENSOR_STREAMING_TARGET:
-#   local  (default) the no-Docker local stack: infrastructure/local/stack.sh is started if needed,
-#          files are staged in .local-stack/staging, Livy at http://localhost:8998
+#   local  (default) the no-Docker local stack: infrastructure/local/stack.sh is started if needed
+#          (in the mode it was last started in, local unless --cluster), files are staged in
+#          .local-stack/staging, Livy at http://localhost:8998
 #   docker the Docker Compose cluster: files are copied into the Spark master container
 #          ($SPARK_MASTER_CONTAINER, default spark-master) and LIVY_URL must point at its Livy
-# Other settings: SENSOR_STREAMING_PROFILE (default: local or cluster, after the target),
-# SENSOR_STREAMING_SPEC (default conf/pipeline.yaml). Exit codes: see `sensor-streaming start --help`.
+# Other settings: SENSOR_STREAMING_PROFILE (default: local, hdfs in the cluster mode, cluster for
+# docker), SENSOR_STREAMING_SPEC (default conf/pipeline.yaml). Exit codes: sensor-streaming start --help.
 set -euo pipefail
 root=$(cd "$(dirname "$0")" && pwd)
 cd "$root"
 
 mode=--background
 extra=()
+cluster=0
 for arg in "$@"; do
   case "$arg" in
     --background|--foreground) mode=$arg ;;
     --replace) extra+=(--replace) ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --cluster) cluster=1 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "start-spark-streaming: unknown option $arg (see --help)" >&2; exit 64 ;;
   esac
 done
 
 target=${SENSOR_STREAMING_TARGET:-local}
+# The local stack stays in the mode it was last brought up in (infrastructure/local/stack.sh up
+# goes back to the local mode).
+if [ "$target" = local ] && [ "$cluster" = 0 ] && [ "$(infrastructure/local/stack.sh mode)" = cluster ]; then cluster=1; fi
 case "$target" in
-  local) profile=${SENSOR_STREAMING_PROFILE:-local} ;;
+  local) if [ "$cluster" = 1 ]; then profile=${SENSOR_STREAMING_PROFILE:-hdfs}; else profile=${SENSOR_STREAMING_PROFILE:-local}; fi ;;
   docker) profile=${SENSOR_STREAMING_PROFILE:-cluster} ;;
   *) echo "start-spark-streaming: SENSOR_STREAMING_TARGET must be local or docker, not '$target'" >&2; exit 64 ;;
 esac
@@ -43,17 +52,28 @@ if [ ! -f dist/cli/main.js ]; then
   npm run --silent build
 fi
 
+spec=${SENSOR_STREAMING_SPEC:-conf/pipeline.yaml}
 if [ "$target" = local ]; then
-  say "local stack"
-  infrastructure/local/stack.sh up
+  if [ "$cluster" = 1 ]; then
+    say "local stack, cluster mode (HDFS, Spark standalone with two workers)"
+    infrastructure/local/stack.sh up --cluster
+  else
+    say "local stack"
+    infrastructure/local/stack.sh up
+  fi
   eval "$(infrastructure/local/stack.sh env)"
   export SPARK_HOME SPARK_KAFKA_JARS LIVY_URL KAFKA_BOOTSTRAP INFLUXDB_URL SENSOR_STREAMING_STAGING
+  if [ "$cluster" = 1 ]; then
+    export HDFS_URL WEBHDFS_URL SPARK_MASTER_URL
+    say "registry (uploaded only if none is there yet; ./data/upload-data.sh replaces it)"
+    node dist/cli/main.js registry upload data/registry.csv "$spec" --profile "$profile" --if-missing
+  fi
   [ -f infrastructure/spark/runner/build/sensor-streaming-runner.jar ] || infrastructure/spark/runner/build.sh
 fi
 
-say "starting ${SENSOR_STREAMING_SPEC:-conf/pipeline.yaml} (target $target, profile $profile, $mode)"
+say "starting $spec (target $target, profile $profile, $mode)"
 status=0
-node dist/cli/main.js start "${SENSOR_STREAMING_SPEC:-conf/pipeline.yaml}" --profile "$profile" --target "$target" "$mode" ${extra[@]+"${extra[@]}"} || status=$?
+node dist/cli/main.js start "$spec" --profile "$profile" --target "$target" "$mode" ${extra[@]+"${extra[@]}"} || status=$?
 if [ "$status" -ne 0 ]; then
   echo "start-spark-streaming: failed (exit $status); see the message above" >&2
 fi

@@ -5,7 +5,7 @@
 #
 # Usage: ./stop-spark-streaming.sh [--timeout SECONDS] [--help]
 # Uses the same SENSOR_STREAMING_TARGET / SENSOR_STREAMING_PROFILE / SENSOR_STREAMING_SPEC as
-# ./start-spark-streaming.sh.
+# ./start-spark-streaming.sh (profile hdfs when the local stack is in its cluster mode).
 set -euo pipefail
 root=$(cd "$(dirname "$0")" && pwd)
 cd "$root"
@@ -22,7 +22,7 @@ done
 
 target=${SENSOR_STREAMING_TARGET:-local}
 case "$target" in
-  local) profile=${SENSOR_STREAMING_PROFILE:-local} ;;
+  local) if [ "$(infrastructure/local/stack.sh mode)" = cluster ]; then profile=${SENSOR_STREAMING_PROFILE:-hdfs}; else profile=${SENSOR_STREAMING_PROFILE:-local}; fi ;;
   docker) profile=${SENSOR_STREAMING_PROFILE:-cluster} ;;
   *) echo "stop-spark-streaming: SENSOR_STREAMING_TARGET must be local or docker, not '$target'" >&2; exit 64 ;;
 esac
@@ -30,6 +30,8 @@ esac
 if [ "$target" = local ] && infrastructure/local/stack.sh env >/dev/null 2>&1; then
   eval "$(infrastructure/local/stack.sh env)"
   export LIVY_URL SENSOR_STREAMING_STAGING
+  # the cluster mode's stop marker is on HDFS
+  if [ -n "${WEBHDFS_URL:-}" ]; then export WEBHDFS_URL; fi
 fi
 
 echo ">> stopping ${SENSOR_STREAMING_SPEC:-conf/pipeline.yaml} (target $target)"

@@ -2,7 +2,9 @@
 # Local, Docker-free stack for the sensor streaming pipeline.
 #
 # Runs Kafka (KRaft, single node), Apache Livy (Spark master local[*]) and InfluxDB 1.x as
-# plain background processes. Everything downloaded lives in one git-ignored cache folder;
+# plain background processes. `up --cluster` adds the distributed topology the pipeline is
+# built for, still as plain processes: HDFS (NameNode + DataNode), a Spark standalone master
+# with two workers, and Livy submitting to that master instead of local[*]. Everything downloaded lives in one git-ignored cache folder;
 # everything a run writes lives in one git-ignored runtime folder. See README.md beside this
 # file for versions, ports, variables and folders.
 set -euo pipefail
@@ -21,6 +23,16 @@ KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 LIVY_PORT="${LIVY_PORT:-8998}"
 INFLUXDB_PORT="${INFLUXDB_PORT:-8086}"
 INFLUXDB_RPC_PORT="${INFLUXDB_RPC_PORT:-8088}"
+HDFS_NAMENODE_PORT="${HDFS_NAMENODE_PORT:-9000}"
+HDFS_HTTP_PORT="${HDFS_HTTP_PORT:-9870}"
+HDFS_DATANODE_PORT="${HDFS_DATANODE_PORT:-9866}"
+HDFS_DATANODE_HTTP_PORT="${HDFS_DATANODE_HTTP_PORT:-9864}"
+HDFS_DATANODE_IPC_PORT="${HDFS_DATANODE_IPC_PORT:-9867}"
+SPARK_MASTER_PORT="${SPARK_MASTER_PORT:-7077}"
+SPARK_MASTER_WEBUI_PORT="${SPARK_MASTER_WEBUI_PORT:-8080}"
+SPARK_WORKER_WEBUI_PORT="${SPARK_WORKER_WEBUI_PORT:-8081}"   # worker N uses this + N - 1
+SPARK_WORKER_CORES="${SPARK_WORKER_CORES:-1}"
+SPARK_WORKER_MEMORY="${SPARK_WORKER_MEMORY:-1g}"
 WAIT_TIMEOUT="${STACK_WAIT_TIMEOUT:-120}"
 STOP_TIMEOUT="${STACK_STOP_TIMEOUT:-20}"
 BIND_HOST=127.0.0.1
@@ -38,13 +50,19 @@ RELOAD4J_VERSION=1.2.25
 # runs Spark 3.5 batches (it only warns about the Spark version). LIVY_DIST overrides it.
 LIVY_VERSION=0.7.1-incubating
 DEPENDENCY_PLUGIN=3.6.1
+# HDFS daemons from Hadoop's own jars: the version of the Hadoop client Spark 3.5 ships.
+HADOOP_VERSION=3.3.4
 
 JAVA_BIN="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 MVN_BIN="${MVN:-mvn}"
 PYTHON_BIN="${PYTHON:-python3}"
 INFLUXD_BIN="${INFLUXD:-influxd}"
 
-SERVICES=(kafka livy influxdb)
+# The services of each mode, in start order. The cluster mode's Livy submits to the standalone
+# master; the local mode's to local[*].
+LOCAL_SERVICES=(kafka livy influxdb)
+CLUSTER_SERVICES=(kafka influxdb hdfs-namenode hdfs-datanode spark-master spark-worker-1 spark-worker-2 livy)
+ALL_SERVICES=(kafka livy influxdb hdfs-namenode hdfs-datanode spark-master spark-worker-1 spark-worker-2)
 
 # ---- small helpers ---------------------------------------------------------------------
 say() { printf '%s\n' "$*"; }
@@ -57,17 +75,28 @@ usage() {
 Usage: infrastructure/local/stack.sh COMMAND
 
 Local stack without Docker: Kafka $KAFKA_VERSION (KRaft), Livy $LIVY_VERSION with Spark
-$SPARK_VERSION (pyspark, master local[*]) and InfluxDB 1.x, as plain processes.
+$SPARK_VERSION (pyspark, master local[*]) and InfluxDB 1.x, as plain processes. The cluster
+mode adds HDFS $HADOOP_VERSION (NameNode, DataNode), a Spark standalone master with two
+workers, and points Livy at that master.
 
 Commands:
   setup     download/install everything into the cache folder (idempotent, warm run: seconds)
   up        setup (if needed), then start kafka, livy, influxdb and wait until they are healthy
-  down      stop the services (SIGTERM, then SIGKILL after ${STOP_TIMEOUT}s), remove pid files
-  start SERVICE...   start these services only (kafka, livy, influxdb) and wait until healthy
+  up --cluster
+            the same plus hdfs-namenode, hdfs-datanode, spark-master, spark-worker-1 and
+            spark-worker-2 ($SPARK_WORKER_CORES core, $SPARK_WORKER_MEMORY each); Livy submits to
+            spark://$BIND_HOST:$SPARK_MASTER_PORT. A Livy of the other mode is restarted. Files
+            written to HDFS survive 'down' and 'up' (data under the runtime folder).
+  down      stop every service of either mode (SIGTERM, then SIGKILL after ${STOP_TIMEOUT}s)
+  start SERVICE...   start these services only and wait until healthy
   stop SERVICE...    stop these services only, e.g. to see the pipeline ride out an outage
-  status    one line per service: running/stopped, pid, port, health (exit 0 = all healthy)
+                     (services: ${ALL_SERVICES[*]})
+  status    one line per service of the current mode (and any other still running): running/
+            stopped, pid, port, health (exit 0 = all healthy)
   env       print export lines for SPARK_HOME, SPARK_KAFKA_JARS, LIVY_URL, KAFKA_BOOTSTRAP,
-            INFLUXDB_URL, SENSOR_STREAMING_STAGING:  eval "\$(infrastructure/local/stack.sh env)"
+            INFLUXDB_URL, SENSOR_STREAMING_STAGING, and in the cluster mode HDFS_URL,
+            WEBHDFS_URL, SPARK_MASTER_URL:  eval "\$(infrastructure/local/stack.sh env)"
+  mode      print the mode of the last 'up': local or cluster
   kafka-class CLASS [ARGS...]
             run a Kafka tool class with the broker's classpath, e.g.
             kafka-class org.apache.kafka.tools.TopicCommand --bootstrap-server localhost:$KAFKA_PORT --list
@@ -79,6 +108,10 @@ Environment (defaults in brackets):
   SENSOR_STREAMING_STAGING  Livy's allowed local dir for batch files [<runtime>/staging]
   KAFKA_PORT [9092]  KAFKA_CONTROLLER_PORT [9093]  LIVY_PORT [8998]
   INFLUXDB_PORT [8086]  INFLUXDB_RPC_PORT [8088]
+  HDFS_NAMENODE_PORT [9000]  HDFS_HTTP_PORT [9870] (WebHDFS)  HDFS_DATANODE_PORT [9866]
+  HDFS_DATANODE_HTTP_PORT [9864]  HDFS_DATANODE_IPC_PORT [9867]
+  SPARK_MASTER_PORT [7077]  SPARK_MASTER_WEBUI_PORT [8080]  SPARK_WORKER_WEBUI_PORT [8081, +1 per worker]
+  SPARK_WORKER_CORES [1]  SPARK_WORKER_MEMORY [1g]
   STACK_WAIT_TIMEOUT [120] seconds per health wait   STACK_STOP_TIMEOUT [20]
   JAVA_HOME, MVN, PYTHON, INFLUXD   tools to use (java, mvn, python3, influxd from PATH)
   LIVY_DIST                 an unpacked Livy binary distribution to use instead of the
@@ -98,6 +131,7 @@ VENV="$CACHE/venv"
 SPARK_KAFKA_DIR="$CACHE/jars/spark-kafka"
 KAFKA_LIBS="$CACHE/kafka/libs"
 LIVY_JARS="$CACHE/livy/jars"
+HADOOP_LIBS="$CACHE/hadoop/libs"
 M2="$CACHE/m2"
 
 marker_ok() { [[ -f "$MARKERS/$1" && "$(<"$MARKERS/$1")" == "$2" ]]; }
@@ -275,6 +309,30 @@ setup_livy() {
   say "livy: installed ($(find "$LIVY_JARS" -name '*.jar' | wc -l) jars in $LIVY_JARS)"
 }
 
+setup_hadoop() {
+  local spec="hadoop-hdfs:$HADOOP_VERSION+hadoop-hdfs-client+hadoop-common"
+  if marker_ok hadoop "$spec" && [[ -f "$HADOOP_LIBS/hadoop-hdfs-$HADOOP_VERSION.jar" ]]; then
+    say "hadoop: cached (hadoop-hdfs $HADOOP_VERSION, for the cluster mode)"; return 0
+  fi
+  say "hadoop: installing hadoop-hdfs $HADOOP_VERSION with its dependencies (the cluster mode's HDFS daemons) ..."
+  local pomdir="$CACHE/maven/hadoop"
+  write_pom "$pomdir" hadoop "    <dependency>
+      <groupId>org.apache.hadoop</groupId><artifactId>hadoop-hdfs</artifactId><version>$HADOOP_VERSION</version>
+    </dependency>
+    <dependency>
+      <groupId>org.apache.hadoop</groupId><artifactId>hadoop-hdfs-client</artifactId><version>$HADOOP_VERSION</version>
+    </dependency>
+    <dependency>
+      <groupId>org.apache.hadoop</groupId><artifactId>hadoop-common</artifactId><version>$HADOOP_VERSION</version>
+    </dependency>"
+  mvn_copy hadoop "$pomdir" "$HADOOP_LIBS" || die "hadoop: download failed"
+  [[ -f "$HADOOP_LIBS/hadoop-hdfs-$HADOOP_VERSION.jar" ]] || die "hadoop: hadoop-hdfs jar missing after download"
+  # Two slf4j bindings arrive (log4j12 through zookeeper, reload4j through hadoop): keep one.
+  rm -f "$HADOOP_LIBS"/slf4j-log4j12-*.jar
+  marker_set hadoop "$spec"
+  say "hadoop: installed ($(find "$HADOOP_LIBS" -name '*.jar' | wc -l) jars in $HADOOP_LIBS)"
+}
+
 setup_influxdb() {
   local bin
   if bin="$(command -v "$INFLUXD_BIN" 2>/dev/null)"; then
@@ -312,6 +370,7 @@ cmd_setup() {
   setup_spark_kafka
   setup_kafka
   setup_livy
+  setup_hadoop
   setup_influxdb
   if command -v flock >/dev/null 2>&1; then exec 9>&-; fi
   say "setup: done in $((SECONDS - t0))s (cache: $CACHE)"
@@ -322,6 +381,7 @@ setup_complete() {
     marker_ok spark-kafka "spark-sql-kafka-0-10_$SPARK_SCALA:$SPARK_VERSION" &&
     marker_ok kafka "kafka_$KAFKA_SCALA:$KAFKA_VERSION+kafka-tools+slf4j-reload4j:$SLF4J_VERSION" &&
     { [[ -n "${LIVY_DIST:-}" ]] || marker_ok livy "livy-server:$LIVY_VERSION"; } &&
+    marker_ok hadoop "hadoop-hdfs:$HADOOP_VERSION+hadoop-hdfs-client+hadoop-common" &&
     command -v "$INFLUXD_BIN" >/dev/null 2>&1
 }
 
@@ -330,6 +390,11 @@ CONF="$RUNTIME/conf"
 LOGS="$RUNTIME/logs"
 PIDS="$RUNTIME/pids"
 DATA="$RUNTIME/data"
+MODE_FILE="$RUNTIME/mode"
+
+# The mode of the last 'up': local (the default) or cluster.
+current_mode() { if [[ -f "$MODE_FILE" && "$(<"$MODE_FILE")" == cluster ]]; then echo cluster; else echo local; fi; }
+mode_services() { if [[ "$1" == cluster ]]; then echo "${CLUSTER_SERVICES[*]}"; else echo "${LOCAL_SERVICES[*]}"; fi; }
 
 write_kafka_conf() {
   mkdir -p "$CONF/kafka" "$DATA/kafka"
@@ -391,7 +456,7 @@ write_livy_conf() {
 # generated by infrastructure/local/stack.sh at every 'up'; edits are overwritten
 livy.server.host = $BIND_HOST
 livy.server.port = $LIVY_PORT
-livy.spark.master = local[*]
+livy.spark.master = $(if [[ "$(current_mode)" == cluster ]]; then echo "spark://$BIND_HOST:$SPARK_MASTER_PORT"; else echo 'local[*]'; fi)
 livy.spark.deploy-mode = client
 livy.spark.scala-version = $SPARK_SCALA
 # batch files (and --jars) must come from these folders
@@ -444,8 +509,74 @@ bind-address = "$BIND_HOST:$INFLUXDB_RPC_PORT"
 EOF
 }
 
+write_hdfs_conf() {
+  mkdir -p "$CONF/hdfs/webapps/hdfs" "$CONF/hdfs/webapps/datanode" "$CONF/hdfs/webapps/static" "$DATA/hdfs"
+  cat >"$CONF/hdfs/core-site.xml" <<EOF
+<?xml version="1.0"?>
+<!-- generated by infrastructure/local/stack.sh at every 'up'; edits are overwritten -->
+<configuration>
+  <property><name>fs.defaultFS</name><value>hdfs://localhost:$HDFS_NAMENODE_PORT</value></property>
+  <property><name>hadoop.tmp.dir</name><value>$DATA/hdfs/tmp</value></property>
+</configuration>
+EOF
+  cat >"$CONF/hdfs/hdfs-site.xml" <<EOF
+<?xml version="1.0"?>
+<!-- generated by infrastructure/local/stack.sh at every 'up'; edits are overwritten -->
+<configuration>
+  <property><name>dfs.namenode.name.dir</name><value>$DATA/hdfs/name</value></property>
+  <property><name>dfs.datanode.data.dir</name><value>$DATA/hdfs/data</value></property>
+  <property><name>dfs.replication</name><value>1</value></property>
+  <!-- one machine, one user: no HDFS permission checks (the Compose cluster keeps them) -->
+  <property><name>dfs.permissions.enabled</name><value>false</value></property>
+  <property><name>dfs.namenode.rpc-address</name><value>localhost:$HDFS_NAMENODE_PORT</value></property>
+  <property><name>dfs.namenode.http-address</name><value>localhost:$HDFS_HTTP_PORT</value></property>
+  <property><name>dfs.datanode.address</name><value>$BIND_HOST:$HDFS_DATANODE_PORT</value></property>
+  <property><name>dfs.datanode.http.address</name><value>$BIND_HOST:$HDFS_DATANODE_HTTP_PORT</value></property>
+  <property><name>dfs.datanode.ipc.address</name><value>$BIND_HOST:$HDFS_DATANODE_IPC_PORT</value></property>
+  <property><name>dfs.datanode.hostname</name><value>localhost</value></property>
+  <!-- leave safe mode as soon as the one DataNode has reported its blocks -->
+  <property><name>dfs.namenode.safemode.extension</name><value>0</value></property>
+  <property><name>dfs.webhdfs.enabled</name><value>true</value></property>
+</configuration>
+EOF
+  cat >"$CONF/hdfs/log4j.properties" <<'EOF'
+log4j.rootLogger=INFO, console
+log4j.appender.console=org.apache.log4j.ConsoleAppender
+log4j.appender.console.layout=org.apache.log4j.PatternLayout
+log4j.appender.console.layout.ConversionPattern=%d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n
+log4j.logger.org.apache.hadoop.hdfs.StateChange=WARN
+log4j.logger.BlockStateChange=WARN
+log4j.logger.org.apache.hadoop.hdfs.server.datanode.DataNode.clienttrace=WARN
+log4j.logger.org.apache.hadoop.hdfs.server.namenode.FSNamesystem.audit=WARN
+log4j.logger.org.apache.hadoop.util.NativeCodeLoader=ERROR
+EOF
+  # The Maven jar of hadoop-hdfs leaves out the web UI's files; the HTTP servers (and WebHDFS
+  # with them) only need the folders to exist on the class path.
+  printf '<html><body>HDFS NameNode of the sensor-streaming local stack. REST: /webhdfs/v1/</body></html>\n' >"$CONF/hdfs/webapps/hdfs/index.html"
+}
+
 # ---- runtime: processes ----------------------------------------------------------------
-svc_port() { case "$1" in kafka) echo "$KAFKA_PORT" ;; livy) echo "$LIVY_PORT" ;; influxdb) echo "$INFLUXDB_PORT" ;; esac; }
+svc_port() {
+  case "$1" in
+    kafka) echo "$KAFKA_PORT" ;; livy) echo "$LIVY_PORT" ;; influxdb) echo "$INFLUXDB_PORT" ;;
+    hdfs-namenode) echo "$HDFS_NAMENODE_PORT" ;; hdfs-datanode) echo "$HDFS_DATANODE_PORT" ;;
+    spark-master) echo "$SPARK_MASTER_PORT" ;;
+    spark-worker-*) echo "$((SPARK_WORKER_WEBUI_PORT + ${1#spark-worker-} - 1))" ;;
+  esac
+}
+
+# Every port a service listens on, as "VARIABLE port" pairs (checked free before a start).
+svc_ports() {
+  case "$1" in
+    kafka) echo "KAFKA_PORT $KAFKA_PORT KAFKA_CONTROLLER_PORT $KAFKA_CONTROLLER_PORT" ;;
+    livy) echo "LIVY_PORT $LIVY_PORT" ;;
+    influxdb) echo "INFLUXDB_PORT $INFLUXDB_PORT INFLUXDB_RPC_PORT $INFLUXDB_RPC_PORT" ;;
+    hdfs-namenode) echo "HDFS_NAMENODE_PORT $HDFS_NAMENODE_PORT HDFS_HTTP_PORT $HDFS_HTTP_PORT" ;;
+    hdfs-datanode) echo "HDFS_DATANODE_PORT $HDFS_DATANODE_PORT HDFS_DATANODE_HTTP_PORT $HDFS_DATANODE_HTTP_PORT HDFS_DATANODE_IPC_PORT $HDFS_DATANODE_IPC_PORT" ;;
+    spark-master) echo "SPARK_MASTER_PORT $SPARK_MASTER_PORT SPARK_MASTER_WEBUI_PORT $SPARK_MASTER_WEBUI_PORT" ;;
+    spark-worker-*) echo "SPARK_WORKER_WEBUI_PORT $(svc_port "$1")" ;;
+  esac
+}
 
 # A string that only our own process of that service has on its command line.
 svc_marker() {
@@ -453,6 +584,9 @@ svc_marker() {
     kafka) echo "$CONF/kafka/server.properties" ;;
     livy) echo "-Dsensor.stack.runtime=$RUNTIME" ;;
     influxdb) echo "$CONF/influxdb/influxdb.conf" ;;
+    # on the command line of spark-class's bash as well as of the java it becomes
+    spark-*) echo "$CONF/spark/$1.properties" ;;
+    *) echo "-Dsensor.stack.service=$1:$RUNTIME" ;;
   esac
 }
 
@@ -499,13 +633,10 @@ start_proc() {
 # Before starting anything: every port of a service that is not running yet must be free.
 preflight_ports() {
   local conflicts=() name port var
-  for name in "${SERVICES[@]}"; do
+  for name in "$@"; do
     svc_pid "$name" >/dev/null && continue
-    case "$name" in
-      kafka) set -- KAFKA_PORT "$KAFKA_PORT" KAFKA_CONTROLLER_PORT "$KAFKA_CONTROLLER_PORT" ;;
-      livy) set -- LIVY_PORT "$LIVY_PORT" ;;
-      influxdb) set -- INFLUXDB_PORT "$INFLUXDB_PORT" INFLUXDB_RPC_PORT "$INFLUXDB_RPC_PORT" ;;
-    esac
+    # shellcheck disable=SC2046 # word splitting of the pairs is wanted
+    set -- $(svc_ports "$name")
     while [[ $# -gt 0 ]]; do
       var="$1" port="$2"; shift 2
       port_open "$port" && conflicts+=("$name: port $port ($var) is already in use by a process this stack did not start")
@@ -540,9 +671,19 @@ start_kafka() {
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$CONF/kafka/server.properties"
 }
 
+# The mode a running Livy of ours was started in (its command line says so).
+livy_running_mode() {
+  local pid; pid="$(svc_pid livy)" || return 1
+  if proc_args "$pid" | grep -qF -- "-Dsensor.stack.mode=cluster"; then echo cluster; else echo local; fi
+}
+
 start_livy() {
-  local pid
-  if pid="$(svc_pid livy)"; then say "livy: already running (pid $pid)"; return 0; fi
+  local pid mode; mode="$(current_mode)"
+  if pid="$(svc_pid livy)"; then
+    if [[ "$(livy_running_mode)" == "$mode" ]]; then say "livy: already running (pid $pid, $mode mode)"; return 0; fi
+    say "livy: running in the $(livy_running_mode) mode; restarting it for the $mode mode"
+    stop_service livy
+  fi
   write_livy_conf
   local home; home="$(spark_home)" || die "spark is not installed; run setup"
   local jars; jars="$(livy_jars_dir)"
@@ -551,8 +692,81 @@ start_livy() {
   # SPARK_LOCAL_IP: the batch drivers bind to loopback, like the other services.
   start_proc livy "$DATA/livy" env SPARK_HOME="$home" SPARK_LOCAL_IP="$BIND_HOST" \
     LIVY_HOME="$(dirname "$jars")" LIVY_CONF_DIR="$CONF/livy" LIVY_LOG_DIR="$LOGS/livy-requests" \
-    "$JAVA_BIN" -Xmx512m -Dsensor.stack.runtime="$RUNTIME" \
+    "$JAVA_BIN" -Xmx512m -Dsensor.stack.runtime="$RUNTIME" -Dsensor.stack.mode="$mode" \
     -cp "$jars/*:$CONF/livy" org.apache.livy.server.LivyServer
+}
+
+# The java command of a Hadoop daemon (or tool) with the stack's configuration, in HDFS_CMD.
+hdfs_cmd() { # SERVICE CLASS [ARGS...]
+  local service="$1"; shift
+  # WebHDFS's JAXB needs java.lang opened on Java 17 (Hadoop 3.3 predates the module checks).
+  HDFS_CMD=("$JAVA_BIN" -Xmx512m --add-opens=java.base/java.lang=ALL-UNNAMED -Djava.awt.headless=true
+    -Dsensor.stack.service="$service:$RUNTIME" -Dlog4j.configuration="file:$CONF/hdfs/log4j.properties"
+    -Dhadoop.log.dir="$LOGS" -cp "$CONF/hdfs:$HADOOP_LIBS/*" "$@")
+}
+
+start_hdfs_namenode() {
+  local pid
+  if pid="$(svc_pid hdfs-namenode)"; then say "hdfs-namenode: already running (pid $pid)"; return 0; fi
+  [[ -f "$HADOOP_LIBS/hadoop-hdfs-$HADOOP_VERSION.jar" ]] || die "hadoop is not installed; run setup"
+  write_hdfs_conf
+  mkdir -p "$LOGS"
+  if [[ ! -f "$DATA/hdfs/name/current/VERSION" ]]; then
+    say "hdfs-namenode: formatting a new file system in $DATA/hdfs/name"
+    hdfs_cmd hdfs-format org.apache.hadoop.hdfs.server.namenode.NameNode -format -nonInteractive -force
+    "${HDFS_CMD[@]}" >>"$LOGS/hdfs-namenode.log" 2>&1 || { show_log_tail hdfs-namenode; die "hdfs-namenode: format failed"; }
+  else
+    say "hdfs-namenode: reusing the file system in $DATA/hdfs/name (what was written survives down and up)"
+  fi
+  hdfs_cmd hdfs-namenode org.apache.hadoop.hdfs.server.namenode.NameNode
+  start_proc hdfs-namenode "$DATA/hdfs" "${HDFS_CMD[@]}"
+}
+
+start_hdfs_datanode() {
+  local pid
+  if pid="$(svc_pid hdfs-datanode)"; then say "hdfs-datanode: already running (pid $pid)"; return 0; fi
+  write_hdfs_conf
+  hdfs_cmd hdfs-datanode org.apache.hadoop.hdfs.server.datanode.DataNode
+  start_proc hdfs-datanode "$DATA/hdfs" "${HDFS_CMD[@]}"
+}
+
+# Spark's own launcher (bin/spark-class) with the daemon settings of one service.
+spark_daemon() { # SERVICE WORKDIR CLASS [ARGS...]
+  local service="$1" workdir="$2" class="$3"; shift 3
+  local home; home="$(spark_home)" || die "spark is not installed; run setup"
+  mkdir -p "$CONF/spark"
+  cat >"$CONF/spark/$service.properties" <<EOF
+# generated by infrastructure/local/stack.sh at every start of $service; edits are overwritten
+# (Spark's defaults apply; the file also marks the process as this stack's $service)
+spark.worker.cleanup.enabled=true
+EOF
+  start_proc "$service" "$workdir" env SPARK_HOME="$home" SPARK_LOCAL_IP="$BIND_HOST" \
+    SPARK_DAEMON_MEMORY=512m SPARK_LOG_DIR="$LOGS" SPARK_WORKER_DIR="$workdir" \
+    "$home/bin/spark-class" "$class" --properties-file "$CONF/spark/$service.properties" "$@"
+}
+
+start_spark_master() {
+  local pid
+  if pid="$(svc_pid spark-master)"; then say "spark-master: already running (pid $pid)"; return 0; fi
+  mkdir -p "$DATA/spark/master"
+  spark_daemon spark-master "$DATA/spark/master" org.apache.spark.deploy.master.Master \
+    --host "$BIND_HOST" --port "$SPARK_MASTER_PORT" --webui-port "$SPARK_MASTER_WEBUI_PORT"
+}
+
+start_spark_worker() { # N
+  local name="spark-worker-$1" pid
+  if pid="$(svc_pid "$name")"; then say "$name: already running (pid $pid)"; return 0; fi
+  mkdir -p "$DATA/spark/$name"
+  spark_daemon "$name" "$DATA/spark/$name" org.apache.spark.deploy.worker.Worker \
+    --host "$BIND_HOST" --cores "$SPARK_WORKER_CORES" --memory "$SPARK_WORKER_MEMORY" \
+    --webui-port "$(svc_port "$name")" --work-dir "$DATA/spark/$name" "spark://$BIND_HOST:$SPARK_MASTER_PORT"
+}
+
+start_service() {
+  case "$1" in
+    spark-worker-*) start_spark_worker "${1#spark-worker-}" ;;
+    *) "start_${1//-/_}" ;;
+  esac
 }
 
 start_influxdb() {
@@ -566,6 +780,48 @@ start_influxdb() {
 check_kafka() { port_open "$KAFKA_PORT"; }
 check_livy() { [[ "$(http_code "http://$BIND_HOST:$LIVY_PORT/batches")" == 200 ]]; }
 check_influxdb() { [[ "$(http_code "http://$BIND_HOST:$INFLUXDB_PORT/ping")" == 204 ]]; }
+jmx() { curl -s -m 5 "http://$BIND_HOST:$HDFS_HTTP_PORT/jmx?qry=$1" 2>/dev/null || true; }
+# The NameNode answers WebHDFS.
+check_hdfs_namenode() { [[ "$(http_code "http://$BIND_HOST:$HDFS_HTTP_PORT/webhdfs/v1/?op=GETFILESTATUS")" == 200 ]]; }
+# The DataNode has registered and the NameNode has left safe mode (files can be written).
+check_hdfs_datanode() {
+  jmx "Hadoop:service=NameNode,name=FSNamesystemState" | grep -qE '"NumLiveDataNodes" : [1-9]' &&
+    jmx "Hadoop:service=NameNode,name=NameNodeInfo" | grep -qF '"Safemode" : ""'
+}
+spark_master_json() { curl -s -m 5 "http://$BIND_HOST:$SPARK_MASTER_WEBUI_PORT/json/" 2>/dev/null || true; }
+check_spark_master() { spark_master_json | grep -qE '"status" *: *"ALIVE"'; }
+# The master lists this worker process (by the id its own web UI reports) as ALIVE; a worker
+# killed a moment ago stays listed ALIVE under its old id until the master times it out.
+check_spark_worker() { # N
+  local port id; port="$(svc_port "spark-worker-$1")"
+  id="$(curl -s -m 5 "http://$BIND_HOST:$port/json/" 2>/dev/null | "$PYTHON_BIN" -c 'import json, sys; print(json.load(sys.stdin)["id"])' 2>/dev/null)" || return 1
+  [[ -n "$id" ]] || return 1
+  spark_master_json | "$PYTHON_BIN" -c '
+import json, sys
+try:
+    workers = json.load(sys.stdin).get("workers", [])
+except ValueError:
+    sys.exit(1)
+sys.exit(0 if any(w.get("id") == sys.argv[1] and w.get("state") == "ALIVE" for w in workers) else 1)
+' "$id"
+}
+check_service() {
+  case "$1" in
+    spark-worker-*) check_spark_worker "${1#spark-worker-}" ;;
+    *) "check_${1//-/_}" ;;
+  esac
+}
+health_text() {
+  case "$1" in
+    kafka) echo "healthy (port open)" ;;
+    livy) echo "healthy (GET /batches 200, $(livy_running_mode) mode)" ;;
+    influxdb) echo "healthy (GET /ping 204)" ;;
+    hdfs-namenode) echo "healthy (WebHDFS on :$HDFS_HTTP_PORT)" ;;
+    hdfs-datanode) echo "healthy (registered, NameNode out of safe mode)" ;;
+    spark-master) echo "healthy (ALIVE, web UI :$SPARK_MASTER_WEBUI_PORT)" ;;
+    spark-worker-*) echo "healthy (ALIVE at the master)" ;;
+  esac
+}
 
 wait_healthy() { # name
   local name="$1" port t0=$SECONDS
@@ -575,7 +831,7 @@ wait_healthy() { # name
     if ! svc_pid "$name" >/dev/null; then
       printf ' FAILED: the process exited\n'; show_log_tail "$name"; return 1
     fi
-    if "check_$name"; then printf ' ok (%ss)\n' "$((SECONDS - t0))"; return 0; fi
+    if check_service "$name"; then printf ' ok (%ss)\n' "$((SECONDS - t0))"; return 0; fi
     if ((SECONDS - t0 >= WAIT_TIMEOUT)); then
       printf ' TIMEOUT after %ss\n' "$((SECONDS - t0))"; show_log_tail "$name"; return 1
     fi
@@ -595,26 +851,39 @@ kafka_broker_answers() {
 }
 
 cmd_up() {
+  local mode=local
+  case "${1:-}" in
+    "") ;;
+    --cluster) mode=cluster ;;
+    *) die "usage: stack.sh up [--cluster]" ;;
+  esac
   if setup_complete; then say "setup: cached"; else cmd_setup; fi
   need_cmd curl "Install curl (apt-get install -y curl)."
   check_java
   mkdir -p "$PIDS" "$LOGS" "$DATA" "$STAGING"
-  preflight_ports
-  start_kafka
-  start_livy
-  start_influxdb
+  local services name
+  read -ra services <<<"$(mode_services "$mode")"
+  preflight_ports "${services[@]}"
+  printf '%s\n' "$mode" >"$MODE_FILE"
+  say "up: $mode mode (${services[*]})"
+  for name in "${services[@]}"; do start_service "$name"; done
   local failed=0
-  wait_healthy kafka && kafka_broker_answers || failed=1
-  wait_healthy livy || failed=1
-  wait_healthy influxdb || failed=1
+  for name in "${services[@]}"; do
+    wait_healthy "$name" || { failed=1; continue; }
+    if [[ "$name" == kafka ]]; then kafka_broker_answers || failed=1; fi
+  done
   if ((failed)); then
     say "up: some services are not healthy (see above); 'stack.sh down' stops the others"
     return 1
   fi
-  say "up: all services healthy"
+  say "up: all services healthy ($mode mode)"
   say "  kafka     localhost:$KAFKA_PORT"
   say "  livy      http://localhost:$LIVY_PORT   (staging: $STAGING)"
   say "  influxdb  http://localhost:$INFLUXDB_PORT"
+  if [[ "$mode" == cluster ]]; then
+    say "  hdfs      hdfs://localhost:$HDFS_NAMENODE_PORT   (WebHDFS http://localhost:$HDFS_HTTP_PORT)"
+    say "  spark     spark://$BIND_HOST:$SPARK_MASTER_PORT   (web UI http://localhost:$SPARK_MASTER_WEBUI_PORT, 2 workers)"
+  fi
 }
 
 group_alive() { ps -eo pgid=,stat= 2>/dev/null | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'; }
@@ -655,57 +924,62 @@ stop_service() {
 
 valid_service() {
   local s
-  for s in "${SERVICES[@]}"; do [[ "$s" == "$1" ]] && return 0; done
-  die "unknown service '$1' (services: ${SERVICES[*]})"
+  for s in "${ALL_SERVICES[@]}"; do [[ "$s" == "$1" ]] && return 0; done
+  die "unknown service '$1' (services: ${ALL_SERVICES[*]})"
 }
 
 cmd_start() {
-  [[ $# -ge 1 ]] || die "usage: stack.sh start SERVICE... (services: ${SERVICES[*]})"
+  [[ $# -ge 1 ]] || die "usage: stack.sh start SERVICE... (services: ${ALL_SERVICES[*]})"
   local name failed=0
   for name in "$@"; do valid_service "$name"; done
   setup_complete || die "the stack is not installed yet: run infrastructure/local/stack.sh up"
   check_java
   mkdir -p "$PIDS" "$LOGS" "$DATA" "$STAGING"
-  for name in "$@"; do "start_$name"; done
+  for name in "$@"; do start_service "$name"; done
   for name in "$@"; do
-    wait_healthy "$name" || failed=1
-    if [[ "$name" == kafka ]] && ((failed == 0)); then kafka_broker_answers || failed=1; fi
+    wait_healthy "$name" || { failed=1; continue; }
+    if [[ "$name" == kafka ]]; then kafka_broker_answers || failed=1; fi
   done
   return $failed
 }
 
 cmd_stop() {
-  [[ $# -ge 1 ]] || die "usage: stack.sh stop SERVICE... (services: ${SERVICES[*]})"
+  [[ $# -ge 1 ]] || die "usage: stack.sh stop SERVICE... (services: ${ALL_SERVICES[*]})"
   local name
   for name in "$@"; do valid_service "$name"; done
   for name in "$@"; do stop_service "$name"; done
 }
 
 cmd_down() {
-  stop_service livy
-  stop_service kafka
-  stop_service influxdb
+  # Livy first (its drivers use everything else), the workers before their master, HDFS last
+  # but one: a driver still running would otherwise fail on a missing NameNode.
+  local name
+  for name in livy spark-worker-2 spark-worker-1 spark-master kafka hdfs-datanode hdfs-namenode influxdb; do
+    stop_service "$name"
+  done
 }
 
 cmd_status() {
-  local name pid port health all=0
-  for name in "${SERVICES[@]}"; do
+  local name pid port health all=0 shown=() mode
+  mode="$(current_mode)"
+  read -ra shown <<<"$(mode_services "$mode")"
+  # services of the other mode only when they still run
+  for name in "${ALL_SERVICES[@]}"; do
+    [[ " ${shown[*]} " == *" $name "* ]] && continue
+    svc_pid "$name" >/dev/null && shown+=("$name")
+  done
+  printf 'mode: %s\n' "$mode"
+  for name in "${shown[@]}"; do
     port="$(svc_port "$name")"
     if pid="$(svc_pid "$name")"; then
-      if "check_$name"; then
-        case "$name" in
-          kafka) health="healthy (port open)" ;;
-          livy) health="healthy (GET /batches 200)" ;;
-          influxdb) health="healthy (GET /ping 204)" ;;
-        esac
-      else health="NOT healthy"; all=1; fi
-      printf '%-9s running  pid %-8s port %-6s %s\n' "$name" "$pid" "$port" "$health"
+      if check_service "$name"; then health="$(health_text "$name")"; else health="NOT healthy"; all=1; fi
+      printf '%-15s running  pid %-8s port %-6s %s\n' "$name" "$pid" "$port" "$health"
     else
       local note=()
       [[ -f "$PIDS/$name.pid" ]] && note+=("(stale pid file)")
       port_open "$port" && note+=("(port in use by another process)")
       [[ ${#note[@]} -gt 0 ]] || note=("-")
-      printf '%-9s stopped  pid %-8s port %-6s %s\n' "$name" "-" "$port" "${note[*]}"
+      printf '%-15s stopped  pid %-8s port %-6s %s\n' "$name" "-" "$port" "${note[*]}"
       all=1
     fi
   done
@@ -727,6 +1001,11 @@ cmd_env() {
   printf 'export KAFKA_BOOTSTRAP=%s\n' "$(shell_quote "localhost:$KAFKA_PORT")"
   printf 'export INFLUXDB_URL=%s\n' "$(shell_quote "http://localhost:$INFLUXDB_PORT")"
   printf 'export SENSOR_STREAMING_STAGING=%s\n' "$(shell_quote "$STAGING")"
+  if [[ "$(current_mode)" == cluster ]]; then
+    printf 'export HDFS_URL=%s\n' "$(shell_quote "hdfs://localhost:$HDFS_NAMENODE_PORT")"
+    printf 'export WEBHDFS_URL=%s\n' "$(shell_quote "http://localhost:$HDFS_HTTP_PORT")"
+    printf 'export SPARK_MASTER_URL=%s\n' "$(shell_quote "spark://$BIND_HOST:$SPARK_MASTER_PORT")"
+  fi
 }
 
 cmd_kafka_class() {
@@ -741,11 +1020,12 @@ main() {
   [[ $# -gt 0 ]] && shift
   case "$cmd" in
     setup) cmd_setup ;;
-    up) cmd_up ;;
+    up) cmd_up "$@" ;;
     down) cmd_down ;;
     start) cmd_start "$@" ;;
     stop) cmd_stop "$@" ;;
     status) cmd_status ;;
+    mode) current_mode ;;
     env) cmd_env ;;
     kafka-class) cmd_kafka_class "$@" ;;
     help | -h | --help) usage ;;

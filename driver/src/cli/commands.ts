@@ -7,6 +7,8 @@ import { explainMermaid } from "../emit/explain-mermaid.js";
 import { stageLocal } from "../deploy/stage-local.js";
 import { parseRegistryCsv } from "../simulator/readings.js";
 import { readSinkRows } from "../inspect/sink-files.js";
+import { storeFor } from "../deploy/file-store.js";
+import { HdfsError } from "../hdfs/webhdfs.js";
 import { renderTable, toArrow } from "../inspect/table-view.js";
 import { BindError, bindPlan, localPathOf } from "../deploy/bind-plan.js";
 import { simulate } from "../simulator/simulate.js";
@@ -170,10 +172,16 @@ export async function inspectCommand(which: string, specFile: string | undefined
     throw error;
   }
   const location = bound.sinks.find((s) => s.name === sinkName)!.path!;
-  const dir = localPathOf(location);
-  if (dir === undefined) throw new ExitError(EXIT.fileError, `the ${which} sink is at ${location}; inspect reads local folders only`);
+  const dir = localPathOf(location) ?? location;
+  if (storeFor(location) === undefined) throw new ExitError(EXIT.fileError, `the ${which} sink is at ${location}; inspect reads local folders and hdfs:// only`);
   const limit = numberOption(options.limit, "limit", 1);
-  const rows = await readSinkRows(dir, Math.max(4, Math.ceil(limit / 50)));
+  let rows;
+  try {
+    rows = await readSinkRows(dir, Math.max(4, Math.ceil(limit / 50)));
+  } catch (error) {
+    if (error instanceof HdfsError) throw new ExitError(EXIT.fileError, `cannot read the ${which} sink at ${location}: ${error.message}`, error.hint);
+    throw error;
+  }
   if (rows.length === 0) {
     io.out(`no ${which} rows yet in ${dir}`);
     return EXIT.ok;

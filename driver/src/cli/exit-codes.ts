@@ -33,6 +33,11 @@ export const EXIT = {
    * stopped), or the Livy batch is not in state running.
    */
   degraded: 11,
+  /**
+   * `registry validate` and `registry upload`: the registry CSV is not what the pipeline can read
+   * as meant (every problem is printed, nothing is written), or the spec's registry is not CSV.
+   */
+  invalidRegistry: 12,
   /** Interrupted by Ctrl-C (128 + SIGINT), as shells report it. */
   interrupted: 130,
   /** Terminated by SIGTERM (128 + SIGTERM). */

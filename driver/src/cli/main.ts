@@ -24,6 +24,7 @@ import { startCommand } from "./job/start.js";
 import { statusCommand } from "./job/status.js";
 import { stopCommand } from "./job/stop.js";
 import { DEFAULT_SPEC } from "./pipeline-input.js";
+import { DEFAULT_REGISTRY_CSV, registryShowCommand, registryUploadCommand, registryValidateCommand } from "../registry/registry-commands.js";
 import { superviseCommand } from "./supervise-command.js";
 
 const io: Output = {
@@ -139,6 +140,68 @@ export function buildProgram(): Command {
     )
     .action(async (which: string, spec: string | undefined, options: { profile?: string; limit: string; columns?: string }) => {
       process.exitCode = which === "refused" ? await inspectRefusedCommand(spec, options, io) : await inspectCommand(which, spec, options, io);
+    });
+
+  const registry = program
+    .command("registry")
+    .description("check the sensor registry CSV against the spec, upload it where the pipeline reads it (registry.path), show what is there")
+    .addHelpText(
+      "after",
+      "\nThe target is the spec's registry.path with the profile and ${VAR}s applied, as start binds it:\n" +
+        "a local path (relative to the current folder) or an hdfs:// URL, reached through WebHDFS\n" +
+        "(WEBHDFS_URL, default http://<NameNode host>:9870; HADOOP_USER_NAME). An upload is checked first\n" +
+        "and replaces the file in one step (a temporary file renamed over it), so the pipeline never reads\n" +
+        "half a registry.\n\n" +
+        "Examples:\n  sensor-streaming registry validate data/registry.csv\n  sensor-streaming registry upload data/registry.csv --profile cluster --dry-run\n  sensor-streaming registry show -p cluster\n  ./data/upload-data.sh                 (the same upload, for operators)",
+    );
+  const csvArgument = `registry CSV (default: ${DEFAULT_REGISTRY_CSV})`;
+
+  registry
+    .command("validate")
+    .description(`check a registry CSV against the spec; every problem with its line (exit ${EXIT.invalidRegistry} when invalid)`)
+    .argument("[csv]", csvArgument)
+    .argument("[spec]", specArgument)
+    .addOption(profileOption)
+    .addHelpText(
+      "after",
+      "\nChecks that the file is UTF-8 (a byte order mark is dropped), that the header names the spec's\n" +
+        "registry.key and registry.columns, that every row has as many values as the header, that no\n" +
+        "row lacks a key and no key appears twice, and that Spark reads every value as written: values\n" +
+        "with commas in double quotes, no double quotes inside values, no line breaks inside quotes.\n\n" +
+        "Examples:\n  sensor-streaming registry validate\n  sensor-streaming registry validate new-devices.csv conf/pipeline.yaml --profile cluster",
+    )
+    .action((csv: string | undefined, spec: string | undefined, options: { profile?: string }) => {
+      process.exitCode = registryValidateCommand(csv, spec, options, io);
+    });
+
+  registry
+    .command("upload")
+    .description("validate a registry CSV, then replace the registry the pipeline reads with it, atomically; prints the devices added, removed and changed")
+    .argument("[csv]", csvArgument)
+    .argument("[spec]", specArgument)
+    .addOption(profileOption)
+    .option("--dry-run", "validate and print what would change; write nothing")
+    .option("--if-missing", "upload only when no registry is there yet (./start-spark-streaming.sh --cluster uses it)")
+    .addHelpText(
+      "after",
+      "\nNothing is written when the CSV has a problem (exit " +
+        EXIT.invalidRegistry +
+        ") or when the registry there is already the same file.\n\n" +
+        "Examples:\n  sensor-streaming registry upload\n  sensor-streaming registry upload data/registry.csv --profile cluster --dry-run\n" +
+        "  WEBHDFS_URL=http://localhost:9870 sensor-streaming registry upload -p cluster",
+    )
+    .action(async (csv: string | undefined, spec: string | undefined, options: { profile?: string; dryRun?: boolean; ifMissing?: boolean }) => {
+      process.exitCode = await registryUploadCommand(csv, spec, options, io);
+    });
+
+  registry
+    .command("show")
+    .description("print the registry the pipeline reads as a table, with its location and number of devices")
+    .argument("[spec]", specArgument)
+    .addOption(profileOption)
+    .addHelpText("after", "\nExamples:\n  sensor-streaming registry show\n  sensor-streaming registry show --profile cluster")
+    .action(async (spec: string | undefined, options: { profile?: string }) => {
+      process.exitCode = await registryShowCommand(spec, options, io);
     });
 
   const jobOptions = (command: Command): Command =>

@@ -7,12 +7,10 @@
  *
  * The driver keeps, beside each checkpoint, the bound plan and SQL that wrote it
  * (`<checkpoint>.written-by.json`), compares the new plan with it before submitting, and says per
- * query whether it resumes or needs fresh state. Only local (file:) checkpoints can be read
- * here; others are reported as not checked.
+ * query whether it resumes or needs fresh state. Checkpoints on the local disk and on HDFS
+ * (through WebHDFS) are checked; others (say, s3a:) are reported as not checked.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import path from "node:path";
-import { localPathOf } from "./bind-plan.js";
+import { storeFor } from "./file-store.js";
 
 export interface PlanJson {
   readonly pipeline: string;
@@ -124,21 +122,26 @@ function describeStateChange(before: unknown, after: unknown): string {
   return keys.map((k) => `${k} ${stableJson(a?.[k])} -> ${stableJson(b?.[k])}`).join("; ");
 }
 
-export function checkCheckpoints(plan: PlanJson, sql: Readonly<Record<string, string>>): SinkVerdict[] {
-  return plan.sinks.map((sink) => {
-    const dir = localPathOf(sink.checkpoint);
-    if (dir === undefined) {
-      return { sink: sink.name, planned: sink.checkpoint, verdict: { kind: "unchecked", checkpoint: sink.checkpoint, notes: ["the checkpoint is not on a local disk; Spark checks it when the query starts"] } };
+export async function checkCheckpoints(plan: PlanJson, sql: Readonly<Record<string, string>>): Promise<SinkVerdict[]> {
+  const verdicts: SinkVerdict[] = [];
+  for (const sink of plan.sinks) {
+    const store = storeFor(sink.checkpoint);
+    if (store === undefined) {
+      verdicts.push({ sink: sink.name, planned: sink.checkpoint, verdict: { kind: "unchecked", checkpoint: sink.checkpoint, notes: ["the driver cannot read this file system; Spark checks the checkpoint when the query starts"] } });
+      continue;
     }
-    const record = recordFile(dir);
-    if (!existsSync(record)) {
-      return existsSync(dir)
-        ? { sink: sink.name, planned: sink.checkpoint, verdict: { kind: "unchecked", checkpoint: sink.checkpoint, notes: ["no record of the plan that wrote this checkpoint; it resumes unchecked"] } }
-        : { sink: sink.name, planned: sink.checkpoint, verdict: { kind: "new", checkpoint: sink.checkpoint } };
+    const text = await store.readText(recordFile(sink.checkpoint));
+    if (text === undefined) {
+      verdicts.push(
+        (await store.exists(sink.checkpoint))
+          ? { sink: sink.name, planned: sink.checkpoint, verdict: { kind: "unchecked", checkpoint: sink.checkpoint, notes: ["no record of the plan that wrote this checkpoint; it resumes unchecked"] } }
+          : { sink: sink.name, planned: sink.checkpoint, verdict: { kind: "new", checkpoint: sink.checkpoint } },
+      );
+      continue;
     }
-    const before = JSON.parse(readFileSync(record, "utf8")) as WrittenBy;
-    return { sink: sink.name, planned: sink.checkpoint, verdict: compareSink(sink.name, before, plan, sql) };
-  });
+    verdicts.push({ sink: sink.name, planned: sink.checkpoint, verdict: compareSink(sink.name, JSON.parse(text) as WrittenBy, plan, sql) });
+  }
+  return verdicts;
 }
 
 /** A new folder for a query that must start with fresh state; the old checkpoint stays as it was. */
@@ -146,12 +149,12 @@ export function freshCheckpoint(planned: string, at: Date): string {
   return `${planned.replace(/\/+$/, "")}.${at.toISOString().replace(/[-:.]/g, "").slice(0, 15)}`;
 }
 
-export function recordCheckpoints(plan: PlanJson, sql: Readonly<Record<string, string>>, used: ReadonlyMap<string, string>, planned: ReadonlyMap<string, string>): void {
+export async function recordCheckpoints(plan: PlanJson, sql: Readonly<Record<string, string>>, used: ReadonlyMap<string, string>, planned: ReadonlyMap<string, string>): Promise<void> {
   for (const sink of plan.sinks) {
-    const dir = localPathOf(planned.get(sink.name) ?? sink.checkpoint);
-    if (dir === undefined) continue;
+    const location = planned.get(sink.name) ?? sink.checkpoint;
+    const store = storeFor(location);
+    if (store === undefined) continue;
     const record: WrittenBy = { plan, sql, checkpoint: used.get(sink.name) ?? sink.checkpoint, recordedAt: new Date().toISOString() };
-    mkdirSync(path.dirname(dir), { recursive: true });
-    writeFileSync(recordFile(dir), `${JSON.stringify(record, null, 2)}\n`);
+    await store.writeText(recordFile(location), `${JSON.stringify(record, null, 2)}\n`);
   }
 }

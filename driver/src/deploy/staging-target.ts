@@ -10,6 +10,7 @@ import path from "node:path";
 import { execa } from "execa";
 import type { Environment } from "../spec/interpolation.js";
 import { stageLocal, type StagedFile } from "./stage-local.js";
+import { childOf, isHdfs, storeFor } from "./file-store.js";
 
 export interface StagedJob {
   /** Paths as the Spark driver sees them. */
@@ -36,6 +37,33 @@ export interface StagingTarget {
   heartbeatAgeMs(stopFile: string): Promise<number | undefined>;
 }
 
+/**
+ * When the plan keeps its checkpoints on HDFS, the stop marker lives there too, beside them
+ * (`<checkpoints>/<pipeline>/_control/STOP`): the runner polls it through Hadoop wherever its
+ * driver runs, and this CLI writes it through WebHDFS whichever target staged the job.
+ */
+export function hdfsStopMarker(boundPlanText: string): string | undefined {
+  const plan = JSON.parse(boundPlanText) as { sinks?: Array<{ checkpoint?: string }> };
+  const checkpoint = plan.sinks?.find((s) => typeof s.checkpoint === "string")?.checkpoint;
+  if (checkpoint === undefined || !isHdfs(checkpoint)) return undefined;
+  const parent = checkpoint.replace(/\/+$/, "").replace(/\/[^/]*$/, "");
+  return childOf(childOf(parent, "_control"), "STOP");
+}
+
+/** The stop marker and heartbeat on HDFS, the same for every target. */
+const hdfsMarker = {
+  async request(stopFile: string): Promise<void> {
+    await storeFor(stopFile)!.writeText(stopFile, `stop requested at ${new Date().toISOString()}\n`);
+  },
+  async clear(stopFile: string): Promise<void> {
+    await storeFor(stopFile)!.remove(stopFile);
+  },
+  async heartbeatAgeMs(stopFile: string): Promise<number | undefined> {
+    const written = await storeFor(stopFile)!.modifiedMs(`${stopFile}.alive`);
+    return written === undefined ? undefined : Date.now() - written;
+  },
+};
+
 function jarName(jar: string): string {
   return `sensor-streaming-runner-${createHash("sha256").update(readFileSync(jar)).digest("hex").slice(0, 16)}.jar`;
 }
@@ -50,13 +78,14 @@ export class LocalStagingTarget implements StagingTarget {
 
   async stage(pipeline: string, files: readonly StagedFile[], runnerJar: string, env: Environment, baseDir: string): Promise<StagedJob> {
     const staged = stageLocal(pipeline, files, env, baseDir, this.root);
+    const stopFile = hdfsStopMarker(readFileSync(staged.planFile, "utf8")) ?? this.stopFileFor(pipeline);
     const jarFile = path.resolve(this.root, "runner", jarName(runnerJar));
     if (!existsSync(jarFile)) {
       mkdirSync(path.dirname(jarFile), { recursive: true });
       copyFileSync(runnerJar, `${jarFile}.partial`);
       renameSync(`${jarFile}.partial`, jarFile);
     }
-    return { planFile: staged.planFile, jarFile, stopFile: this.stopFileFor(pipeline), reused: staged.reused };
+    return { planFile: staged.planFile, jarFile, stopFile, reused: staged.reused };
   }
 
   stopFileFor(pipeline: string): string {
@@ -64,15 +93,18 @@ export class LocalStagingTarget implements StagingTarget {
   }
 
   async requestStop(stopFile: string): Promise<void> {
+    if (isHdfs(stopFile)) return hdfsMarker.request(stopFile);
     mkdirSync(path.dirname(stopFile), { recursive: true });
     writeFileSync(stopFile, `stop requested at ${new Date().toISOString()}\n`);
   }
 
   async clearStop(stopFile: string): Promise<void> {
+    if (isHdfs(stopFile)) return hdfsMarker.clear(stopFile);
     rmSync(stopFile, { force: true });
   }
 
   async heartbeatAgeMs(stopFile: string): Promise<number | undefined> {
+    if (isHdfs(stopFile)) return hdfsMarker.heartbeatAgeMs(stopFile);
     const beat = statSync(`${stopFile}.alive`, { throwIfNoEntry: false });
     return beat === undefined ? undefined : Date.now() - beat.mtimeMs;
   }
@@ -139,7 +171,8 @@ export class DockerStagingTarget implements StagingTarget {
         await this.exec(["mkdir", "-p", path.posix.join(this.root, "runner")]);
         await this.copyIn(runnerJar, jarFile);
       }
-      return { planFile: path.posix.join(remoteDir, "plan.json"), jarFile, stopFile: this.stopFileFor(pipeline), reused };
+      const stopFile = hdfsStopMarker(readFileSync(local.planFile, "utf8")) ?? this.stopFileFor(pipeline);
+      return { planFile: path.posix.join(remoteDir, "plan.json"), jarFile, stopFile, reused };
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }
@@ -150,14 +183,17 @@ export class DockerStagingTarget implements StagingTarget {
   }
 
   async requestStop(stopFile: string): Promise<void> {
+    if (isHdfs(stopFile)) return hdfsMarker.request(stopFile);
     await this.exec(["touch", stopFile]);
   }
 
   async clearStop(stopFile: string): Promise<void> {
+    if (isHdfs(stopFile)) return hdfsMarker.clear(stopFile);
     await this.exec(["rm", "-f", stopFile]);
   }
 
   async heartbeatAgeMs(stopFile: string): Promise<number | undefined> {
+    if (isHdfs(stopFile)) return hdfsMarker.heartbeatAgeMs(stopFile);
     // Seconds since the epoch, of the heartbeat and of the container's clock, in one call.
     const out = await this.exec(["sh", "-c", 'stat -c %Y "$1" && date +%s', "heartbeat", `${stopFile}.alive`]).catch(() => "");
     const [written, now] = out.trim().split(/\s+/).map(Number);

@@ -1,35 +1,54 @@
 /**
- * Reads what a Spark file sink committed. The sink lists its committed files in
- * `_spark_metadata`; a file of an aborted micro-batch may lie in the folder unlisted, and readers
- * must ignore it, as Spark's own readers do.
+ * Reads what a Spark file sink committed, on the local disk or on HDFS (through WebHDFS). The
+ * sink lists its committed files in `_spark_metadata`; a file of an aborted micro-batch may lie in
+ * the folder unlisted, and readers must ignore it, as Spark's own readers do.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
+import { parquetReadObjects } from "hyparquet";
+import { childOf, storeFor, type FileStore } from "../deploy/file-store.js";
+import { localPathOf } from "../deploy/bind-plan.js";
+import { parseHdfsUri } from "../hdfs/webhdfs.js";
 
 export type Row = Record<string, unknown>;
 
-export function committedFiles(dir: string): string[] {
-  const metadata = path.join(dir, "_spark_metadata");
-  if (!existsSync(metadata)) return [];
-  const files = new Set<string>();
-  for (const name of readdirSync(metadata).filter((n) => /^\d+(\.compact)?$/.test(n))) {
-    for (const line of readFileSync(path.join(metadata, name), "utf8").split("\n").slice(1)) {
-      if (line.trim() === "") continue;
-      const entry = JSON.parse(line) as { path: string; action?: string };
-      if (entry.action === undefined || entry.action === "add") files.add(path.resolve(fileURLToPath(entry.path)));
+/**
+ * The files a sink's metadata log adds, as locations of the sink folder's own form. Spark writes
+ * each as a URI (`file:/a%20b/...`, `hdfs://nn:9000/a%20b/...`), percent-encoded.
+ */
+export function committedInLog(log: string, folder: string): string[] {
+  const files: string[] = [];
+  for (const line of log.split("\n").slice(1)) {
+    if (line.trim() === "") continue;
+    const entry = JSON.parse(line) as { path: string; action?: string };
+    if (entry.action !== undefined && entry.action !== "add") continue;
+    if (localPathOf(folder) !== undefined) files.push(path.resolve(fileURLToPath(entry.path)));
+    else {
+      const hdfs = parseHdfsUri(folder);
+      const url = new URL(entry.path);
+      files.push(hdfs === undefined ? entry.path : `${hdfs.nameNode}${decodeURIComponent(url.pathname)}`);
     }
   }
-  return [...files].filter((f) => existsSync(f)).sort();
+  return files;
+}
+
+/** The committed files of a sink folder that still exist, sorted. */
+export async function committedFiles(store: FileStore, folder: string): Promise<string[]> {
+  const metadata = childOf(folder, "_spark_metadata");
+  const logs = ((await store.list(metadata)) ?? []).filter((e) => /^\d+(\.compact)?$/.test(e.name));
+  const files = new Set<string>();
+  for (const log of logs) for (const file of committedInLog((await store.readText(log.location)) ?? "", folder)) files.add(file);
+  const existing: string[] = [];
+  for (const file of [...files].sort()) if (await store.exists(file)) existing.push(file);
+  return existing;
 }
 
 /** Partition values come from the folder names (`event_date=2026-11-02`). */
 export function partitionValues(dir: string, file: string): Row {
   return Object.fromEntries(
-    path
-      .relative(dir, path.dirname(file))
-      .split(path.sep)
+    path.posix
+      .relative(dir.replace(/\\/g, "/"), path.posix.dirname(file.replace(/\\/g, "/")))
+      .split("/")
       .filter((part) => part.includes("="))
       .map((part) => {
         const at = part.indexOf("=");
@@ -38,14 +57,27 @@ export function partitionValues(dir: string, file: string): Row {
   );
 }
 
-/** Rows of the committed files; with `newestFiles`, only of that many most recently written. */
-export async function readSinkRows(dir: string, newestFiles?: number): Promise<Row[]> {
-  let files = committedFiles(dir);
-  if (newestFiles !== undefined) files = files.sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs).slice(-newestFiles);
+/**
+ * Rows of the committed files of a sink folder (a local path, `file:` or `hdfs://` location);
+ * with `newestFiles`, only of that many most recently written.
+ */
+export async function readSinkRows(folder: string, newestFiles?: number): Promise<Row[]> {
+  const store = storeFor(folder);
+  if (store === undefined) throw new Error(`${folder}: the driver reads local folders and hdfs:// only`);
+  const dir = localPathOf(folder) ?? folder;
+  let files = await committedFiles(store, dir);
+  if (newestFiles !== undefined) {
+    const written = new Map<string, number>();
+    for (const file of files) written.set(file, (await store.modifiedMs(file)) ?? 0);
+    files = files.sort((a, b) => written.get(a)! - written.get(b)!).slice(-newestFiles);
+  }
   const rows: Row[] = [];
   for (const file of files) {
+    const bytes = await store.readBytes(file);
+    if (bytes === undefined) continue;
     const partition = partitionValues(dir, file);
-    for (const row of (await parquetReadObjects({ file: await asyncBufferFromFile(file) })) as Row[]) rows.push({ ...row, ...partition });
+    const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    for (const row of (await parquetReadObjects({ file: buffer })) as Row[]) rows.push({ ...row, ...partition });
   }
   return rows;
 }

@@ -50,7 +50,9 @@ describe("DockerStagingTarget (fake docker: no Docker engine here)", () => {
     expect(plan.sinks[0]!.checkpoint).toBe("hdfs://namenode:9000/checkpoints/raw");
     expect(readFileSync(path.join(container, path.dirname(staged.planFile), "01-parsed-readings.sql"), "utf8")).toBe("SELECT 1\n");
     expect(readFileSync(path.join(container, staged.jarFile), "utf8")).toBe("jar bytes");
-    expect(staged.stopFile).toBe("/opt/sensor-streaming/staging/schools/STOP");
+    // Checkpoints on HDFS: the stop marker lives beside them, where the runner polls it wherever
+    // its driver runs, and this CLI writes it through WebHDFS.
+    expect(staged.stopFile).toBe("hdfs://namenode:9000/checkpoints/_control/STOP");
     const log = readFileSync(calls, "utf8");
     expect(log).toMatch(/^cp \S+ spark-master:\/opt\/sensor-streaming\/staging\/schools\/[0-9a-f]{16}\.partial$/m);
     expect(log).toMatch(/^exec spark-master mv \S+\.partial \S+[0-9a-f]{16}$/m);
@@ -59,8 +61,11 @@ describe("DockerStagingTarget (fake docker: no Docker engine here)", () => {
   it("reuses what is already in the container, and asks the runner to stop with docker exec", async () => {
     const again = await target.stage("schools", files, jar, { CP: "hdfs://namenode:9000/checkpoints" }, scratch);
     expect(again.reused).toBe(true);
-    await target.requestStop(again.stopFile);
-    expect(existsSync(path.join(container, again.stopFile))).toBe(true);
+    // Checkpoints on the container's disk: the marker is there too.
+    const local = await target.stage("schools", files, jar, { CP: "/data/checkpoints" }, scratch);
+    expect(local.stopFile).toBe("/opt/sensor-streaming/staging/schools/STOP");
+    await target.requestStop(local.stopFile);
+    expect(existsSync(path.join(container, local.stopFile))).toBe(true);
     expect(readFileSync(calls, "utf8")).toContain("exec spark-master touch /opt/sensor-streaming/staging/schools/STOP");
   });
 

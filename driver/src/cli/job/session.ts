@@ -120,16 +120,30 @@ export function driverMarker(pipeline: string, options: JobOptions): { target: S
   return { target, stopFile: staged?.stopFile ?? state?.stopFile ?? target.stopFileFor(pipeline) };
 }
 
-/** Refuses to submit while a driver of the pipeline beats outside Livy's view. */
-export async function refuseUnseenDriver(pipeline: string, options: JobOptions): Promise<void> {
-  const age = await driverHeartbeatAge(pipeline, options);
-  if (age !== undefined && age < HEARTBEAT_STALE_MS) {
-    throw new ExitError(
-      EXIT.alreadyRunning,
-      `a driver of pipeline ${pipeline} still runs although Livy does not know it (its heartbeat is ${Math.round(age / 1000)} s old; was Livy restarted?)`,
-      "stop it first: sensor-streaming stop (it is asked to stop through its stop marker)",
-    );
+/**
+ * Refuses to submit while a driver of the pipeline beats outside Livy's view. When Livy still
+ * knows the pipeline's last batch as ended (the driver was killed or crashed a moment ago), its
+ * heartbeat is only not stale yet: that is waited out (at most HEARTBEAT_STALE_MS) instead.
+ */
+export async function refuseUnseenDriver(pipeline: string, options: JobOptions, livy?: LivyClient, io?: { err(text: string): void }): Promise<void> {
+  let age = await driverHeartbeatAge(pipeline, options);
+  if (age === undefined || age >= HEARTBEAT_STALE_MS) return;
+  const last = readJobState(stateDir(options), pipeline);
+  const ended = livy !== undefined && last !== undefined && last.livyUrl === livy.url ? await livy.find(last.batchId).catch(() => undefined) : undefined;
+  if (ended !== undefined && isBatchOf(ended, pipeline) && FINAL_STATES.includes(ended.state)) {
+    io?.err(`the last driver (Livy batch ${ended.id}, ${ended.state}) beat ${Math.round(age / 1000)} s ago; waiting until its heartbeat is ${HEARTBEAT_STALE_MS / 1000} s old, so that no second driver runs on its checkpoints`);
+    const until = Date.now() + HEARTBEAT_STALE_MS - age + 2_000;
+    while (age !== undefined && age < HEARTBEAT_STALE_MS && Date.now() < until) {
+      await sleep(1_000);
+      age = await driverHeartbeatAge(pipeline, options);
+    }
+    if (age === undefined || age >= HEARTBEAT_STALE_MS) return;
   }
+  throw new ExitError(
+    EXIT.alreadyRunning,
+    `a driver of pipeline ${pipeline} still runs although Livy does not know it (its heartbeat is ${Math.round(age / 1000)} s old; was Livy restarted?)`,
+    "stop it first: sensor-streaming stop (it is asked to stop through its stop marker)",
+  );
 }
 
 /** ` SPEC --profile P ...` as the user would type them again, empty for the defaults. */

@@ -4,6 +4,8 @@ import path from "node:path";
 import { execa } from "execa";
 import { compiledFiles } from "../../emit/compiled-files.js";
 import { BindError, bindPlan } from "../../deploy/bind-plan.js";
+import { isHdfs } from "../../deploy/file-store.js";
+import { HdfsError } from "../../hdfs/webhdfs.js";
 import { checkCheckpoints, freshCheckpoint, recordCheckpoints, type PlanJson, type SinkVerdict } from "../../deploy/checkpoint-compat.js";
 import { acquireLock, clearJobState, clearStopped, isStopped, readStagedJob, writeStagedJob, LockHeldError, writeJobState, type JobState } from "../../deploy/job-state.js";
 import { prepareInfluxDatabases } from "../../deploy/influx-database.js";
@@ -109,7 +111,7 @@ export async function resubmit(pipeline: string, options: StartOptions, io: Outp
     if (isStopped(dir, pipeline)) throw new ExitError(EXIT.alreadyRunning, `pipeline ${pipeline} was stopped; it is not submitted again`);
     const running = await withLivy(() => liveBatch(livy, pipeline, options), EXIT.livyUnreachable);
     if (running.batch !== undefined) throw new ExitError(EXIT.alreadyRunning, `pipeline ${pipeline} already runs as Livy batch ${running.batch.id}`);
-    await refuseUnseenDriver(pipeline, options);
+    await refuseUnseenDriver(pipeline, options, livy, io);
     await target.clearStop(last.stopFile).catch((error: Error) => {
       throw new ExitError(EXIT.failedToStart, `cannot remove the old stop marker ${last.stopFile}: ${error.message}`);
     });
@@ -222,7 +224,7 @@ export async function startLocked(plan: PlanNode, livy: LivyClient, target: Stag
     );
   }
 
-  if (running.batch === undefined) await refuseUnseenDriver(plan.pipeline, options);
+  if (running.batch === undefined) await refuseUnseenDriver(plan.pipeline, options, livy, io);
 
   const files = compiledFiles(plan);
   const sql = Object.fromEntries(files.filter((f) => f.name.endsWith(".sql")).map((f) => [f.name, f.content]));
@@ -235,7 +237,9 @@ export async function startLocked(plan: PlanNode, livy: LivyClient, target: Stag
     throw error;
   }
   for (const line of await prepareInfluxDatabases(bound)) io.err(`  ${line}`);
-  const used = checkpointsToUse(target.kind === "local" ? checkCheckpoints(bound, sql) : [], bound, options.freshState === true, io);
+  // A docker target's file: locations are inside the container: only HDFS ones can be read here.
+  const readable = target.kind === "local" ? bound : { ...bound, sinks: bound.sinks.filter((s) => isHdfs(s.checkpoint)) };
+  const used = checkpointsToUse(await checkCheckpoints(readable, sql).catch(cannotReadCheckpoints), bound, options.freshState === true, io);
   // Queries that resume on (or start on) a checkpoint other than the planned one get it written in.
   const template = JSON.parse(files[planIndex]!.content) as { sinks: Array<{ name: string; checkpoint: string }> };
   const boundCheckpoints = new Map(bound.sinks.map((s) => [s.name, s.checkpoint]));
@@ -284,11 +288,13 @@ export async function startLocked(plan: PlanNode, livy: LivyClient, target: Stag
   io.err(`submitted Livy batch ${batch.id} to ${livy.url}; waiting until Spark runs every query`);
   await waitUntilRunning(livy, state, timeoutMs, stateDir(options), io);
 
-  if (target.kind === "local") {
-    const usedPlan = { ...bound, sinks: bound.sinks.map((s) => ({ ...s, checkpoint: used.get(s.name) ?? s.checkpoint })) };
-    recordCheckpoints(usedPlan, sql, used, boundCheckpoints);
-  }
+  const usedPlan = { ...readable, sinks: readable.sinks.map((s) => ({ ...s, checkpoint: used.get(s.name) ?? s.checkpoint })) };
+  await recordCheckpoints(usedPlan, sql, used, boundCheckpoints).catch((error: Error) => io.err(`  warning: the record of the plan beside the checkpoints was not written (${error.message}); the next start resumes them unchecked`));
   return state;
+}
+
+function cannotReadCheckpoints(error: Error): never {
+  throw new ExitError(EXIT.failedToStart, `cannot read the checkpoints' records: ${error.message}`, error instanceof HdfsError ? error.hint : "check that the checkpoint folder is readable");
 }
 
 /**

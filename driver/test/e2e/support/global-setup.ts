@@ -4,13 +4,18 @@
  */
 import { spawnSync } from "node:child_process";
 import path from "node:path";
-import { ensureStack, root } from "./stack.js";
+import { ensureClusterStack, ensureStack, root, type StackMode } from "./stack.js";
 
 const stack = path.join(root, "infrastructure/local/stack.sh");
 
-export default async function setup(): Promise<() => void> {
-  const wasRunning = spawnSync(stack, ["status"], { cwd: root, stdio: "ignore" }).status === 0;
-  await ensureStack();
+/** The e2e suite's setup: the local mode (the cluster suite's is global-setup-cluster.ts). */
+export default function setup(): Promise<() => void> {
+  return setupStack("local");
+}
+
+export async function setupStack(mode: StackMode): Promise<() => void> {
+  const wasRunning = spawnSync(stack, ["status"], { cwd: root, stdio: "ignore" }).status === 0 && spawnSync(stack, ["mode"], { cwd: root, encoding: "utf8" }).stdout.trim() === mode;
+  await (mode === "cluster" ? ensureClusterStack() : ensureStack());
   // The end-to-end tests run the CLI as users do, built (tsx's loader would take Ctrl-C itself).
   spawnSync("npm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" });
   return () => {

@@ -1,6 +1,7 @@
 /**
  * The real local stack for end-to-end tests: `infrastructure/local/stack.sh up` (idempotent;
- * it installs on first use) and the runner jar built against that Spark.
+ * it installs on first use), or `up --cluster` for the cluster suite (HDFS, Spark standalone, Livy
+ * submitting to it), and the runner jar built against that Spark.
  */
 import { execFileSync, spawn } from "node:child_process";
 import path from "node:path";
@@ -16,6 +17,15 @@ export interface StackEnv {
   readonly INFLUXDB_URL: string;
   readonly SENSOR_STREAMING_STAGING: string;
 }
+
+/** The cluster mode's endpoints besides. */
+export interface ClusterEnv extends StackEnv {
+  readonly HDFS_URL: string;
+  readonly WEBHDFS_URL: string;
+  readonly SPARK_MASTER_URL: string;
+}
+
+export type StackMode = "local" | "cluster";
 
 function parseExports(text: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -38,8 +48,18 @@ let cached: Promise<{ env: StackEnv; runnerJar: string }> | undefined;
 
 /** Starts the stack if needed and builds the runner; returns the stack's endpoints. */
 export function ensureStack(): Promise<{ env: StackEnv; runnerJar: string }> {
+  return ensureMode("local");
+}
+
+/** The same in the cluster mode. */
+export async function ensureClusterStack(): Promise<{ env: ClusterEnv; runnerJar: string }> {
+  const stack = await ensureMode("cluster");
+  return stack as { env: ClusterEnv; runnerJar: string };
+}
+
+function ensureMode(mode: StackMode): Promise<{ env: StackEnv; runnerJar: string }> {
   cached ??= (async () => {
-    await run(stackScript, ["up"]);
+    await run(stackScript, mode === "cluster" ? ["up", "--cluster"] : ["up"]);
     const env = parseExports(execFileSync(stackScript, ["env"], { cwd: root, encoding: "utf8" })) as unknown as StackEnv;
     const runnerJar = path.join(root, "infrastructure/spark/runner/build/sensor-streaming-runner.jar");
     await run(path.join(root, "infrastructure/spark/runner/build.sh"), [runnerJar], { ...process.env, SPARK_HOME: env.SPARK_HOME });

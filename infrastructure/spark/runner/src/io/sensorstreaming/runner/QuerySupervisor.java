@@ -16,7 +16,9 @@ import org.apache.spark.sql.streaming.StreamingQueryException;
  * alone, from its own checkpoint (so nothing is lost or written twice), after a capped exponential
  * backoff; the other queries are not touched. One sink's trouble never stops another sink, least of
  * all the Parquet archive. A query that ends without an error (an available-now trigger that has
- * caught up) is not restarted; the runner ends when every query has ended.
+ * caught up) is not restarted; the runner ends when every query has ended. When the files of a
+ * static source (the registry) change, every query is rebuilt and restarted from its checkpoint
+ * ({@link StaticInputs}).
  */
 final class QuerySupervisor {
   static final long FIRST_RESTART_MS = 5_000;
@@ -27,15 +29,24 @@ final class QuerySupervisor {
   static final long HEARTBEAT_MS = TimeUnit.SECONDS.toMillis(5);
 
   private final SparkSession spark;
-  private final Map<String, Runner.SinkStarter> starters;
+  private final Map<String, Runner.SinkStarter> starters = new LinkedHashMap<>();
+  private final StaticInputs inputs;
+  private final Rebuild rebuild;
   private final Map<String, StreamingQuery> running = new LinkedHashMap<>();
   private final Map<String, Long> startedAt = new HashMap<>();
   private final Map<String, Integer> attempts = new HashMap<>();
   private final Map<String, Long> restartAt = new LinkedHashMap<>();
 
-  QuerySupervisor(SparkSession spark, Map<String, Runner.SinkStarter> starters) {
+  /** Reads the sources and views again and returns new starters (the old ones keep the old data). */
+  interface Rebuild {
+    Map<String, Runner.SinkStarter> starters() throws Exception;
+  }
+
+  QuerySupervisor(SparkSession spark, Map<String, Runner.SinkStarter> starters, StaticInputs inputs, Rebuild rebuild) {
     this.spark = spark;
-    this.starters = starters;
+    this.starters.putAll(starters);
+    this.inputs = inputs;
+    this.rebuild = rebuild;
   }
 
   /** Starts every query; a query that cannot start now is retried like a failed one. */
@@ -114,11 +125,48 @@ final class QuerySupervisor {
         start(due.getKey());
         if (running.containsKey(due.getKey())) Events.emit("query-restarted", "query", due.getKey());
       }
+      Map<String, String> changed = inputs.changed();
+      if (!changed.isEmpty()) reload(changed);
       if (running.isEmpty() && restartAt.isEmpty()) {
         Events.emit("runner-finished", "reason", "every query has finished");
         return 0;
       }
     }
+  }
+
+  /**
+   * The files of a static source changed: new starters read them; each running query is stopped
+   * after its micro-batch and started again from its checkpoint. If the new files cannot be read
+   * (say, a registry without the join key), the queries go on with what they read before.
+   */
+  private void reload(Map<String, String> changed) throws Exception {
+    ObjectNode fields = Events.fields();
+    changed.forEach(fields::put);
+    Events.emit("static-input-changed", fields);
+    Map<String, Runner.SinkStarter> fresh;
+    try {
+      fresh = rebuild.starters();
+    } catch (Exception e) {
+      inputs.reloadFailed();
+      String cause = summary(e);
+      System.err.println("sensor-streaming runner: the changed static input cannot be used, the queries keep the old one: " + cause);
+      ObjectNode refused = Events.fields();
+      refused.put("cause", cause);
+      Events.emit("static-input-refused", refused);
+      return;
+    }
+    starters.putAll(fresh);
+    List<String> names = new ArrayList<>(running.keySet());
+    stopAll(new ArrayList<>(running.values()));
+    spark.streams().resetTerminated();
+    for (String name : names) {
+      running.remove(name);
+      start(name);
+    }
+    inputs.reloaded();
+    ObjectNode done = Events.fields();
+    done.put("queries", names.size());
+    Events.emit("static-input-reloaded", done);
   }
 
   private void scheduleRestart(String name, Throwable error) {

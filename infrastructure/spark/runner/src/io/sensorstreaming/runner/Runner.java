@@ -99,7 +99,17 @@ public final class Runner {
     String defaultStop = "file://" + plan.dir.resolve("STOP").toAbsolutePath();
     StopMarker stop = new StopMarker(stopFile != null ? stopFile : defaultStop, spark.sparkContext().hadoopConfiguration());
     spark.streams().addListener(new Events());
-    QuerySupervisor queries = new QuerySupervisor(spark, sinkStarters(spark, plan));
+    StaticInputs inputs = new StaticInputs(plan, spark.sparkContext().hadoopConfiguration());
+    QuerySupervisor queries =
+        new QuerySupervisor(
+            spark,
+            sinkStarters(spark, plan),
+            inputs,
+            () -> {
+              registerSources(spark, plan);
+              registerViews(spark, plan);
+              return sinkStarters(spark, plan);
+            });
     ObjectNode started = Events.fields();
     started.put("pipeline", plan.pipeline);
     started.put("queries", queries.startAll());
