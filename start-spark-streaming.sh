@@ -46,7 +46,8 @@ esac
 
 say() { printf '>> %s\n' "$*"; }
 
-if [ ! -f dist/cli/main.js ]; then
+# Built when missing or older than its sources (a build from before a pull lacks what is new).
+if [ ! -f dist/cli/main.js ] || [ -n "$(find driver/src -name '*.ts' -newer dist/cli/main.js -print -quit)" ]; then
   say "building the CLI (npm run build)"
   [ -d node_modules ] || npm ci --no-audit --no-fund
   npm run --silent build

@@ -3,7 +3,12 @@
  *  1. throughput: readings per second the job sustains while catching up on a backlog;
  *  2. window latency: wall time from the reading that closes windows (its event time moves the
  *     watermark past their end) to their statistics points being in InfluxDB.
- * Prints its figures; nothing asserts on them. Usage: npm run bench [-- READINGS]
+ * Prints its figures; nothing asserts on them.
+ * Usage: npm run bench [-- READINGS] [--mode local|cluster|both]
+ *   local    Spark local[*], files on the local disk (default)
+ *   cluster  the stack's cluster mode: a Spark standalone master with two workers (one core
+ *            each), checkpoints and Parquet on HDFS
+ *   both     one after the other on the same backlog size, and a table side by side
  */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
@@ -17,12 +22,28 @@ import { loadSpec } from "../driver/src/spec/load.js";
 import { parseRegistryCsv, readingMessage, seededRandom } from "../driver/src/simulator/readings.js";
 
 const root = path.resolve(import.meta.dirname, "..");
-const readings = Number(process.argv[2] ?? 200_000);
+const args = process.argv.slice(2);
+const modeAt = args.indexOf("--mode");
+const modeArg = modeAt >= 0 ? args.splice(modeAt, 2)[1] : "local";
+if (!["local", "cluster", "both"].includes(modeArg ?? "")) throw new Error(`--mode must be local, cluster or both, not ${modeArg}`);
+const readings = Number(args[0] ?? 200_000);
 const stack = path.join(root, "infrastructure/local/stack.sh");
 const PREFIX = "SENSOR_STREAMING_EVENT ";
 
-function envFromStack(): Record<string, string> {
-  execFileSync(stack, ["up"], { stdio: "inherit" });
+type Mode = "local" | "cluster";
+
+interface Figures {
+  readonly mode: Mode;
+  readonly firstBatchS: number;
+  readonly wallS: number;
+  readonly perSecond: number;
+  readonly rawQueryPerSecond: number;
+  readonly batches: number;
+  readonly windowLatencyS: number | undefined;
+}
+
+function envFromStack(mode: Mode): Record<string, string> {
+  execFileSync(stack, mode === "cluster" ? ["up", "--cluster"] : ["up"], { stdio: "inherit" });
   const out: Record<string, string> = {};
   for (const line of execFileSync(stack, ["env"], { encoding: "utf8" }).split("\n")) {
     const m = /^export ([A-Z_]+)=(.*)$/.exec(line);
@@ -37,8 +58,8 @@ async function influxCount(url: string, db: string, measurement: string): Promis
   return body.results[0]?.series?.[0]?.values[0]?.[1] ?? 0;
 }
 
-async function main(): Promise<void> {
-  const env = envFromStack();
+async function run(mode: Mode): Promise<Figures> {
+  const env = envFromStack(mode);
   execFileSync(path.join(root, "infrastructure/spark/runner/build.sh"), { stdio: "inherit", env: { ...process.env, SPARK_HOME: env.SPARK_HOME } });
   const work = mkdtempSync(path.join(os.tmpdir(), "sensor-bench-"));
   const topic = `bench-${path.basename(work).slice(-6).toLowerCase()}`;
@@ -69,7 +90,9 @@ async function main(): Promise<void> {
   }
   console.log(`produced ${readings} readings (${devices.length} devices, 1 h of event time) in ${((Date.now() - produceStart) / 1000).toFixed(1)} s`);
 
-  const bindings = { ...process.env, ...env, KAFKA_TOPIC: topic, CHECKPOINT_DIR: `${work}/checkpoints`, RAW_PATH: `${work}/raw`, REJECTED_PATH: `${work}/rejected` };
+  // The cluster mode keeps every file on HDFS, as the deployment does.
+  const files = mode === "cluster" ? `${env.HDFS_URL}/bench/${path.basename(work)}` : work;
+  const bindings = { ...process.env, ...env, KAFKA_TOPIC: topic, CHECKPOINT_DIR: `${files}/checkpoints`, RAW_PATH: `${files}/raw`, REJECTED_PATH: `${files}/rejected`, INFLUX_REFUSED_PATH: `${files}/refused` };
   const loaded = loadSpec("conf/pipeline.yaml", { env: bindings, profile: "local", cwd: root });
   if (loaded.spec === undefined) throw new Error("conf/pipeline.yaml is not valid");
   const plan = buildPlan(loaded.spec, loaded.specFile);
@@ -78,9 +101,9 @@ async function main(): Promise<void> {
   const jobStart = Date.now();
   const child = spawn(
     path.join(env.SPARK_HOME!, "bin/spark-submit"),
-    ["--master", "local[*]", "--driver-memory", "2g", "--conf", "spark.ui.enabled=false", "--jars", env.SPARK_KAFKA_JARS!, "--class", "io.sensorstreaming.runner.Runner",
-      path.join(root, "infrastructure/spark/runner/build/sensor-streaming-runner.jar"), staged.planFile, "--stop-file", path.join(work, "STOP")],
-    { stdio: ["ignore", "pipe", "ignore"], env: { ...process.env, SPARK_HOME: env.SPARK_HOME } },
+    ["--master", mode === "cluster" ? env.SPARK_MASTER_URL! : "local[*]", "--driver-memory", "2g", "--conf", "spark.ui.enabled=false", "--jars", env.SPARK_KAFKA_JARS!, "--class", "io.sensorstreaming.runner.Runner",
+      path.join(root, "infrastructure/spark/runner/build/sensor-streaming-runner.jar"), staged.planFile, "--stop-file", `file://${path.join(work, "STOP")}`],
+    { stdio: ["ignore", "pipe", "ignore"], env: { ...process.env, SPARK_HOME: env.SPARK_HOME, SPARK_LOCAL_IP: "127.0.0.1" } },
   );
   const rawBatches: Array<{ at: number; rows: number; durationMs: number }> = [];
   let firstRawBatchAt: number | undefined;
@@ -104,9 +127,10 @@ async function main(): Promise<void> {
   }
   const caughtUp = Date.now();
   const busyMs = rawBatches.reduce((a, b) => a + b.durationMs, 0);
-  console.log(`job start to first batch: ${((firstRawBatchAt! - jobStart) / 1000).toFixed(1)} s`);
-  console.log(`raw Parquet query: ${readings} readings in ${rawBatches.length} micro-batches, ${((caughtUp - firstRawBatchAt!) / 1000).toFixed(1)} s wall`);
-  console.log(`throughput (5 queries sharing 2 cores): ${Math.round(readings / ((caughtUp - firstRawBatchAt!) / 1000))} readings/s wall, raw query alone ${Math.round(readings / (busyMs / 1000))} readings/s of batch time`);
+  const wallS = (caughtUp - firstRawBatchAt!) / 1000;
+  console.log(`[${mode}] job start to first batch: ${((firstRawBatchAt! - jobStart) / 1000).toFixed(1)} s`);
+  console.log(`[${mode}] raw Parquet query: ${readings} readings in ${rawBatches.length} micro-batches, ${wallS.toFixed(1)} s wall`);
+  console.log(`[${mode}] throughput (5 queries sharing 2 cores): ${Math.round(readings / wallS)} readings/s wall, raw query alone ${Math.round(readings / (busyMs / 1000))} readings/s of batch time`);
 
   // Let the window queries catch up too, then close windows with one reading far ahead.
   const expectedBefore = await waitStable(() => influxCount(env.INFLUXDB_URL!, database, "classroom_statistics"));
@@ -121,12 +145,41 @@ async function main(): Promise<void> {
   }
   console.log(
     closedAt === undefined
-      ? "window latency: no new statistics point within 300 s"
-      : `window latency: ${((closedAt - sent) / 1000).toFixed(1)} s from the reading that closes windows to their first statistics point in InfluxDB (trigger interval 30 s)`,
+      ? `[${mode}] window latency: no new statistics point within 300 s`
+      : `[${mode}] window latency: ${((closedAt - sent) / 1000).toFixed(1)} s from the reading that closes windows to their first statistics point in InfluxDB (trigger interval 30 s)`,
   );
   execFileSync("touch", [path.join(work, "STOP")]);
   await new Promise((r) => child.on("exit", r));
-  console.log(`stopped gracefully; work folder ${work}`);
+  console.log(`[${mode}] stopped gracefully; work folder ${work}${files === work ? "" : `, files ${files}`}`);
+  return {
+    mode,
+    firstBatchS: (firstRawBatchAt! - jobStart) / 1000,
+    wallS,
+    perSecond: Math.round(readings / wallS),
+    rawQueryPerSecond: Math.round(readings / (busyMs / 1000)),
+    batches: rawBatches.length,
+    windowLatencyS: closedAt === undefined ? undefined : (closedAt - sent) / 1000,
+  };
+}
+
+async function main(): Promise<void> {
+  const modes: Mode[] = modeArg === "both" ? ["local", "cluster"] : [modeArg as Mode];
+  const results: Figures[] = [];
+  for (const mode of modes) results.push(await run(mode));
+  const cell = (f: Figures, key: keyof Figures): string => {
+    const value = f[key];
+    return typeof value === "number" ? (Number.isInteger(value) ? value.toLocaleString("en") : value.toFixed(1)) : String(value ?? "-");
+  };
+  const rows: Array<[string, keyof Figures]> = [
+    ["job start to first micro-batch (s)", "firstBatchS"],
+    ["catch-up wall time, five queries (s)", "wallS"],
+    ["readings/s while catching up", "perSecond"],
+    ["raw Parquet query, readings/s of its batch time", "rawQueryPerSecond"],
+    ["micro-batches of the raw query", "batches"],
+    ["window latency (s)", "windowLatencyS"],
+  ];
+  console.log(`\n${readings.toLocaleString("en")} readings | ${results.map((r) => (r.mode === "local" ? "local[*], local disk" : "standalone, 2 workers, HDFS")).join(" | ")}`);
+  for (const [label, key] of rows) console.log(`${label} | ${results.map((r) => cell(r, key)).join(" | ")}`);
 }
 
 /** Polls until a value stops changing for 40 s (longer than a 30 s trigger). */

@@ -36,6 +36,7 @@ SPARK_WORKER_MEMORY="${SPARK_WORKER_MEMORY:-1g}"
 WAIT_TIMEOUT="${STACK_WAIT_TIMEOUT:-120}"
 STOP_TIMEOUT="${STACK_STOP_TIMEOUT:-20}"
 BIND_HOST=127.0.0.1
+FORCE=0 # up --force
 
 # ---- pinned versions -------------------------------------------------------------------
 # Spark: the newest 3.5 patch for which the registry serves BOTH pyspark and
@@ -80,13 +81,15 @@ mode adds HDFS $HADOOP_VERSION (NameNode, DataNode), a Spark standalone master w
 workers, and points Livy at that master.
 
 Commands:
-  setup     download/install everything into the cache folder (idempotent, warm run: seconds)
+  setup [--cluster]
+            download/install everything into the cache folder (idempotent, warm run: seconds);
+            --cluster: also the HDFS daemons of the cluster mode (52 MB; up --cluster does it)
   up        setup (if needed), then start kafka, livy, influxdb and wait until they are healthy
-  up --cluster
+  up --cluster [--force]
             the same plus hdfs-namenode, hdfs-datanode, spark-master, spark-worker-1 and
             spark-worker-2 ($SPARK_WORKER_CORES core, $SPARK_WORKER_MEMORY each); Livy submits to
-            spark://$BIND_HOST:$SPARK_MASTER_PORT. A Livy of the other mode is restarted. Files
-            written to HDFS survive 'down' and 'up' (data under the runtime folder).
+            spark://$BIND_HOST:$SPARK_MASTER_PORT. A Livy of the other mode is restarted (refused
+            while it runs jobs, unless --force). Files written to HDFS survive 'down' and 'up'.
   down      stop every service of either mode (SIGTERM, then SIGKILL after ${STOP_TIMEOUT}s)
   start SERVICE...   start these services only and wait until healthy
   stop SERVICE...    stop these services only, e.g. to see the pipeline ride out an outage
@@ -358,8 +361,9 @@ setup_influxdb() {
   say "          if your init system started it on :8086, stop it (systemctl disable --now influxdb) or set INFLUXDB_PORT."
 }
 
-cmd_setup() {
-  local t0=$SECONDS
+cmd_setup() { # [--cluster]: also the cluster mode's HDFS daemons
+  local t0=$SECONDS cluster=0
+  case "${1:-}" in "") ;; --cluster) cluster=1 ;; *) die "usage: stack.sh setup [--cluster]" ;; esac
   mkdir -p "$CACHE"
   check_java
   if command -v flock >/dev/null 2>&1; then
@@ -370,7 +374,7 @@ cmd_setup() {
   setup_spark_kafka
   setup_kafka
   setup_livy
-  setup_hadoop
+  if ((cluster)); then setup_hadoop; fi
   setup_influxdb
   if command -v flock >/dev/null 2>&1; then exec 9>&-; fi
   say "setup: done in $((SECONDS - t0))s (cache: $CACHE)"
@@ -381,8 +385,8 @@ setup_complete() {
     marker_ok spark-kafka "spark-sql-kafka-0-10_$SPARK_SCALA:$SPARK_VERSION" &&
     marker_ok kafka "kafka_$KAFKA_SCALA:$KAFKA_VERSION+kafka-tools+slf4j-reload4j:$SLF4J_VERSION" &&
     { [[ -n "${LIVY_DIST:-}" ]] || marker_ok livy "livy-server:$LIVY_VERSION"; } &&
-    marker_ok hadoop "hadoop-hdfs:$HADOOP_VERSION+hadoop-hdfs-client+hadoop-common" &&
-    command -v "$INFLUXD_BIN" >/dev/null 2>&1
+    command -v "$INFLUXD_BIN" >/dev/null 2>&1 &&
+    { [[ "${1:-local}" != cluster ]] || marker_ok hadoop "hadoop-hdfs:$HADOOP_VERSION+hadoop-hdfs-client+hadoop-common"; }
 }
 
 # ---- runtime: configuration files ----------------------------------------------------
@@ -671,6 +675,30 @@ start_kafka() {
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$CONF/kafka/server.properties"
 }
 
+# Livy's batches that have not ended (their drivers are children of Livy: a restart ends them).
+livy_active_batches() {
+  curl -s -m 5 "http://$BIND_HOST:$LIVY_PORT/batches?size=1000" 2>/dev/null | "$PYTHON_BIN" -c '
+import json, sys
+try:
+    sessions = json.load(sys.stdin).get("sessions", [])
+except ValueError:
+    sys.exit(0)
+print(" ".join("%s (%s, %s)" % (s.get("id"), s.get("name"), s.get("state")) for s in sessions if s.get("state") not in ("success", "dead", "killed", "error")))
+'
+}
+
+# Switching modes restarts Livy, which ends every Spark driver it started: not while jobs run,
+# unless --force.
+refuse_mode_switch_under_jobs() { # MODE
+  local running
+  svc_pid livy >/dev/null || return 0
+  [[ "$(livy_running_mode)" != "$1" ]] || return 0
+  running="$(livy_active_batches)"
+  [[ -n "$running" ]] || return 0
+  if ((FORCE)); then warn "--force: restarting Livy for the $1 mode ends these jobs: $running"; return 0; fi
+  die "Livy runs in the $(livy_running_mode) mode with jobs that have not ended: $running. Switching to the $1 mode restarts Livy and would end them: stop them first (./stop-spark-streaming.sh), or pass --force"
+}
+
 # The mode a running Livy of ours was started in (its command line says so).
 livy_running_mode() {
   local pid; pid="$(svc_pid livy)" || return 1
@@ -708,7 +736,7 @@ hdfs_cmd() { # SERVICE CLASS [ARGS...]
 start_hdfs_namenode() {
   local pid
   if pid="$(svc_pid hdfs-namenode)"; then say "hdfs-namenode: already running (pid $pid)"; return 0; fi
-  [[ -f "$HADOOP_LIBS/hadoop-hdfs-$HADOOP_VERSION.jar" ]] || die "hadoop is not installed; run setup"
+  [[ -f "$HADOOP_LIBS/hadoop-hdfs-$HADOOP_VERSION.jar" ]] || die "hadoop is not installed; run: infrastructure/local/stack.sh setup --cluster"
   write_hdfs_conf
   mkdir -p "$LOGS"
   if [[ ! -f "$DATA/hdfs/name/current/VERSION" ]]; then
@@ -783,10 +811,18 @@ check_influxdb() { [[ "$(http_code "http://$BIND_HOST:$INFLUXDB_PORT/ping")" == 
 jmx() { curl -s -m 5 "http://$BIND_HOST:$HDFS_HTTP_PORT/jmx?qry=$1" 2>/dev/null || true; }
 # The NameNode answers WebHDFS.
 check_hdfs_namenode() { [[ "$(http_code "http://$BIND_HOST:$HDFS_HTTP_PORT/webhdfs/v1/?op=GETFILESTATUS")" == 200 ]]; }
-# The DataNode has registered and the NameNode has left safe mode (files can be written).
+# This DataNode process has registered with the NameNode (its own JMX says so: the NameNode
+# keeps a DataNode killed a moment ago listed as live for minutes), and the NameNode has left safe
+# mode (files can be written).
 check_hdfs_datanode() {
-  jmx "Hadoop:service=NameNode,name=FSNamesystemState" | grep -qE '"NumLiveDataNodes" : [1-9]' &&
-    jmx "Hadoop:service=NameNode,name=NameNodeInfo" | grep -qF '"Safemode" : ""'
+  curl -s -m 5 "http://$BIND_HOST:$HDFS_DATANODE_HTTP_PORT/jmx?qry=Hadoop:service=DataNode,name=DataNodeInfo" 2>/dev/null | "$PYTHON_BIN" -c '
+import json, sys
+try:
+    actors = json.loads(json.load(sys.stdin)["beans"][0]["BPServiceActorInfo"])
+except (ValueError, KeyError, IndexError):
+    sys.exit(1)
+sys.exit(0 if any(a.get("ActorState") == "RUNNING" for a in actors) else 1)
+' && jmx "Hadoop:service=NameNode,name=NameNodeInfo" | grep -qF '"Safemode" : ""'
 }
 spark_master_json() { curl -s -m 5 "http://$BIND_HOST:$SPARK_MASTER_WEBUI_PORT/json/" 2>/dev/null || true; }
 check_spark_master() { spark_master_json | grep -qE '"status" *: *"ALIVE"'; }
@@ -851,19 +887,23 @@ kafka_broker_answers() {
 }
 
 cmd_up() {
-  local mode=local
-  case "${1:-}" in
-    "") ;;
-    --cluster) mode=cluster ;;
-    *) die "usage: stack.sh up [--cluster]" ;;
-  esac
-  if setup_complete; then say "setup: cached"; else cmd_setup; fi
+  local mode=local arg
+  FORCE=0
+  for arg in "$@"; do
+    case "$arg" in
+      --cluster) mode=cluster ;;
+      --force) FORCE=1 ;;
+      *) die "usage: stack.sh up [--cluster] [--force]" ;;
+    esac
+  done
+  if setup_complete "$mode"; then say "setup: cached"; else if [[ "$mode" == cluster ]]; then cmd_setup --cluster; else cmd_setup; fi; fi
   need_cmd curl "Install curl (apt-get install -y curl)."
   check_java
   mkdir -p "$PIDS" "$LOGS" "$DATA" "$STAGING"
   local services name
   read -ra services <<<"$(mode_services "$mode")"
   preflight_ports "${services[@]}"
+  refuse_mode_switch_under_jobs "$mode"
   printf '%s\n' "$mode" >"$MODE_FILE"
   say "up: $mode mode (${services[*]})"
   for name in "${services[@]}"; do start_service "$name"; done
@@ -955,6 +995,8 @@ cmd_down() {
   # but one: a driver still running would otherwise fail on a missing NameNode.
   local name
   for name in livy spark-worker-2 spark-worker-1 spark-master kafka hdfs-datanode hdfs-namenode influxdb; do
+    # the cluster mode's services only when they ran (no "not running" noise in the local mode)
+    if [[ " ${LOCAL_SERVICES[*]} " != *" $name "* && ! -f "$PIDS/$name.pid" ]]; then continue; fi
     stop_service "$name"
   done
 }
@@ -1019,7 +1061,7 @@ main() {
   local cmd="${1:-help}"
   [[ $# -gt 0 ]] && shift
   case "$cmd" in
-    setup) cmd_setup ;;
+    setup) cmd_setup "$@" ;;
     up) cmd_up "$@" ;;
     down) cmd_down ;;
     start) cmd_start "$@" ;;

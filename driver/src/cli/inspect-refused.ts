@@ -1,6 +1,8 @@
 /** `inspect refused`: the newest lines InfluxDB refused, from the InfluxDB sinks' dead-letter folders. */
 import { compiledFiles } from "../emit/compiled-files.js";
 import { BindError, bindPlan, localPathOf } from "../deploy/bind-plan.js";
+import { storeFor } from "../deploy/file-store.js";
+import { HdfsError } from "../hdfs/webhdfs.js";
 import { readRefusedRows, REFUSED_COLUMNS } from "../inspect/refused-points.js";
 import { renderTable, toArrow } from "../inspect/table-view.js";
 import type { Row } from "../inspect/sink-files.js";
@@ -29,8 +31,8 @@ function refusedFolders(bound: BoundSinks): Map<string, string[]> {
   for (const sink of bound.sinks) {
     const location = sink.influx?.refusedPath;
     if (typeof location !== "string" || location === "") continue;
-    const dir = localPathOf(location);
-    if (dir === undefined) throw new ExitError(EXIT.fileError, `the refused points of ${sink.name} are at ${location}; inspect reads local folders only`);
+    if (storeFor(location) === undefined) throw new ExitError(EXIT.fileError, `the refused points of ${sink.name} are at ${location}; inspect reads local folders and hdfs:// only`);
+    const dir = localPathOf(location) ?? location;
     folders.set(dir, [...(folders.get(dir) ?? []), sink.name]);
   }
   return folders;
@@ -53,7 +55,14 @@ export async function showRefused(pipeline: string, bound: BoundSinks, options: 
     return EXIT.ok;
   }
   const rows: Row[] = [];
-  for (const [dir, sinks] of folders) rows.push(...(await readRefusedRows(dir, limit, sinks)));
+  for (const [dir, sinks] of folders) {
+    try {
+      rows.push(...(await readRefusedRows(dir, limit, sinks)));
+    } catch (error) {
+      if (error instanceof HdfsError) throw new ExitError(EXIT.fileError, `cannot read the refused points at ${dir}: ${error.message}`, error.hint);
+      throw error;
+    }
+  }
   const dirs = [...folders.keys()].join(", ");
   if (rows.length === 0) {
     io.out(`no refused points yet in ${dirs}`);

@@ -19,7 +19,7 @@ import {
 import { isStopped, readJobState } from "../deploy/job-state.js";
 import type { Output } from "./commands.js";
 import { EXIT, ExitError } from "./exit-codes.js";
-import { driverHeartbeatAge, lastBatch, lastBatchEnd, liveBatch, livyClient, stateDir } from "./job/session.js";
+import { HeartbeatUnknown, driverHeartbeatAge, lastBatch, lastBatchEnd, liveBatch, livyClient, stateDir } from "./job/session.js";
 import { resubmit, startCommand, type StartOptions } from "./job/start.js";
 import { loadPlan } from "./pipeline-input.js";
 
@@ -61,6 +61,8 @@ export async function superviseCommand(specFile: string | undefined, options: St
         return verdict.kind === "down" ? { kind: "down", why: await lastBatchEnd(livy, last) } : verdict;
       } catch (error) {
         if (error instanceof LivyError) return { kind: "unknown", why: `Livy does not answer (${error.message})` };
+        // Not knowing whether a driver beats is no ground for a second one: wait, as for Livy.
+        if (error instanceof HeartbeatUnknown) return { kind: "unknown", why: error.message };
         throw error;
       }
     },

@@ -155,6 +155,6 @@ export async function recordCheckpoints(plan: PlanJson, sql: Readonly<Record<str
     const store = storeFor(location);
     if (store === undefined) continue;
     const record: WrittenBy = { plan, sql, checkpoint: used.get(sink.name) ?? sink.checkpoint, recordedAt: new Date().toISOString() };
-    await store.writeText(recordFile(location), `${JSON.stringify(record, null, 2)}\n`);
+    await store.write(recordFile(location), `${JSON.stringify(record, null, 2)}\n`);
   }
 }

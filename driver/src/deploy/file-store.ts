@@ -23,11 +23,21 @@ export interface FileStore {
   readonly description: string;
   readBytes(location: string): Promise<Buffer | undefined>;
   readText(location: string): Promise<string | undefined>;
-  /** Written whole or not at all (a temporary file renamed over the target). */
-  writeText(location: string, text: string): Promise<void>;
+  /**
+   * Written whole or not at all: a hidden temporary file beside the target (a leading dot, which
+   * Spark's and Hadoop's input listings skip) renamed over it, removed if the write fails.
+   */
+  write(location: string, data: Buffer | string): Promise<void>;
   exists(location: string): Promise<boolean>;
   /** When the file was last written (ms since the epoch), or undefined when it is missing. */
   modifiedMs(location: string): Promise<number | undefined>;
+  /**
+   * How long ago the file was last written, by the file system's own clock where it tells it (the
+   * NameNode's), or undefined when it is missing.
+   */
+  ageMs(location: string): Promise<number | undefined>;
+  /** Creates a folder (and its parents); a folder marker needs no DataNode on HDFS. */
+  mkdirs(location: string): Promise<void>;
   list(location: string): Promise<StoreEntry[] | undefined>;
   remove(location: string): Promise<void>;
 }
@@ -55,12 +65,17 @@ class LocalStore implements FileStore {
     return (await this.readBytes(location))?.toString("utf8");
   }
 
-  async writeText(location: string, text: string): Promise<void> {
+  async write(location: string, data: Buffer | string): Promise<void> {
     const file = this.file(location);
+    const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
     mkdirSync(path.dirname(file), { recursive: true });
-    const partial = `${file}.${process.pid}.partial`;
-    writeFileSync(partial, text);
-    renameSync(partial, file);
+    try {
+      writeFileSync(temporary, data);
+      renameSync(temporary, file);
+    } catch (error) {
+      rmSync(temporary, { force: true });
+      throw error;
+    }
   }
 
   async exists(location: string): Promise<boolean> {
@@ -69,6 +84,15 @@ class LocalStore implements FileStore {
 
   async modifiedMs(location: string): Promise<number | undefined> {
     return statSync(this.file(location), { throwIfNoEntry: false })?.mtimeMs;
+  }
+
+  async ageMs(location: string): Promise<number | undefined> {
+    const modified = await this.modifiedMs(location);
+    return modified === undefined ? undefined : Date.now() - modified;
+  }
+
+  async mkdirs(location: string): Promise<void> {
+    mkdirSync(this.file(location), { recursive: true });
   }
 
   async list(location: string): Promise<StoreEntry[] | undefined> {
@@ -107,8 +131,8 @@ class HdfsStore implements FileStore {
     return (await this.readBytes(location))?.toString("utf8");
   }
 
-  writeText(location: string, text: string): Promise<void> {
-    return this.fs.writeAtomically(this.path(location), text);
+  write(location: string, data: Buffer | string): Promise<void> {
+    return this.fs.writeAtomically(this.path(location), data);
   }
 
   async exists(location: string): Promise<boolean> {
@@ -117,6 +141,15 @@ class HdfsStore implements FileStore {
 
   async modifiedMs(location: string): Promise<number | undefined> {
     return (await this.fs.status(this.path(location)))?.modificationTime;
+  }
+
+  async ageMs(location: string): Promise<number | undefined> {
+    const status = await this.fs.status(this.path(location));
+    return status === undefined ? undefined : (status.answeredAt ?? Date.now()) - status.modificationTime;
+  }
+
+  mkdirs(location: string): Promise<void> {
+    return this.fs.mkdirs(this.path(location));
   }
 
   async list(location: string): Promise<StoreEntry[] | undefined> {

@@ -39,28 +39,33 @@ export interface StagingTarget {
 
 /**
  * When the plan keeps its checkpoints on HDFS, the stop marker lives there too, beside them
- * (`<checkpoints>/<pipeline>/_control/STOP`): the runner polls it through Hadoop wherever its
- * driver runs, and this CLI writes it through WebHDFS whichever target staged the job.
+ * (`<checkpoints>/<pipeline>/_control/<pipeline>.STOP`, named by the pipeline so that pipelines
+ * whose checkpoints share a folder never share a marker): the runner polls it through Hadoop
+ * wherever its driver runs, and this CLI writes it through WebHDFS whichever target staged the job.
  */
 export function hdfsStopMarker(boundPlanText: string): string | undefined {
-  const plan = JSON.parse(boundPlanText) as { sinks?: Array<{ checkpoint?: string }> };
+  const plan = JSON.parse(boundPlanText) as { pipeline?: string; sinks?: Array<{ checkpoint?: string }> };
   const checkpoint = plan.sinks?.find((s) => typeof s.checkpoint === "string")?.checkpoint;
   if (checkpoint === undefined || !isHdfs(checkpoint)) return undefined;
   const parent = checkpoint.replace(/\/+$/, "").replace(/\/[^/]*$/, "");
-  return childOf(childOf(parent, "_control"), "STOP");
+  return childOf(childOf(parent, "_control"), `${plan.pipeline ?? "pipeline"}.STOP`);
 }
 
-/** The stop marker and heartbeat on HDFS, the same for every target. */
+/**
+ * The stop marker and heartbeat on HDFS, the same for every target. The marker is a folder: a
+ * folder is made by the NameNode alone, so a stop needs no DataNode this machine can reach (in the
+ * Compose cluster only the NameNode's HTTP port is published); the runner only asks whether it
+ * exists. The heartbeat's age is read against the NameNode's clock.
+ */
 const hdfsMarker = {
   async request(stopFile: string): Promise<void> {
-    await storeFor(stopFile)!.writeText(stopFile, `stop requested at ${new Date().toISOString()}\n`);
+    await storeFor(stopFile)!.mkdirs(stopFile);
   },
   async clear(stopFile: string): Promise<void> {
     await storeFor(stopFile)!.remove(stopFile);
   },
   async heartbeatAgeMs(stopFile: string): Promise<number | undefined> {
-    const written = await storeFor(stopFile)!.modifiedMs(`${stopFile}.alive`);
-    return written === undefined ? undefined : Date.now() - written;
+    return storeFor(stopFile)!.ageMs(`${stopFile}.alive`);
   },
 };
 

@@ -38,6 +38,11 @@ export interface FileStatus {
   readonly length: number;
   /** Epoch milliseconds. */
   readonly modificationTime: number;
+  /**
+   * The NameNode's clock when it answered (its `Date` header, whole seconds), where known: an age
+   * computed against it does not depend on this machine's clock agreeing with the cluster's.
+   */
+  readonly answeredAt?: number;
 }
 
 export interface WebHdfsOptions {
@@ -133,7 +138,8 @@ export class WebHdfs {
     const response = await this.call("GET", path, "GETFILESTATUS");
     if (await this.missing(response, `GETFILESTATUS ${path}`)) return undefined;
     const body = (await this.json(response, `GETFILESTATUS ${path}`)) as { FileStatus: WireStatus };
-    return toStatus(path, body.FileStatus);
+    const date = Date.parse(response.headers.get("date") ?? "");
+    return { ...toStatus(path, body.FileStatus), ...(Number.isNaN(date) ? {} : { answeredAt: date }) };
   }
 
   /**

@@ -32,15 +32,27 @@ export function committedInLog(log: string, folder: string): string[] {
   return files;
 }
 
-/** The committed files of a sink folder that still exist, sorted. */
-export async function committedFiles(store: FileStore, folder: string): Promise<string[]> {
+/** The committed files of a sink folder that still exist, sorted, with when each was written. */
+export async function committedFiles(store: FileStore, folder: string): Promise<Array<{ file: string; modifiedMs: number }>> {
   const metadata = childOf(folder, "_spark_metadata");
   const logs = ((await store.list(metadata)) ?? []).filter((e) => /^\d+(\.compact)?$/.test(e.name));
   const files = new Set<string>();
   for (const log of logs) for (const file of committedInLog((await store.readText(log.location)) ?? "", folder)) files.add(file);
-  const existing: string[] = [];
-  for (const file of [...files].sort()) if (await store.exists(file)) existing.push(file);
-  return existing;
+  // One listing per partition folder (one request on HDFS), not one look per file.
+  const byFolder = new Map<string, string[]>();
+  for (const file of files) {
+    const parent = file.slice(0, file.lastIndexOf("/"));
+    byFolder.set(parent, [...(byFolder.get(parent) ?? []), file]);
+  }
+  const existing: Array<{ file: string; modifiedMs: number }> = [];
+  for (const [parent, wanted] of byFolder) {
+    const listed = new Map(((await store.list(parent)) ?? []).map((e) => [e.name, e.modifiedMs]));
+    for (const file of wanted) {
+      const modifiedMs = listed.get(file.slice(file.lastIndexOf("/") + 1));
+      if (modifiedMs !== undefined) existing.push({ file, modifiedMs });
+    }
+  }
+  return existing.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }
 
 /** Partition values come from the folder names (`event_date=2026-11-02`). */
@@ -65,14 +77,10 @@ export async function readSinkRows(folder: string, newestFiles?: number): Promis
   const store = storeFor(folder);
   if (store === undefined) throw new Error(`${folder}: the driver reads local folders and hdfs:// only`);
   const dir = localPathOf(folder) ?? folder;
-  let files = await committedFiles(store, dir);
-  if (newestFiles !== undefined) {
-    const written = new Map<string, number>();
-    for (const file of files) written.set(file, (await store.modifiedMs(file)) ?? 0);
-    files = files.sort((a, b) => written.get(a)! - written.get(b)!).slice(-newestFiles);
-  }
+  let committed = await committedFiles(store, dir);
+  if (newestFiles !== undefined) committed = committed.sort((a, b) => a.modifiedMs - b.modifiedMs).slice(-newestFiles);
   const rows: Row[] = [];
-  for (const file of files) {
+  for (const { file } of committed) {
     const bytes = await store.readBytes(file);
     if (bytes === undefined) continue;
     const partition = partitionValues(dir, file);

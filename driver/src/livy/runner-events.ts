@@ -27,13 +27,13 @@ const EVENT_FIELDS = {
   /** One failed attempt of a transient InfluxDB write error; the query waits and retries forever. */
   "influx-waiting": { query: "string", since: "string", attempt: "number", cause: "string", retryInMs: "number" },
   "influx-recovered": { query: "string", since: "string", waitedMs: "number", attempts: "number" },
-  /** Lines InfluxDB refused (4xx other than 429): dead-lettered under path, the batch goes on. */
   /** The files of a static source (the registry) changed; the runner reads them again. */
   "static-input-changed": {},
   /** Every query was restarted from its checkpoint with the new files. */
   "static-input-reloaded": { queries: "number" },
   /** The new files could not be used (e.g. a column is missing); the queries keep the old ones. */
   "static-input-refused": { cause: "string" },
+  /** Lines InfluxDB refused (4xx other than 429): dead-lettered under path, the batch goes on. */
   "influx-refused": { query: "string", batchId: "number", lines: "number", status: "number", reason: "string", refusedTotal: "number", path: "string?" },
 } as const satisfies Record<string, Record<string, FieldType>>;
 

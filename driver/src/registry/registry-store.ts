@@ -1,11 +1,8 @@
 /**
  * Where the pipeline reads its registry: a local file or a file on HDFS, read whole and replaced
- * atomically, so that the job never reads half a registry.
+ * atomically (deploy/file-store.ts), so that the job never reads half a registry.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import path from "node:path";
-import { localPathOf } from "../deploy/bind-plan.js";
-import { parseHdfsUri, WebHdfs } from "../hdfs/webhdfs.js";
+import { storeFor } from "../deploy/file-store.js";
 
 export interface RegistryStore {
   /** The bound location, as the job reads it (`file:///...` or `hdfs://...`). */
@@ -18,34 +15,7 @@ export interface RegistryStore {
 
 /** The store for a location; undefined for a scheme other than file: and hdfs:. */
 export function registryStore(location: string, env: NodeJS.ProcessEnv = process.env): RegistryStore | undefined {
-  if (parseHdfsUri(location) !== undefined) {
-    const hdfs = WebHdfs.forUri(location, env);
-    return { location, read: () => hdfs.fs.read(hdfs.path), write: (content) => hdfs.fs.writeAtomically(hdfs.path, content) };
-  }
-  const file = localPathOf(location);
-  if (file === undefined) return undefined;
-  return { location, read: async () => readLocal(file), write: async (content) => writeLocalAtomically(file, content) };
-}
-
-function readLocal(file: string): Buffer | undefined {
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
-}
-
-/** A hidden temporary file in the same folder (so the same file system), renamed over the target. */
-function writeLocalAtomically(file: string, content: Buffer): void {
-  const dir = path.dirname(file);
-  const temporary = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
-  mkdirSync(dir, { recursive: true });
-  try {
-    writeFileSync(temporary, content);
-    renameSync(temporary, file);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw error;
-  }
+  const store = storeFor(location, env);
+  if (store === undefined) return undefined;
+  return { location, read: () => store.readBytes(location), write: (content) => store.write(location, content) };
 }

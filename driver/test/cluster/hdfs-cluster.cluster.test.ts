@@ -159,13 +159,17 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
+  if (env === undefined) return;
   await script("stop-spark-streaming.sh", ["--timeout", "60"]).catch(() => undefined);
   const livy = new LivyClient(env.LIVY_URL);
   for (const batch of await livy.list().catch(() => [])) {
     if (String(batch.name).startsWith(`sensor-streaming-${PIPELINE}`) && !["success", "dead", "killed", "error"].includes(batch.state)) await livy.delete(batch.id);
   }
-  // A worker a failed test left stopped
-  execFileSync(stack, ["start", "spark-worker-1"], { cwd: root, stdio: "ignore" });
+  // HDFS keeps its files across runs: this run's folder goes.
+  const folder = parseHdfsUri(base)!.path.split("/").slice(0, 2).join("/");
+  await hdfs.delete(folder, true).catch((error: Error) => console.error(`could not remove ${folder} from HDFS: ${error.message}`));
+  // Services a failed test left stopped.
+  execFileSync(stack, ["start", "spark-worker-1", "hdfs-namenode", "hdfs-datanode"], { cwd: root, stdio: "ignore" });
 });
 
 describe("on HDFS and a Spark standalone cluster, through Livy", () => {
@@ -264,6 +268,18 @@ describe("on HDFS and a Spark standalone cluster, through Livy", () => {
     for (const [key, point] of closedBefore) expect(now.get(key), key).toEqual(point);
   });
 
+  it("keeps what HDFS holds when its daemons stop and start again", async () => {
+    execFileSync(stack, ["stop", "hdfs-datanode", "hdfs-namenode"], { cwd: root, stdio: "ignore" });
+    const away = await cli(["registry", "show", spec, "--profile", "hdfs"]);
+    expect(away.code).toBe(3);
+    expect(away.stderr).toContain("cannot reach WebHDFS");
+    execFileSync(stack, ["start", "hdfs-namenode", "hdfs-datanode"], { cwd: root, stdio: "ignore" });
+    const back = await cli(["registry", "show", spec, "--profile", "hdfs"]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toContain(`(${DEVICES.length} devices in`);
+    expect(await rawOffsets()).toEqual(valid.map((v) => v.offset).sort());
+  });
+
   it("stops gracefully through the stop marker on HDFS, and refuses a spec edit that needs fresh state", async () => {
     const stop = await script("stop-spark-streaming.sh", []);
     expect(stop.code, stop.stderr).toBe(0);
@@ -271,8 +287,8 @@ describe("on HDFS and a Spark standalone cluster, through Livy", () => {
     const logs = await cli(["logs", spec, "--profile", "hdfs"]);
     expect(logs.stdout).toMatch(/"event":"runner-stopping".*stop marker hdfs:\/\/localhost:\d+\/e2e-/);
     const control = `${parseHdfsUri(base)!.path}/checkpoints/${PIPELINE}/_control`;
-    expect(await hdfs.status(`${control}/STOP`)).toBeUndefined();
-    expect(await hdfs.status(`${control}/STOP.alive`)).toBeUndefined();
+    expect(await hdfs.status(`${control}/${PIPELINE}.STOP`)).toBeUndefined();
+    expect(await hdfs.status(`${control}/${PIPELINE}.STOP.alive`)).toBeUndefined();
 
     const changed = path.join(work, "changed.yaml");
     writeFileSync(changed, readFileSync(spec, "utf8").replace("{ name: 2m, size: 2 minutes, slide: 1 minute,", "{ name: 2m, size: 4 minutes, slide: 1 minute,"));

@@ -38,7 +38,7 @@ describe("DockerStagingTarget (fake docker: no Docker engine here)", () => {
   writeFileSync(jar, "jar bytes");
   const files = [
     { name: "01-parsed-readings.sql", content: "SELECT 1\n" },
-    { name: "plan.json", content: JSON.stringify({ sinks: [{ name: "raw", path: "hdfs://namenode:9000/raw", checkpoint: "${CP:-hdfs://namenode:9000/cp}/raw" }] }) },
+    { name: "plan.json", content: JSON.stringify({ pipeline: "schools", sinks: [{ name: "raw", path: "hdfs://namenode:9000/raw", checkpoint: "${CP:-hdfs://namenode:9000/cp}/raw" }] }) },
   ];
   const target = new DockerStagingTarget("spark-master", "/opt/sensor-streaming/staging", fakeDocker);
 
@@ -52,7 +52,7 @@ describe("DockerStagingTarget (fake docker: no Docker engine here)", () => {
     expect(readFileSync(path.join(container, staged.jarFile), "utf8")).toBe("jar bytes");
     // Checkpoints on HDFS: the stop marker lives beside them, where the runner polls it wherever
     // its driver runs, and this CLI writes it through WebHDFS.
-    expect(staged.stopFile).toBe("hdfs://namenode:9000/checkpoints/_control/STOP");
+    expect(staged.stopFile).toBe("hdfs://namenode:9000/checkpoints/_control/schools.STOP");
     const log = readFileSync(calls, "utf8");
     expect(log).toMatch(/^cp \S+ spark-master:\/opt\/sensor-streaming\/staging\/schools\/[0-9a-f]{16}\.partial$/m);
     expect(log).toMatch(/^exec spark-master mv \S+\.partial \S+[0-9a-f]{16}$/m);

@@ -7,21 +7,23 @@
 import { cpSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { showRefused } from "../../src/cli/inspect-refused.js";
 import { readRefusedRows, refusedFiles } from "../../src/inspect/refused-points.js";
+import { storeFor } from "../../src/deploy/file-store.js";
 
 const fixture = path.join(import.meta.dirname, "fixtures/refused-points");
 const scratch = mkdtempSync(path.join(os.tmpdir(), "sensor-refused-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** A copy of the fixture in a folder with a space and an umlaut, its files written in batch order. */
-function refusedFolder(): string {
+async function refusedFolder(): Promise<string> {
   const dir = path.join(scratch, "data dir", "influx refused ü");
   cpSync(fixture, dir, { recursive: true });
   const order = ["sink=influx_raw/checkpoint=1a2b3c4d/batch_id=3", "sink=influx_window_5m/checkpoint=1a2b3c4d/batch_id=7", "sink=influx_raw/checkpoint=1a2b3c4d/batch_id=4"];
+  const files = await refusedFiles(storeFor(dir)!, dir);
   order.forEach((batch, i) => {
-    for (const file of refusedFiles(dir).filter((f) => f.includes(batch))) utimesSync(file, 1_700_000_000 + i, 1_700_000_000 + i);
+    for (const file of files.filter((f) => f.location.includes(batch))) utimesSync(file.location, 1_700_000_000 + i, 1_700_000_000 + i);
   });
   // A write in progress: Spark's _temporary folder is not data.
   mkdirSync(path.join(dir, "sink=influx_raw/checkpoint=1a2b3c4d/batch_id=5/_temporary/0"), { recursive: true });
@@ -35,10 +37,13 @@ function capture() {
 }
 
 describe("readRefusedRows", () => {
-  const dir = refusedFolder();
+  let dir: string;
+  beforeAll(async () => {
+    dir = await refusedFolder();
+  });
 
   it("reads the part files only, newest refusal first, with the columns typed as Spark wrote them", async () => {
-    expect(refusedFiles(dir).map((f) => path.relative(dir, path.dirname(f)))).toEqual(["sink=influx_raw/checkpoint=1a2b3c4d/batch_id=3", "sink=influx_raw/checkpoint=1a2b3c4d/batch_id=4", "sink=influx_window_5m/checkpoint=1a2b3c4d/batch_id=7"]);
+    expect((await refusedFiles(storeFor(dir)!, dir)).map((f) => path.relative(dir, path.dirname(f.location))).sort()).toEqual(["sink=influx_raw/checkpoint=1a2b3c4d/batch_id=3", "sink=influx_raw/checkpoint=1a2b3c4d/batch_id=4", "sink=influx_window_5m/checkpoint=1a2b3c4d/batch_id=7"]);
     const rows = await readRefusedRows(dir, 10);
     expect(rows.map((r) => [r.sink, r.batch_id, r.status])).toEqual([
       ["influx_raw", 4n, 400],
@@ -59,7 +64,10 @@ describe("readRefusedRows", () => {
 });
 
 describe("showRefused (inspect refused)", () => {
-  const dir = refusedFolder();
+  let dir: string;
+  beforeAll(async () => {
+    dir = await refusedFolder();
+  });
   const bound = (refusedPath?: string) => ({
     sinks: [{ name: "raw_parquet" }, { name: "influx_raw", influx: { refusedPath } }, { name: "influx_window_5m", influx: { refusedPath } }],
   });
@@ -85,6 +93,15 @@ describe("showRefused (inspect refused)", () => {
     const { out, io } = capture();
     expect(await showRefused("schools", bound(`file://${scratch}/empty`), { limit: "5" }, io)).toBe(0);
     expect(out.join("\n")).toBe(`no refused points yet in ${scratch}/empty`);
-    await expect(showRefused("schools", bound("hdfs://namenode:9000/refused"), { limit: "5" }, io)).rejects.toThrow("inspect reads local folders only");
+    await expect(showRefused("schools", bound("s3a://bucket/refused"), { limit: "5" }, io)).rejects.toThrow("inspect reads local folders and hdfs:// only");
+    // HDFS it reads through WebHDFS, and says when that is out of reach.
+    vi.stubEnv("WEBHDFS_URL", "http://127.0.0.1:1");
+    try {
+      await expect(showRefused("schools", bound("hdfs://namenode:9000/refused"), { limit: "5" }, io)).rejects.toThrow(
+        "cannot read the refused points at hdfs://namenode:9000/refused: cannot reach WebHDFS at http://127.0.0.1:1",
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });

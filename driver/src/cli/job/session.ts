@@ -103,13 +103,36 @@ export function failureReason(lines: readonly string[]): string {
   return exception ?? lines.slice(-15).join("\n");
 }
 
+/** The heartbeat could not be read (HDFS away): whether a driver runs is not known. */
+export class HeartbeatUnknown extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "HeartbeatUnknown";
+  }
+}
+
 /**
  * How long ago the pipeline's driver last wrote its heartbeat, wherever Livy thinks it is: a
- * driver Livy forgot (Livy restarted under it) still beats. Undefined when there is no heartbeat.
+ * driver Livy forgot (Livy restarted under it) still beats. Undefined when there is no heartbeat;
+ * HeartbeatUnknown when it cannot be read, which callers must not take for "no driver".
  */
 export async function driverHeartbeatAge(pipeline: string, options: JobOptions): Promise<number | undefined> {
   const { target, stopFile } = driverMarker(pipeline, options);
-  return target.heartbeatAgeMs(stopFile).catch(() => undefined);
+  try {
+    return await target.heartbeatAgeMs(stopFile);
+  } catch (error) {
+    throw new HeartbeatUnknown(`cannot read the heartbeat of pipeline ${pipeline}'s driver (${stopFile}.alive): ${(error as Error).message}`);
+  }
+}
+
+/** The heartbeat's age for a start: unknown is an error that says why nothing was submitted. */
+async function heartbeatForStart(pipeline: string, options: JobOptions): Promise<number | undefined> {
+  try {
+    return await driverHeartbeatAge(pipeline, options);
+  } catch (error) {
+    if (!(error instanceof HeartbeatUnknown)) throw error;
+    throw new ExitError(EXIT.failedToStart, `${error.message}; nothing was submitted, so that no second driver runs on the checkpoints`, "start HDFS (infrastructure/local/stack.sh up --cluster) or set WEBHDFS_URL, then start again");
+  }
 }
 
 /** Where the pipeline's driver looks for its stop marker (and beats beside it): the last staged job's, the running job's, or the target's default. */
@@ -126,7 +149,7 @@ export function driverMarker(pipeline: string, options: JobOptions): { target: S
  * heartbeat is only not stale yet: that is waited out (at most HEARTBEAT_STALE_MS) instead.
  */
 export async function refuseUnseenDriver(pipeline: string, options: JobOptions, livy?: LivyClient, io?: { err(text: string): void }): Promise<void> {
-  let age = await driverHeartbeatAge(pipeline, options);
+  let age = await heartbeatForStart(pipeline, options);
   if (age === undefined || age >= HEARTBEAT_STALE_MS) return;
   const last = readJobState(stateDir(options), pipeline);
   const ended = livy !== undefined && last !== undefined && last.livyUrl === livy.url ? await livy.find(last.batchId).catch(() => undefined) : undefined;
@@ -135,7 +158,7 @@ export async function refuseUnseenDriver(pipeline: string, options: JobOptions, 
     const until = Date.now() + HEARTBEAT_STALE_MS - age + 2_000;
     while (age !== undefined && age < HEARTBEAT_STALE_MS && Date.now() < until) {
       await sleep(1_000);
-      age = await driverHeartbeatAge(pipeline, options);
+      age = await heartbeatForStart(pipeline, options);
     }
     if (age === undefined || age >= HEARTBEAT_STALE_MS) return;
   }

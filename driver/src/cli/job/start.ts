@@ -239,7 +239,13 @@ export async function startLocked(plan: PlanNode, livy: LivyClient, target: Stag
   for (const line of await prepareInfluxDatabases(bound)) io.err(`  ${line}`);
   // A docker target's file: locations are inside the container: only HDFS ones can be read here.
   const readable = target.kind === "local" ? bound : { ...bound, sinks: bound.sinks.filter((s) => isHdfs(s.checkpoint)) };
-  const used = checkpointsToUse(await checkCheckpoints(readable, sql).catch(cannotReadCheckpoints), bound, options.freshState === true, io);
+  const verdicts = await checkCheckpoints(readable, sql).catch((error: Error): SinkVerdict[] => {
+    // The Compose cluster publishes the NameNode, not always a DataNode this machine can reach.
+    if (target.kind !== "docker") return cannotReadCheckpoints(error);
+    io.err(`  warning: the checkpoints' records on HDFS cannot be read from here (${error.message}); Spark checks each checkpoint when its query starts`);
+    return readable.sinks.map((s) => ({ sink: s.name, planned: s.checkpoint, verdict: { kind: "unchecked", checkpoint: s.checkpoint, notes: ["not checked"] } }));
+  });
+  const used = checkpointsToUse(verdicts, bound, options.freshState === true, io);
   // Queries that resume on (or start on) a checkpoint other than the planned one get it written in.
   const template = JSON.parse(files[planIndex]!.content) as { sinks: Array<{ name: string; checkpoint: string }> };
   const boundCheckpoints = new Map(bound.sinks.map((s) => [s.name, s.checkpoint]));

@@ -6,19 +6,20 @@ import { numberOption, type Output } from "../commands.js";
 import { EXIT, ExitError } from "../exit-codes.js";
 import { loadPlan } from "../pipeline-input.js";
 import { HEARTBEAT_STALE_MS, stopSupervisor } from "../../job/supervisor.js";
-import { type JobOptions, driverHeartbeatAge, driverMarker, elapsed, liveBatch, livyClient, sleep, stagingTarget, stateDir, withLivy } from "./session.js";
+import { type JobOptions, HeartbeatUnknown, driverHeartbeatAge, driverMarker, elapsed, liveBatch, livyClient, sleep, stagingTarget, stateDir, withLivy } from "./session.js";
 
 export async function stopBatch(livy: LivyClient, target: StagingTarget, id: number, stopFile: string | undefined, pipeline: string, options: JobOptions & { timeout?: string }, io: Output): Promise<string> {
   const timeoutMs = numberOption(options.timeout ?? "120", "timeout", 1) * 1000;
-  // Without a state file the marker is where this target always puts it.
-  const marker = stopFile !== undefined && stopFile !== "" ? stopFile : target.stopFileFor(pipeline);
+  // Without a state file, the marker of the last staged job, else where this target puts it.
+  const marker = stopFile !== undefined && stopFile !== "" ? stopFile : driverMarker(pipeline, options).stopFile;
+  const started = Date.now();
   try {
     await target.requestStop(marker);
+    io.err(`asked batch ${id} to stop gracefully (stop marker ${marker}); waiting for its running micro-batch`);
   } catch (error) {
-    throw new ExitError(EXIT.failedToStart, `cannot write the stop marker ${marker}: ${(error as Error).message}`, "stop it without the marker: the batch is deleted after --timeout, or use Livy's DELETE /batches/{id}");
+    // The stop was recorded and the supervisor is gone: the batch must not run on unwatched.
+    io.err(`cannot write the stop marker ${marker} (${(error as Error).message}); the batch is deleted through Livy after the timeout instead`);
   }
-  io.err(`asked batch ${id} to stop gracefully (stop marker ${marker}); waiting for its running micro-batch`);
-  const started = Date.now();
   while (Date.now() - started < timeoutMs) {
     const batch = await livy.find(id);
     if (batch === undefined || FINAL_STATES.includes(batch.state)) {
@@ -42,7 +43,14 @@ export async function stopBatch(livy: LivyClient, target: StagingTarget, id: num
  */
 export async function stopUnseenDriver(pipeline: string, options: JobOptions & { timeout?: string }, io: Output): Promise<boolean> {
   const { target, stopFile } = driverMarker(pipeline, options);
-  const fresh = async (): Promise<boolean> => ((await driverHeartbeatAge(pipeline, options)) ?? Infinity) < HEARTBEAT_STALE_MS;
+  const fresh = async (): Promise<boolean> => {
+    try {
+      return ((await driverHeartbeatAge(pipeline, options)) ?? Infinity) < HEARTBEAT_STALE_MS;
+    } catch (error) {
+      if (!(error instanceof HeartbeatUnknown)) throw error;
+      throw new ExitError(EXIT.fileError, `${error.message}; Livy knows no job of pipeline ${pipeline}, but whether its driver still runs outside Livy is not known`, "start HDFS (or set WEBHDFS_URL) and stop again");
+    }
+  };
   if (!(await fresh())) return false;
   io.err(`Livy knows no job of pipeline ${pipeline}, but its driver still runs (heartbeat beside ${stopFile}); asking it to stop through its stop marker`);
   await target.requestStop(stopFile);

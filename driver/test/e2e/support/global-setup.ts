@@ -14,7 +14,8 @@ export default function setup(): Promise<() => void> {
 }
 
 export async function setupStack(mode: StackMode): Promise<() => void> {
-  const wasRunning = spawnSync(stack, ["status"], { cwd: root, stdio: "ignore" }).status === 0 && spawnSync(stack, ["mode"], { cwd: root, encoding: "utf8" }).stdout.trim() === mode;
+  // A stack that ran before (in either mode) is left running: it may be someone's.
+  const wasRunning = spawnSync(stack, ["status"], { cwd: root, stdio: "ignore" }).status === 0;
   await (mode === "cluster" ? ensureClusterStack() : ensureStack());
   // The end-to-end tests run the CLI as users do, built (tsx's loader would take Ctrl-C itself).
   spawnSync("npm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" });

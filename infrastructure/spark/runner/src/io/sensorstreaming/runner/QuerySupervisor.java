@@ -147,20 +147,26 @@ final class QuerySupervisor {
     try {
       fresh = rebuild.starters();
     } catch (Exception e) {
-      inputs.reloadFailed();
       String cause = summary(e);
-      System.err.println("sensor-streaming runner: the changed static input cannot be used, the queries keep the old one: " + cause);
+      // Files that do not fit the SQL wait for the next upload; anything else (HDFS away for a
+      // moment) is tried again at the next looks.
+      boolean refusedByAnalysis = e instanceof Runner.SqlRejected || e instanceof org.apache.spark.sql.AnalysisException;
+      if (refusedByAnalysis) inputs.reloadRefused();
+      System.err.println("sensor-streaming runner: the changed static input cannot be used" + (refusedByAnalysis ? "" : " now") + ", the queries keep the old one: " + cause);
       ObjectNode refused = Events.fields();
       refused.put("cause", cause);
+      refused.put("retried", !refusedByAnalysis);
       Events.emit("static-input-refused", refused);
       return;
     }
     starters.putAll(fresh);
+    // One query at a time, each after its running micro-batch: every other sink keeps running
+    // meanwhile, and no sink waits on another's (an InfluxDB sink waiting out an outage, say).
     List<String> names = new ArrayList<>(running.keySet());
-    stopAll(new ArrayList<>(running.values()));
-    spark.streams().resetTerminated();
     for (String name : names) {
-      running.remove(name);
+      StreamingQuery query = running.remove(name);
+      stopAll(List.of(query));
+      spark.streams().resetTerminated();
       start(name);
     }
     inputs.reloaded();

@@ -88,6 +88,8 @@ public final class Runner {
     // log lines Livy keeps per batch; warnings and errors still reach the log.
     spark.sparkContext().setLogLevel("WARN");
 
+    // The files are looked at before they are read, so a change in between counts as a change.
+    StaticInputs inputs = new StaticInputs(plan, spark.sparkContext().hadoopConfiguration());
     registerSources(spark, plan);
     registerViews(spark, plan);
     if (explain) return explain(spark, plan);
@@ -99,7 +101,6 @@ public final class Runner {
     String defaultStop = "file://" + plan.dir.resolve("STOP").toAbsolutePath();
     StopMarker stop = new StopMarker(stopFile != null ? stopFile : defaultStop, spark.sparkContext().hadoopConfiguration());
     spark.streams().addListener(new Events());
-    StaticInputs inputs = new StaticInputs(plan, spark.sparkContext().hadoopConfiguration());
     QuerySupervisor queries =
         new QuerySupervisor(
             spark,
@@ -127,9 +128,14 @@ public final class Runner {
         case "kafka":
           df = spark.readStream().format("kafka").options(options).load();
           break;
-        case "file":
-          df = spark.read().format(Plan.text(source, "format")).options(options).load(Plan.text(source, "path"));
+        case "file": {
+          // Read once into the driver and kept in the plan (a local relation): every micro-batch
+          // and every executor sees this snapshot, whatever happens to the file later; a changed
+          // file is read again by StaticInputs' reload. Static sources are small (the registry).
+          Dataset<Row> read = spark.read().format(Plan.text(source, "format")).options(options).load(Plan.text(source, "path"));
+          df = spark.createDataFrame(read.collectAsList(), read.schema());
           break;
+        }
         default:
           throw new Plan.PlanException("source " + name + " has an unknown kind " + source.path("kind"));
       }

@@ -14,13 +14,13 @@ import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.RemoteIterator;
 
 /**
- * Watches the files of the plan's static (batch) sources, such as the sensor registry. Spark reads
- * a static source's file listing once, when a query starts, and keeps reading that listing for
- * every micro-batch: a registry replaced while the job runs would never be seen (or be read with
- * the old file's length). So the runner looks at the files now and then, and when they changed
- * (and stayed unchanged for one more look, so a file being written is not read half way), it
- * reads the sources again and restarts the queries from their checkpoints, which loses and
- * duplicates nothing.
+ * Watches the files of the plan's static (batch) sources, such as the sensor registry. The runner
+ * reads a static source once into the driver (Runner.registerSources), so the queries hold a
+ * snapshot that a file replaced under them cannot change half way (Spark itself would keep the
+ * file listing of the query's start and read a replaced file with the old file's length). The
+ * runner looks at the files now and then; when they changed, and stayed unchanged for one more
+ * look (so a file being written is not read half way), it reads the sources again and restarts
+ * the queries from their checkpoints.
  */
 final class StaticInputs {
   /** How often the files are looked at. */
@@ -32,6 +32,8 @@ final class StaticInputs {
   private Map<String, String> loaded;
   /** A change seen once, waiting for a second look. */
   private Map<String, String> pending;
+  /** The change {@link #changed} reported, which a successful reload makes the loaded one. */
+  private Map<String, String> reported;
   /** A change whose reload failed: not tried again until the files change once more. */
   private Map<String, String> refused;
   private long nextCheck;
@@ -66,6 +68,7 @@ final class StaticInputs {
       return Map.of();
     }
     pending = null;
+    reported = now;
     Map<String, String> changed = new LinkedHashMap<>();
     for (Map.Entry<String, String> entry : now.entrySet()) {
       if (!Objects.equals(entry.getValue(), loaded.get(entry.getKey()))) changed.put(entry.getKey(), paths.get(entry.getKey()));
@@ -73,15 +76,18 @@ final class StaticInputs {
     return changed;
   }
 
-  /** The queries now read the files as they are. */
+  /**
+   * The queries now read the files as {@link #changed} saw them (not as they are now: a second
+   * upload during the reload is a change still to come).
+   */
   void reloaded() {
-    loaded = fingerprints();
+    loaded = reported;
     refused = null;
   }
 
-  /** The files as they are could not be read: keep the old ones until the files change again. */
-  void reloadFailed() {
-    refused = fingerprints();
+  /** The files as reported do not fit the SQL: keep the old ones until the files change again. */
+  void reloadRefused() {
+    refused = reported;
   }
 
   private Map<String, String> fingerprints() {
