@@ -52,6 +52,24 @@ function envFromStack(mode: Mode): Record<string, string> {
   return out;
 }
 
+/**
+ * A fresh database. InfluxDB 1.6 may finish a DROP after answering it: a CREATE right behind it
+ * can be undone, so the database is created until SHOW DATABASES lists it for a while.
+ */
+async function recreateDatabase(url: string, database: string): Promise<void> {
+  const query = (q: string) => fetch(`${url}/query`, { method: "POST", body: new URLSearchParams({ q }) }).then((r) => r.text());
+  await query(`DROP DATABASE "${database}"`);
+  for (let stable = 0, attempt = 0; stable < 3; attempt++) {
+    if (attempt > 50) throw new Error(`InfluxDB at ${url} does not keep the database ${database}`);
+    if ((await query("SHOW DATABASES")).includes(`["${database}"]`)) stable++;
+    else {
+      stable = 0;
+      await query(`CREATE DATABASE "${database}"`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 async function influxCount(url: string, db: string, measurement: string): Promise<number> {
   const response = await fetch(`${url}/query`, { method: "POST", body: new URLSearchParams({ db, q: `SELECT count(readings) FROM "${measurement}"` }) });
   const body = (await response.json()) as { results: Array<{ series?: Array<{ values: number[][] }> }> };
@@ -64,8 +82,7 @@ async function run(mode: Mode): Promise<Figures> {
   const work = mkdtempSync(path.join(os.tmpdir(), "sensor-bench-"));
   const topic = `bench-${path.basename(work).slice(-6).toLowerCase()}`;
   const database = "sensors";
-  await fetch(`${env.INFLUXDB_URL}/query`, { method: "POST", body: new URLSearchParams({ q: `DROP DATABASE "${database}"` }) });
-  await fetch(`${env.INFLUXDB_URL}/query`, { method: "POST", body: new URLSearchParams({ q: `CREATE DATABASE "${database}"` }) });
+  await recreateDatabase(env.INFLUXDB_URL!, database);
 
   // The backlog: readings of every registered device over an hour of event time.
   const devices = parseRegistryCsv(readFileSync(path.join(root, "data/registry.csv"), "utf8"));

@@ -50,8 +50,14 @@ cleanup() {
 }
 trap cleanup EXIT
 if $simulate; then
-  say "simulator (${SIMULATE_RATE:-20} readings/s)"
-  cli simulate --rate "${SIMULATE_RATE:-20}" &
+  # Through the stack's ingestion proxy, as real sensors send, when it serves this spec's topic.
+  if [ "$spec" = conf/pipeline.yaml ] && curl -fs -o /dev/null "${PROXY_URL:-http://localhost:8090}/health"; then
+    say "simulator (${SIMULATE_RATE:-20} readings/s, POSTed to the ingestion proxy at ${PROXY_URL:-http://localhost:8090})"
+    cli simulate --rate "${SIMULATE_RATE:-20}" --to "${PROXY_URL:-http://localhost:8090}" &
+  else
+    say "simulator (${SIMULATE_RATE:-20} readings/s, straight to Kafka)"
+    cli simulate --rate "${SIMULATE_RATE:-20}" &
+  fi
   sim_pid=$!
 fi
 

@@ -23,6 +23,7 @@ KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 LIVY_PORT="${LIVY_PORT:-8998}"
 INFLUXDB_PORT="${INFLUXDB_PORT:-8086}"
 INFLUXDB_RPC_PORT="${INFLUXDB_RPC_PORT:-8088}"
+PROXY_PORT="${PROXY_PORT:-8090}"
 HDFS_NAMENODE_PORT="${HDFS_NAMENODE_PORT:-9000}"
 HDFS_HTTP_PORT="${HDFS_HTTP_PORT:-9870}"
 HDFS_DATANODE_PORT="${HDFS_DATANODE_PORT:-9866}"
@@ -58,12 +59,13 @@ JAVA_BIN="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 MVN_BIN="${MVN:-mvn}"
 PYTHON_BIN="${PYTHON:-python3}"
 INFLUXD_BIN="${INFLUXD:-influxd}"
+NODE_BIN="${NODE:-node}"
 
 # The services of each mode, in start order. The cluster mode's Livy submits to the standalone
 # master; the local mode's to local[*].
-LOCAL_SERVICES=(kafka livy influxdb)
-CLUSTER_SERVICES=(kafka influxdb hdfs-namenode hdfs-datanode spark-master spark-worker-1 spark-worker-2 livy)
-ALL_SERVICES=(kafka livy influxdb hdfs-namenode hdfs-datanode spark-master spark-worker-1 spark-worker-2)
+LOCAL_SERVICES=(kafka livy influxdb proxy)
+CLUSTER_SERVICES=(kafka influxdb proxy hdfs-namenode hdfs-datanode spark-master spark-worker-1 spark-worker-2 livy)
+ALL_SERVICES=(kafka livy influxdb proxy hdfs-namenode hdfs-datanode spark-master spark-worker-1 spark-worker-2)
 
 # ---- small helpers ---------------------------------------------------------------------
 say() { printf '%s\n' "$*"; }
@@ -76,7 +78,9 @@ usage() {
 Usage: infrastructure/local/stack.sh COMMAND
 
 Local stack without Docker: Kafka $KAFKA_VERSION (KRaft), Livy $LIVY_VERSION with Spark
-$SPARK_VERSION (pyspark, master local[*]) and InfluxDB 1.x, as plain processes. The cluster
+$SPARK_VERSION (pyspark, master local[*]), InfluxDB 1.x and the ingestion proxy (this
+repository's CLI, once built: POST readings to http://localhost:$PROXY_PORT/stream), as plain
+processes. The cluster
 mode adds HDFS $HADOOP_VERSION (NameNode, DataNode), a Spark standalone master with two
 workers, and points Livy at that master.
 
@@ -110,13 +114,13 @@ Environment (defaults in brackets):
   SENSOR_STREAMING_RUNTIME  pids, logs, data     [<repo>/.local-stack]
   SENSOR_STREAMING_STAGING  Livy's allowed local dir for batch files [<runtime>/staging]
   KAFKA_PORT [9092]  KAFKA_CONTROLLER_PORT [9093]  LIVY_PORT [8998]
-  INFLUXDB_PORT [8086]  INFLUXDB_RPC_PORT [8088]
+  INFLUXDB_PORT [8086]  INFLUXDB_RPC_PORT [8088]  PROXY_PORT [8090]
   HDFS_NAMENODE_PORT [9000]  HDFS_HTTP_PORT [9870] (WebHDFS)  HDFS_DATANODE_PORT [9866]
   HDFS_DATANODE_HTTP_PORT [9864]  HDFS_DATANODE_IPC_PORT [9867]
   SPARK_MASTER_PORT [7077]  SPARK_MASTER_WEBUI_PORT [8080]  SPARK_WORKER_WEBUI_PORT [8081, +1 per worker]
   SPARK_WORKER_CORES [1]  SPARK_WORKER_MEMORY [1g]
   STACK_WAIT_TIMEOUT [120] seconds per health wait   STACK_STOP_TIMEOUT [20]
-  JAVA_HOME, MVN, PYTHON, INFLUXD   tools to use (java, mvn, python3, influxd from PATH)
+  JAVA_HOME, MVN, PYTHON, INFLUXD, NODE   tools to use (java, mvn, python3, influxd, node from PATH)
   LIVY_DIST                 an unpacked Livy binary distribution to use instead of the
                             Maven artifacts (its jars/ folder is put on the classpath)
 Current: cache=$CACHE
@@ -563,6 +567,7 @@ EOF
 svc_port() {
   case "$1" in
     kafka) echo "$KAFKA_PORT" ;; livy) echo "$LIVY_PORT" ;; influxdb) echo "$INFLUXDB_PORT" ;;
+    proxy) echo "$PROXY_PORT" ;;
     hdfs-namenode) echo "$HDFS_NAMENODE_PORT" ;; hdfs-datanode) echo "$HDFS_DATANODE_PORT" ;;
     spark-master) echo "$SPARK_MASTER_PORT" ;;
     spark-worker-*) echo "$((SPARK_WORKER_WEBUI_PORT + ${1#spark-worker-} - 1))" ;;
@@ -575,6 +580,7 @@ svc_ports() {
     kafka) echo "KAFKA_PORT $KAFKA_PORT KAFKA_CONTROLLER_PORT $KAFKA_CONTROLLER_PORT" ;;
     livy) echo "LIVY_PORT $LIVY_PORT" ;;
     influxdb) echo "INFLUXDB_PORT $INFLUXDB_PORT INFLUXDB_RPC_PORT $INFLUXDB_RPC_PORT" ;;
+    proxy) echo "PROXY_PORT $PROXY_PORT" ;;
     hdfs-namenode) echo "HDFS_NAMENODE_PORT $HDFS_NAMENODE_PORT HDFS_HTTP_PORT $HDFS_HTTP_PORT" ;;
     hdfs-datanode) echo "HDFS_DATANODE_PORT $HDFS_DATANODE_PORT HDFS_DATANODE_HTTP_PORT $HDFS_DATANODE_HTTP_PORT HDFS_DATANODE_IPC_PORT $HDFS_DATANODE_IPC_PORT" ;;
     spark-master) echo "SPARK_MASTER_PORT $SPARK_MASTER_PORT SPARK_MASTER_WEBUI_PORT $SPARK_MASTER_WEBUI_PORT" ;;
@@ -588,6 +594,7 @@ svc_marker() {
     kafka) echo "$CONF/kafka/server.properties" ;;
     livy) echo "-Dsensor.stack.runtime=$RUNTIME" ;;
     influxdb) echo "$CONF/influxdb/influxdb.conf" ;;
+    proxy) echo "$REPO_ROOT/dist/cli/main.js proxy" ;;
     # on the command line of spark-class's bash as well as of the java it becomes
     spark-*) echo "$CONF/spark/$1.properties" ;;
     *) echo "-Dsensor.stack.service=$1:$RUNTIME" ;;
@@ -790,6 +797,19 @@ start_spark_worker() { # N
     --webui-port "$(svc_port "$name")" --work-dir "$DATA/spark/$name" "spark://$BIND_HOST:$SPARK_MASTER_PORT"
 }
 
+# The ingestion proxy is this repository's own CLI: it runs once the CLI is built.
+proxy_available() { [[ -f "$REPO_ROOT/dist/cli/main.js" && -d "$REPO_ROOT/node_modules" ]] && command -v "$NODE_BIN" >/dev/null 2>&1; }
+PROXY_UNAVAILABLE="the CLI is not built (npm ci && npm run build), then: infrastructure/local/stack.sh start proxy"
+
+start_proxy() {
+  local pid
+  if pid="$(svc_pid proxy)"; then say "proxy: already running (pid $pid)"; return 0; fi
+  proxy_available || die "proxy: $PROXY_UNAVAILABLE"
+  # The schools spec's message shape and topic; sensors (and simulate --to) POST to /stream.
+  start_proc proxy "$REPO_ROOT" "$NODE_BIN" "$REPO_ROOT/dist/cli/main.js" proxy "$REPO_ROOT/conf/pipeline.yaml" \
+    --profile local --port "$PROXY_PORT" --brokers "localhost:$KAFKA_PORT"
+}
+
 start_service() {
   case "$1" in
     spark-worker-*) start_spark_worker "${1#spark-worker-}" ;;
@@ -808,6 +828,8 @@ start_influxdb() {
 check_kafka() { port_open "$KAFKA_PORT"; }
 check_livy() { [[ "$(http_code "http://$BIND_HOST:$LIVY_PORT/batches")" == 200 ]]; }
 check_influxdb() { [[ "$(http_code "http://$BIND_HOST:$INFLUXDB_PORT/ping")" == 204 ]]; }
+# Ready only when Kafka answers it.
+check_proxy() { [[ "$(http_code "http://$BIND_HOST:$PROXY_PORT/health")" == 200 ]]; }
 jmx() { curl -s -m 5 "http://$BIND_HOST:$HDFS_HTTP_PORT/jmx?qry=$1" 2>/dev/null || true; }
 # The NameNode answers WebHDFS.
 check_hdfs_namenode() { [[ "$(http_code "http://$BIND_HOST:$HDFS_HTTP_PORT/webhdfs/v1/?op=GETFILESTATUS")" == 200 ]]; }
@@ -852,6 +874,7 @@ health_text() {
     kafka) echo "healthy (port open)" ;;
     livy) echo "healthy (GET /batches 200, $(livy_running_mode) mode)" ;;
     influxdb) echo "healthy (GET /ping 204)" ;;
+    proxy) echo "healthy (GET /health 200; POST http://localhost:$PROXY_PORT/stream)" ;;
     hdfs-namenode) echo "healthy (WebHDFS on :$HDFS_HTTP_PORT)" ;;
     hdfs-datanode) echo "healthy (registered, NameNode out of safe mode)" ;;
     spark-master) echo "healthy (ALIVE, web UI :$SPARK_MASTER_WEBUI_PORT)" ;;
@@ -902,6 +925,10 @@ cmd_up() {
   mkdir -p "$PIDS" "$LOGS" "$DATA" "$STAGING"
   local services name
   read -ra services <<<"$(mode_services "$mode")"
+  if ! proxy_available; then
+    say "proxy: not started ($PROXY_UNAVAILABLE)"
+    read -ra services <<<"$(printf '%s\n' "${services[@]}" | grep -vx proxy | tr '\n' ' ')"
+  fi
   preflight_ports "${services[@]}"
   refuse_mode_switch_under_jobs "$mode"
   printf '%s\n' "$mode" >"$MODE_FILE"
@@ -920,6 +947,7 @@ cmd_up() {
   say "  kafka     localhost:$KAFKA_PORT"
   say "  livy      http://localhost:$LIVY_PORT   (staging: $STAGING)"
   say "  influxdb  http://localhost:$INFLUXDB_PORT"
+  if proxy_available; then say "  proxy     http://localhost:$PROXY_PORT/stream   (the ingestion proxy: POST readings)"; fi
   if [[ "$mode" == cluster ]]; then
     say "  hdfs      hdfs://localhost:$HDFS_NAMENODE_PORT   (WebHDFS http://localhost:$HDFS_HTTP_PORT)"
     say "  spark     spark://$BIND_HOST:$SPARK_MASTER_PORT   (web UI http://localhost:$SPARK_MASTER_WEBUI_PORT, 2 workers)"
@@ -994,7 +1022,7 @@ cmd_down() {
   # Livy first (its drivers use everything else), the workers before their master, HDFS last
   # but one: a driver still running would otherwise fail on a missing NameNode.
   local name
-  for name in livy spark-worker-2 spark-worker-1 spark-master kafka hdfs-datanode hdfs-namenode influxdb; do
+  for name in proxy livy spark-worker-2 spark-worker-1 spark-master kafka hdfs-datanode hdfs-namenode influxdb; do
     # the cluster mode's services only when they ran (no "not running" noise in the local mode)
     if [[ " ${LOCAL_SERVICES[*]} " != *" $name "* && ! -f "$PIDS/$name.pid" ]]; then continue; fi
     stop_service "$name"
@@ -1018,6 +1046,10 @@ cmd_status() {
       printf '%-15s running  pid %-8s port %-6s %s\n' "$name" "$pid" "$port" "$health"
     else
       local note=()
+      if [[ "$name" == proxy ]] && ! proxy_available; then
+        printf '%-15s stopped  pid %-8s port %-6s %s\n' "$name" "-" "$port" "(not started: $PROXY_UNAVAILABLE)"
+        continue
+      fi
       [[ -f "$PIDS/$name.pid" ]] && note+=("(stale pid file)")
       port_open "$port" && note+=("(port in use by another process)")
       [[ ${#note[@]} -gt 0 ]] || note=("-")
@@ -1042,6 +1074,7 @@ cmd_env() {
   printf 'export LIVY_URL=%s\n' "$(shell_quote "http://localhost:$LIVY_PORT")"
   printf 'export KAFKA_BOOTSTRAP=%s\n' "$(shell_quote "localhost:$KAFKA_PORT")"
   printf 'export INFLUXDB_URL=%s\n' "$(shell_quote "http://localhost:$INFLUXDB_PORT")"
+  printf 'export PROXY_URL=%s\n' "$(shell_quote "http://localhost:$PROXY_PORT")"
   printf 'export SENSOR_STREAMING_STAGING=%s\n' "$(shell_quote "$STAGING")"
   if [[ "$(current_mode)" == cluster ]]; then
     printf 'export HDFS_URL=%s\n' "$(shell_quote "hdfs://localhost:$HDFS_NAMENODE_PORT")"

@@ -26,6 +26,8 @@ import { stopCommand } from "./job/stop.js";
 import { DEFAULT_SPEC } from "./pipeline-input.js";
 import { DEFAULT_REGISTRY_CSV, registryShowCommand, registryUploadCommand, registryValidateCommand } from "../registry/registry-commands.js";
 import { superviseCommand } from "./supervise-command.js";
+import { DEFAULT_ACK_TIMEOUT_MS, DEFAULT_MAX_BODY, DEFAULT_PROXY_PORT, proxyCommand, type ProxyCliOptions } from "../proxy/proxy-command.js";
+import { simulateToProxyCommand } from "../simulator/simulate-to-proxy-command.js";
 
 const io: Output = {
   out: (text) => process.stdout.write(`${text}\n`),
@@ -112,16 +114,48 @@ export function buildProgram(): Command {
 
   program
     .command("simulate")
-    .description("send synthetic readings of every registered device to Kafka (demos, benchmarks)")
+    .description("send synthetic readings of every registered device to Kafka, or through the ingestion proxy (demos, benchmarks)")
     .option("--registry <csv>", "sensor registry", "data/registry.csv")
     .option("--brokers <list>", "Kafka bootstrap servers", process.env.KAFKA_BOOTSTRAP ?? "localhost:9092")
     .option("--topic <name>", "Kafka topic", process.env.KAFKA_TOPIC ?? "live-data")
+    .option("--to <url>", "send through the ingestion proxy at this URL (POST /stream, batches of readings), as sensors do; token from $PROXY_TOKEN")
     .option("--rate <n>", "readings per second over all devices", "20")
     .option("--duration <seconds>", "stop after this long (default: until Ctrl-C)")
     .option("--bad <fraction>", "share of deliberately bad messages (malformed JSON, unregistered devices)", "0.01")
     .option("--seed <n>", "random seed", "1")
-    .action(async (options: SimulateCliOptions) => {
-      process.exitCode = await simulateCommand(options, io);
+    .addHelpText("after", "\nExamples:\n  sensor-streaming simulate --rate 50 --duration 60\n  sensor-streaming simulate --to http://localhost:8090")
+    .action(async (options: SimulateCliOptions & { to?: string }) => {
+      const { to } = options;
+      process.exitCode = to === undefined ? await simulateCommand(options, io) : await simulateToProxyCommand({ ...options, to }, io);
+    });
+
+  program
+    .command("proxy")
+    .description("the ingestion proxy: sensors POST readings over HTTP, checked against the spec, written to its Kafka topic (acks=-1)")
+    .argument("[spec]", specArgument)
+    .addOption(profileOption)
+    .option("--port <n>", "HTTP port (0: any free port)", String(DEFAULT_PROXY_PORT))
+    .option("--host <address>", "address to listen on (default: 0.0.0.0 with tokens, 127.0.0.1 without)")
+    .option("--brokers <list>", "Kafka bootstrap servers (default: the spec's source.kafka.bootstrapServers)")
+    .option("--topic <name>", "Kafka topic (default: the spec's source.kafka.topic)")
+    .option("--max-body <bytes>", "largest request body; a larger one gets 413 without being read", String(DEFAULT_MAX_BODY))
+    .option("--ack-timeout <ms>", "how long a request waits for Kafka's acknowledgement before 503", String(DEFAULT_ACK_TIMEOUT_MS))
+    .option("--tokens-file <file>", "bearer tokens, one per line (besides $PROXY_TOKENS, comma-separated); SIGHUP reads it again")
+    .option("--require-auth", "refuse to start without a token (exit 3), so authentication cannot be off by mistake")
+    .option("--schema", "print the JSON Schema readings are checked against, and exit")
+    .addHelpText(
+      "after",
+      "\nPOST /stream takes one reading (a JSON object) or an array of them. 200: all written; 207: the\n" +
+        "valid ones written, or a request written in part: a result per reading; 400: none valid, every\n" +
+        "reason per reading; 401: no or a wrong token; 413: body over --max-body, or a reading Kafka\n" +
+        "refuses as too large; 415: not UTF-8 application/json; 422: Kafka refused the reading; 503 +\n" +
+        "Retry-After: Kafka did not acknowledge in time. GET /health (200 only when Kafka answers), GET /metrics.\n" +
+        "Authentication is on when tokens are given ($PROXY_TOKENS, --tokens-file; set but holding no\n" +
+        "token is an error). JSON log lines on stdout; SIGTERM drains and exits 0.\n\n" +
+        "Examples:\n  sensor-streaming proxy --profile local\n  PROXY_TOKENS=token-a,token-b sensor-streaming proxy --port 8090 --host 0.0.0.0\n  sensor-streaming proxy --schema",
+    )
+    .action(async (spec: string | undefined, options: ProxyCliOptions) => {
+      process.exitCode = await proxyCommand(spec, options, io);
     });
 
   program
