@@ -77,7 +77,9 @@ function cli(args: readonly string[]): Promise<CliRun> {
 
 function script(name: string, args: readonly string[]): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(path.join(root, name), args, { cwd: root, env: { ...cliEnv, SENSOR_STREAMING_SPEC: spec, SENSOR_STREAMING_PROFILE: "hdfs" }, stdio: ["ignore", "pipe", "pipe"] });
+    // The scripts run the stack themselves (stack.sh up, env): they need its settings from this
+    // process (SENSOR_STREAMING_CACHE, ports), as an operator's shell would have them.
+    const child = spawn(path.join(root, name), args, { cwd: root, env: { ...process.env, ...cliEnv, SENSOR_STREAMING_SPEC: spec, SENSOR_STREAMING_PROFILE: "hdfs" }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
