@@ -16,7 +16,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebHdfs, parseHdfsUri } from "../../src/hdfs/webhdfs.js";
 import { LivyClient } from "../../src/livy/livy-client.js";
-import { runCli, type CliRun } from "../e2e/support/cli.js";
+import { e2eCliEnv, e2eSpecNamed, runCli, type CliRun } from "../e2e/support/cli.js";
 import { influxPoints, recreateDatabase } from "../e2e/support/influx.js";
 import { readSinkRows } from "../e2e/support/parquet.js";
 import { produce as produceTo } from "../e2e/support/produce.js";
@@ -141,14 +141,9 @@ beforeAll(async () => {
   hdfs = WebHdfs.forUri(base, { ...process.env, WEBHDFS_URL: env.WEBHDFS_URL }).fs;
   topic = `cluster-${suffix}`;
   await recreateDatabase(env.INFLUXDB_URL, DATABASE);
-  spec = path.join(work, `${PIPELINE}.yaml`);
-  writeFileSync(spec, readFileSync(path.join(root, "driver/test/e2e/e2e-spec.yaml"), "utf8").replace("name: e2e\n", `name: ${PIPELINE}\n`));
+  spec = e2eSpecNamed(work, PIPELINE);
   cliEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    ...env,
-    SENSOR_STREAMING_STATE: path.join(work, "state"),
-    E2E_TOPIC: topic,
+    ...e2eCliEnv(env, work, topic),
     // What the spec names, and what the hdfs profile puts in its place.
     E2E_DIR: base,
     E2E_REGISTRY: `${base}/registry.csv`,

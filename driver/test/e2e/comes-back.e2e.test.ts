@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LivyClient } from "../../src/livy/livy-client.js";
-import { runCli } from "./support/cli.js";
+import { e2eCliEnv, runCli } from "./support/cli.js";
 import { influxQuery, recreateDatabase } from "./support/influx.js";
 import { readSinkRows } from "./support/parquet.js";
 import { generate, message, registryCsv } from "./support/readings.js";
@@ -66,15 +66,7 @@ beforeAll(async () => {
   const text = readFileSync(path.join(root, "driver/test/e2e/e2e-spec.yaml"), "utf8").replace("name: e2e\n", `name: ${PIPELINE}\n`);
   spec = path.join(work, `${PIPELINE}.yaml`);
   writeFileSync(spec, text);
-  cliEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    ...env,
-    SENSOR_STREAMING_STATE: path.join(work, "state"),
-    E2E_TOPIC: topic,
-    E2E_DIR: path.join(work, "data"),
-    E2E_REGISTRY: path.join(work, "registry.csv"),
-  };
+  cliEnv = e2eCliEnv(env, work, topic);
 });
 
 afterAll(async () => {

@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LivyClient } from "../../src/livy/livy-client.js";
-import { cliMain, runCli } from "./support/cli.js";
+import { cliMain, e2eCliEnv, e2eSpecNamed, runCli } from "./support/cli.js";
 import { influxPoints, recreateDatabase } from "./support/influx.js";
 import { readSinkRows } from "./support/parquet.js";
 import { DEVICES, generate, message, registryCsv } from "./support/readings.js";
@@ -33,11 +33,8 @@ async function produce(values: string[]): Promise<void> {
 }
 
 /** The e2e spec under another pipeline name, so its staging and state are its own. */
-function specNamed(name: string, edit: (text: string) => string = (t) => t): string {
-  const text = readFileSync(path.join(root, "driver/test/e2e/e2e-spec.yaml"), "utf8").replace("name: e2e\n", `name: ${name}\n`);
-  const file = path.join(work, `${name}.yaml`);
-  writeFileSync(file, edit(text));
-  return file;
+function specNamed(name: string, edit?: (text: string) => string): string {
+  return e2eSpecNamed(work, name, edit);
 }
 
 beforeAll(async () => {
@@ -47,15 +44,7 @@ beforeAll(async () => {
   writeFileSync(path.join(work, "registry.csv"), registryCsv());
   await recreateDatabase(env.INFLUXDB_URL, DATABASE);
   spec = specNamed("e2e_livy");
-  cliEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    ...env,
-    SENSOR_STREAMING_STATE: path.join(work, "state"),
-    E2E_TOPIC: topic,
-    E2E_DIR: path.join(work, "data"),
-    E2E_REGISTRY: path.join(work, "registry.csv"),
-  };
+  cliEnv = e2eCliEnv(env, work, topic);
 });
 
 /** A failed test can leave its job running; the next tests and runs must not find it. */

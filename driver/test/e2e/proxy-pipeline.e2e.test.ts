@@ -5,13 +5,13 @@
  * every reading that reached the topic is a raw row and a raw point, once.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LivyClient } from "../../src/livy/livy-client.js";
-import { cliMain, runCli } from "./support/cli.js";
+import { cliMain, e2eCliEnv, e2eSpecNamed, runCli } from "./support/cli.js";
 import { influxPoints, recreateDatabase } from "./support/influx.js";
 import { readSinkRows } from "./support/parquet.js";
 import { registryCsv } from "./support/readings.js";
@@ -45,17 +45,8 @@ beforeAll(async () => {
   topic = `proxy-pipeline-${path.basename(work).slice(-6).toLowerCase()}`;
   writeFileSync(path.join(work, "registry.csv"), registryCsv());
   await recreateDatabase(env.INFLUXDB_URL, DATABASE);
-  spec = path.join(work, `${PIPELINE}.yaml`);
-  writeFileSync(spec, readFileSync(path.join(root, "driver/test/e2e/e2e-spec.yaml"), "utf8").replace("name: e2e\n", `name: ${PIPELINE}\n`));
-  cliEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    ...env,
-    SENSOR_STREAMING_STATE: path.join(work, "state"),
-    E2E_TOPIC: topic,
-    E2E_DIR: path.join(work, "data"),
-    E2E_REGISTRY: path.join(work, "registry.csv"),
-  };
+  spec = e2eSpecNamed(work, PIPELINE);
+  cliEnv = e2eCliEnv(env, work, topic);
   // The proxy of this spec: its message shape and topic.
   proxy = spawn(process.execPath, [cliMain, "proxy", spec, "--port", "0"], { cwd: root, env: cliEnv, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
