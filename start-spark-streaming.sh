@@ -29,7 +29,7 @@ for arg in "$@"; do
     --background|--foreground) mode=$arg ;;
     --replace) extra+=(--replace) ;;
     --cluster) cluster=1 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "start-spark-streaming: unknown option $arg (see --help)" >&2; exit 64 ;;
   esac
 done

@@ -14,7 +14,7 @@ timeout=120
 while [ $# -gt 0 ]; do
   case "$1" in
     --timeout) timeout=${2:?--timeout needs seconds}; shift ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "stop-spark-streaming: unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
   shift

@@ -8,6 +8,7 @@ plan=${1:?usage: create-influx-database.sh STAGED_PLAN_JSON}
 # The name goes into InfluxQL as a quoted identifier, with " and \ escaped by a backslash
 # (https://docs.influxdata.com/influxdb/v1/query_language/spec/#identifiers); validation has
 # already refused names InfluxDB cannot take. Prints the name, then the statement.
+# shellcheck disable=SC2016  # JavaScript, not shell: ${...} is a template literal for node
 lines=$(node -e '
   const plan = require(process.argv[1]);
   const sink = plan.sinks.find((s) => s.kind === "influx-lines");

@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
     --simulate) simulate=true ;;
     --spec) spec=${2:?--spec needs a file}; shift ;;
     --profile) profile=${2:?--profile needs a name}; shift ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "run-pipeline: unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
   shift
@@ -45,19 +45,22 @@ infrastructure/local/create-influx-database.sh "$plan"
 stop_file="$(dirname "$plan")/STOP"
 rm -f "$stop_file"   # a marker left by a crash would stop the new run at once
 sim_pid=""
+# shellcheck disable=SC2317  # run by the EXIT trap below (shellcheck misses that when the script ends in exit)
 cleanup() {
-  [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true
+  if [ -n "$sim_pid" ]; then kill "$sim_pid" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
 if $simulate; then
   # Through the stack's ingestion proxy, as real sensors send, when it serves this spec's topic.
   if [ "$spec" = conf/pipeline.yaml ] && curl -fs -o /dev/null "${PROXY_URL:-http://localhost:8090}/health"; then
     say "simulator (${SIMULATE_RATE:-20} readings/s, POSTed to the ingestion proxy at ${PROXY_URL:-http://localhost:8090})"
-    cli simulate --rate "${SIMULATE_RATE:-20}" --to "${PROXY_URL:-http://localhost:8090}" &
+    node "$root/dist/cli/main.js" simulate --rate "${SIMULATE_RATE:-20}" --to "${PROXY_URL:-http://localhost:8090}" &
   else
     say "simulator (${SIMULATE_RATE:-20} readings/s, straight to Kafka)"
-    cli simulate --rate "${SIMULATE_RATE:-20}" &
+    node "$root/dist/cli/main.js" simulate --rate "${SIMULATE_RATE:-20}" &
   fi
+  # node is started directly, not through cli(): a shell function in the background runs in a
+  # subshell, $! would be that subshell's pid, and cleanup's kill would leave node running.
   sim_pid=$!
 fi
 

@@ -919,7 +919,7 @@ cmd_up() {
       *) die "usage: stack.sh up [--cluster] [--force]" ;;
     esac
   done
-  if setup_complete "$mode"; then say "setup: cached"; else if [[ "$mode" == cluster ]]; then cmd_setup --cluster; else cmd_setup; fi; fi
+  if setup_complete "$mode"; then say "setup: cached"; elif [[ "$mode" == cluster ]]; then cmd_setup --cluster; else cmd_setup; fi
   need_cmd curl "Install curl (apt-get install -y curl)."
   check_java
   mkdir -p "$PIDS" "$LOGS" "$DATA" "$STAGING"
