@@ -13,8 +13,13 @@
 #   local  (default) the no-Docker local stack: infrastructure/local/stack.sh is started if needed
 #          (in the mode it was last started in, local unless --cluster), files are staged in
 #          .local-stack/staging, Livy at http://localhost:8998
-#   docker the Docker Compose cluster: files are copied into the Spark master container
-#          ($SPARK_MASTER_CONTAINER, default spark-master) and LIVY_URL must point at its Livy
+#   docker the Docker Compose cluster (./infrastructure/start-all.sh): files are copied into the
+#          Spark master container ($SPARK_MASTER_CONTAINER, default spark-master), under
+#          $SENSOR_STREAMING_CONTAINER_STAGING (default /opt/sensor-streaming/staging); Livy at
+#          LIVY_URL (default http://localhost:8998), WebHDFS at WEBHDFS_URL (default
+#          http://localhost:9870). The local stack's settings in this shell (KAFKA_BOOTSTRAP and
+#          the like naming localhost, SPARK_KAFKA_JARS, SENSOR_STREAMING_STAGING) are ignored,
+#          with a warning (infrastructure/docker-target-env.sh)
 # Other settings: SENSOR_STREAMING_PROFILE (default: local, hdfs in the cluster mode, cluster for
 # docker), SENSOR_STREAMING_SPEC (default conf/pipeline.yaml). Exit codes: sensor-streaming start --help.
 set -euo pipefail
@@ -70,6 +75,11 @@ if [ "$target" = local ]; then
     node dist/cli/main.js registry upload data/registry.csv "$spec" --profile "$profile" --if-missing
   fi
   [ -f infrastructure/spark/runner/build/sensor-streaming-runner.jar ] || infrastructure/spark/runner/build.sh
+else
+  # The cluster's own settings, not the local stack's (no stack.sh env here).
+  # shellcheck source=infrastructure/docker-target-env.sh
+  . infrastructure/docker-target-env.sh
+  docker_target_env start-spark-streaming
 fi
 
 say "starting $spec (target $target, profile $profile, $mode)"

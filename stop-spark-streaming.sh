@@ -5,7 +5,9 @@
 #
 # Usage: ./stop-spark-streaming.sh [--timeout SECONDS] [--help]
 # Uses the same SENSOR_STREAMING_TARGET / SENSOR_STREAMING_PROFILE / SENSOR_STREAMING_SPEC as
-# ./start-spark-streaming.sh (profile hdfs when the local stack is in its cluster mode).
+# ./start-spark-streaming.sh (profile hdfs when the local stack is in its cluster mode); for the
+# docker target the same environment as there (WEBHDFS_URL default http://localhost:9870, the
+# local stack's settings ignored).
 set -euo pipefail
 root=$(cd "$(dirname "$0")" && pwd)
 cd "$root"
@@ -32,6 +34,10 @@ if [ "$target" = local ] && infrastructure/local/stack.sh env >/dev/null 2>&1; t
   export LIVY_URL SENSOR_STREAMING_STAGING
   # the cluster mode's stop marker is on HDFS
   if [ -n "${WEBHDFS_URL:-}" ]; then export WEBHDFS_URL; fi
+elif [ "$target" = docker ]; then
+  # shellcheck source=infrastructure/docker-target-env.sh
+  . infrastructure/docker-target-env.sh
+  docker_target_env stop-spark-streaming
 fi
 
 echo ">> stopping ${SENSOR_STREAMING_SPEC:-conf/pipeline.yaml} (target $target)"

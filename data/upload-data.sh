@@ -12,7 +12,9 @@
 # (default conf/pipeline.yaml), SENSOR_STREAMING_PROFILE (default: local, hdfs when the local
 # stack runs in its cluster mode, cluster when SENSOR_STREAMING_TARGET=docker); --profile NAME
 # overrides. An hdfs:// registry is written through
-# WebHDFS: WEBHDFS_URL (default http://<NameNode host>:9870), as HADOOP_USER_NAME.
+# WebHDFS: WEBHDFS_URL (default http://<NameNode host>:9870, and http://localhost:9870 when
+# SENSOR_STREAMING_TARGET=docker), as HADOOP_USER_NAME. For the docker target the local stack's
+# settings in this shell (REGISTRY_PATH and the like naming localhost) are ignored, with a warning.
 set -euo pipefail
 caller=$PWD
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,6 +38,11 @@ case "$target" in
   docker) profile=${SENSOR_STREAMING_PROFILE:-cluster} ;;
   *) echo "upload-data: SENSOR_STREAMING_TARGET must be local or docker, not '$target'" >&2; exit 64 ;;
 esac
+if [ "$target" = docker ]; then
+  # shellcheck source=infrastructure/docker-target-env.sh
+  . infrastructure/docker-target-env.sh
+  docker_target_env upload-data
+fi
 
 # The built CLI when it is at least as new as the sources, else the sources through tsx: a build
 # from before the registry commands existed must not run instead of them.

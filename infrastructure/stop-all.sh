@@ -3,14 +3,16 @@
 #
 # Usage: ./infrastructure/stop-all.sh [--volumes] [--help]
 #   --volumes  also delete the cluster's data (HDFS, Kafka, InfluxDB, Grafana, the staging
-#              volume); the secrets in infrastructure/.secrets.env are kept and reused
+#              volume); the secrets and settings in infrastructure/.env are kept and reused
 # Stop the streaming job first so that it ends between micro-batches:
 #   SENSOR_STREAMING_TARGET=docker ./stop-spark-streaming.sh
 # (a job stopped with the cluster resumes from its checkpoints on the next start anyway).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 compose_file=$here/docker-compose.yml
-secrets=$here/.secrets.env
+# The project start-all.sh starts, whatever COMPOSE_PROJECT_NAME the caller's environment holds.
+project=sensor-streaming
+env_file=$here/.env
 
 down_args=(--remove-orphans)
 for arg in "$@"; do
@@ -24,20 +26,19 @@ done
 die() { printf 'stop-all: %s\n' "$*" >&2; exit 1; }
 command -v docker >/dev/null 2>&1 ||
   die "docker is not installed, so no Docker Compose cluster runs here (the local stack stops with: infrastructure/local/stack.sh down)"
-docker compose version >/dev/null 2>&1 ||
-  die "the Docker Compose plugin is missing ('docker compose version' failed). Install it (package docker-compose-plugin, 2.20 or later)"
-
-if [ -f "$secrets" ]; then
-  set -a
-  # shellcheck source=/dev/null
-  . "$secrets"
-  set +a
+compose_version=$(docker compose version --short 2>/dev/null) ||
+  die "the Docker Compose plugin is missing ('docker compose version' failed). Install it (package docker-compose-plugin, 2.23 or later)"
+IFS=. read -r major minor _ <<<"${compose_version#v}"
+if [ "${major:-0}" -lt 2 ] || { [ "$major" -eq 2 ] && [ "${minor:-0}" -lt 23 ]; }; then
+  die "Docker Compose $compose_version is too old: the compose files need 2.23 or later (include: with the network every included file declares)"
 fi
-# 'down' reads the compose files, which require these; without the file nothing was generated,
-# so there is no secret to keep, only the files to parse.
+
+# 'down' reads the compose files, which require these. Compose takes them from
+# infrastructure/.env by itself; without it nothing was generated, so there is no secret to keep,
+# only the files to parse.
 for name in INFLUXDB_ADMIN_PASSWORD INFLUXDB_TOKEN GRAFANA_ADMIN_PASSWORD PROXY_TOKENS; do
-  if [ -z "${!name:-}" ]; then export "$name=unset"; fi
+  if [ -z "${!name:-}" ] && ! grep -q "^$name=." "$env_file" 2>/dev/null; then export "$name=unset"; fi
 done
 
-docker compose --project-directory "$here" -f "$compose_file" down "${down_args[@]}"
+docker compose -p "$project" --project-directory "$here" -f "$compose_file" down "${down_args[@]}"
 echo ">> the cluster is stopped$(case " ${down_args[*]} " in *" --volumes "*) echo " and its data deleted" ;; esac)"

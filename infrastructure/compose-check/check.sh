@@ -12,8 +12,8 @@
 # including project (README.md beside this script).
 #
 # The variables that start-all.sh generates (the secrets) get the stand-in values of
-# dummy-secrets.env beside this script; nothing else from the environment is interpolated, so
-# the defaults of the compose files apply. No real secret is read.
+# dummy-secrets.env beside this script, in place of infrastructure/.env; nothing else from the
+# environment is interpolated, so the defaults of the compose files apply. No real secret is read.
 #
 # The checker (main.go) is built on first use into ${SENSOR_STREAMING_CACHE:-<repo>/.stack-cache}/
 # compose-check/, with Go's module and build caches there too, and reused while main.go, go.mod,

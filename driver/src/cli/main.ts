@@ -246,7 +246,7 @@ export function buildProgram(): Command {
       .addOption(
         new Option("--target <kind>", "where the job's files are staged: the local stack's folder, or the Spark master container (default: $SENSOR_STREAMING_TARGET or local)").choices(["local", "docker"]),
       )
-      .option("--container <name>", "Spark master container for --target docker (default: $SPARK_MASTER_CONTAINER or spark-master)");
+      .option("--container <name>", "Spark master container for --target docker (default: $SPARK_MASTER_CONTAINER or spark-master; folder in it: $SENSOR_STREAMING_CONTAINER_STAGING or /opt/sensor-streaming/staging)");
 
   jobOptions(program.command("start"))
     .description("validate, compile, stage and submit the pipeline through Livy; wait until every query runs")

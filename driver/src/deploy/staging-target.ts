@@ -176,6 +176,10 @@ export class DockerStagingTarget implements StagingTarget {
         await this.exec(["mkdir", "-p", path.posix.join(this.root, "runner")]);
         await this.copyIn(runnerJar, jarFile);
       }
+      // docker cp keeps the host's modes (0600 files under a umask of 077) and makes root the
+      // owner, while Livy and its driver read them as another user (spark). Also when reused: a
+      // folder staged before this line existed may be unreadable.
+      await this.exec(["chmod", "-R", "a+rX", remoteDir, jarFile]);
       const stopFile = hdfsStopMarker(readFileSync(local.planFile, "utf8")) ?? this.stopFileFor(pipeline);
       return { planFile: path.posix.join(remoteDir, "plan.json"), jarFile, stopFile, reused };
     } finally {

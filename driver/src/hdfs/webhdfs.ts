@@ -110,7 +110,22 @@ const HINTS: Readonly<Record<string, string>> = {
   RetriableException: "the NameNode is starting up; try again in a moment",
 };
 
-const UNREACHABLE_HINT = "start HDFS (infrastructure/local/stack.sh up --cluster) or set WEBHDFS_URL to the NameNode's HTTP address";
+/**
+ * What starts HDFS for the target the scripts name in SENSOR_STREAMING_TARGET: the Docker Compose
+ * cluster (start-all.sh; its NameNode's HTTP port is published on localhost:9870), the local
+ * stack's cluster mode, or both when no target is named.
+ */
+function unreachableHint(env: NodeJS.ProcessEnv = process.env): string {
+  const nameNode = "set WEBHDFS_URL to the NameNode's HTTP address";
+  switch (env.SENSOR_STREAMING_TARGET) {
+    case "docker":
+      return `start the cluster (./infrastructure/start-all.sh) or ${nameNode} (http://localhost:9870 for it)`;
+    case "local":
+      return `start HDFS (infrastructure/local/stack.sh up --cluster) or ${nameNode}`;
+    default:
+      return `start HDFS (infrastructure/local/stack.sh up --cluster, or the Docker Compose cluster: ./infrastructure/start-all.sh) or ${nameNode}`;
+  }
+}
 
 export class WebHdfs {
   readonly baseUrl: string;
@@ -271,7 +286,7 @@ export class WebHdfs {
     }
     const reason = cause.cause?.code ?? cause.cause?.message ?? cause.message;
     if (nameNode) {
-      return new HdfsError(`cannot reach WebHDFS at ${this.baseUrl}${this.nameNode === undefined ? "" : ` (for ${this.nameNode})`}: ${reason}`, UNREACHABLE_HINT);
+      return new HdfsError(`cannot reach WebHDFS at ${this.baseUrl}${this.nameNode === undefined ? "" : ` (for ${this.nameNode})`}: ${reason}`, unreachableHint());
     }
     return new HdfsError(
       `cannot reach the DataNode at ${origin} that WebHDFS sent ${what} to: ${reason}`,

@@ -68,8 +68,11 @@ esac
     SENSOR_STREAMING_TARGET: "docker",
     SPARK_MASTER_CONTAINER: "spark-master",
     DOCKER: shim,
-    // Inside the container this is the folder its Livy allows; here, the stack's Livy allows it.
-    SENSOR_STREAMING_STAGING: path.join(runtime, "staging"),
+    // The folder "in the container" (SENSOR_STREAMING_CONTAINER_STAGING, the docker target's own
+    // variable): in the Compose cluster the one its Livy allows; here, through the shim, the
+    // stack's staging, which the stack's Livy allows. The stack's SENSOR_STREAMING_STAGING (in
+    // env) is the same folder, but the docker target no longer reads it.
+    SENSOR_STREAMING_CONTAINER_STAGING: path.join(runtime, "staging"),
     E2E_DIR: base,
     E2E_REGISTRY: `${base}/registry.csv`,
     REGISTRY_PATH: `${base}/registry.csv`,
@@ -107,10 +110,12 @@ describe("SENSOR_STREAMING_TARGET=docker against the cluster-mode stack (docker 
     // The commands a real container would have received: a content-addressed folder copied
     // beside its place and moved in, the runner jar, and nothing but exec and cp.
     const log = readFileSync(calls, "utf8").trim().split("\n");
-    const staging = cliEnv.SENSOR_STREAMING_STAGING!;
+    const staging = cliEnv.SENSOR_STREAMING_CONTAINER_STAGING!;
     expect(log).toContainEqual(expect.stringMatching(new RegExp(`^cp \\S+ spark-master:${staging}/${PIPELINE}/[0-9a-f]{16}\\.partial$`)));
     expect(log).toContainEqual(expect.stringMatching(new RegExp(`^exec spark-master mv ${staging}/${PIPELINE}/[0-9a-f]{16}\\.partial ${staging}/${PIPELINE}/[0-9a-f]{16}$`)));
     expect(log).toContainEqual(expect.stringMatching(/^cp \S+\.jar spark-master:\S+\/runner\/sensor-streaming-runner-[0-9a-f]{16}\.jar$/));
+    // Then made readable for Livy's user, whatever the umask of the machine that copied them.
+    expect(log).toContainEqual(expect.stringMatching(new RegExp(`^exec spark-master chmod -R a\\+rX ${staging}/${PIPELINE}/[0-9a-f]{16} ${staging}/runner/sensor-streaming-runner-[0-9a-f]{16}\\.jar$`)));
     expect(log.every((line) => /^(exec|cp) /.test(line))).toBe(true);
 
     // Livy runs the staged plan: every valid reading lands once in Parquet on HDFS.

@@ -123,24 +123,34 @@ describe("the images", () => {
 });
 
 describe("the docker staging target and the Spark containers", () => {
-  const saved = { container: process.env.SPARK_MASTER_CONTAINER, staging: process.env.SENSOR_STREAMING_STAGING };
+  const names = ["SPARK_MASTER_CONTAINER", "SENSOR_STREAMING_STAGING", "SENSOR_STREAMING_CONTAINER_STAGING"] as const;
+  const saved = Object.fromEntries(names.map((name) => [name, process.env[name]]));
   afterEach(() => {
-    for (const [key, value] of [["SPARK_MASTER_CONTAINER", saved.container], ["SENSOR_STREAMING_STAGING", saved.staging]] as const) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
+    for (const name of names) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
     }
   });
 
   it("copy into the container named spark-master, into the folder Livy is allowed to read", () => {
-    delete process.env.SPARK_MASTER_CONTAINER;
-    delete process.env.SENSOR_STREAMING_STAGING;
+    for (const name of names) delete process.env[name];
     const target = stagingTarget({ target: "docker" }) as DockerStagingTarget;
-    expect(service("spark-master").container_name).toBe(target.container);
+    // ${SPARK_MASTER_CONTAINER:-spark-master}: the CLI's default is the file's default.
+    expect(withDefaults(String(service("spark-master").container_name))).toBe(target.container);
+    expect(service("spark-master").container_name).toBe("${SPARK_MASTER_CONTAINER:-spark-master}");
     const mounts = (name: string): string[] => ((service(name).volumes as string[] | undefined) ?? []).filter((v) => v.split(":")[1] === target.root).map((v) => v.split(":")[0]!);
     // The same named volume in both: what is copied into spark-master is what Livy's driver reads.
     expect(mounts("spark-master")).toEqual(["spark-staging"]);
     expect(mounts("livy")).toEqual(["spark-staging"]);
     const whitelist = /^livy\.file\.local-dir-whitelist = (.+)$/m.exec(readFileSync(path.join(INFRASTRUCTURE, "spark/livy/livy.conf"), "utf8"))![1]!.split(",");
     expect(whitelist).toContain(`${target.root}/`);
+  });
+
+  it("take the container's folder from SENSOR_STREAMING_CONTAINER_STAGING, never the local stack's SENSOR_STREAMING_STAGING", () => {
+    process.env.SENSOR_STREAMING_STAGING = "/home/operator/sensor-streaming/.local-stack/staging";
+    delete process.env.SENSOR_STREAMING_CONTAINER_STAGING;
+    expect((stagingTarget({ target: "docker" }) as DockerStagingTarget).root).toBe("/opt/sensor-streaming/staging");
+    process.env.SENSOR_STREAMING_CONTAINER_STAGING = "/srv/staging";
+    expect((stagingTarget({ target: "docker" }) as DockerStagingTarget).root).toBe("/srv/staging");
   });
 });

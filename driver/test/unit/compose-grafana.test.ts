@@ -165,6 +165,17 @@ describe("the Grafana dashboard and alert", () => {
     const evaluator = asMapping(asMapping((asMapping(threshold.model).conditions as unknown[])[0]).evaluator);
     expect(evaluator).toEqual({ type: "gt", params: [1000] });
   });
+
+  it("route the alert to a provisioned contact point (a placeholder until an operator edits it)", () => {
+    const notifications = parse(readFileSync(path.join(INFRASTRUCTURE, "grafana/provisioning/alerting/notifications.yaml"), "utf8")) as {
+      contactPoints: Array<{ orgId: number; name: string; receivers: Array<{ type: string }> }>;
+      policies: Array<{ orgId: number; receiver: string }>;
+    };
+    const root = notifications.policies.find((p) => p.orgId === 1)!;
+    const contact = notifications.contactPoints.find((c) => c.orgId === 1 && c.name === root.receiver);
+    expect(contact, `the notification policy's receiver ${root.receiver} is a provisioned contact point`).toBeDefined();
+    expect(contact!.receivers.length).toBeGreaterThan(0);
+  });
 });
 
 describe("fluxNames, and the check built on it", () => {

@@ -110,6 +110,14 @@ export function dependenciesOf(def: Mapping): Array<[string, string | undefined]
   return Object.entries(asMapping(deps)).map(([name, spec]) => [name, asMapping(spec).condition as string | undefined]);
 }
 
+/** The names of the secrets infrastructure/start-all.sh generates: its `secret_names=(...)`. */
+export function generatedSecrets(): string[] {
+  const script = readFileSync(path.join(INFRASTRUCTURE, "start-all.sh"), "utf8");
+  const list = /^secret_names=\(([^)]*)\)$/m.exec(script);
+  if (list === null) throw new Error("infrastructure/start-all.sh has no secret_names=(...) line");
+  return list[1]!.trim().split(/\s+/);
+}
+
 /** Lines `KEY=value` of an env file (comments and blank lines skipped). */
 export function readEnvFile(file: string): Map<string, string> {
   return new Map(

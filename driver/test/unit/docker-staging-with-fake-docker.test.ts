@@ -4,7 +4,7 @@
  * folder that plays the container's file system. It records every call, so the test checks the
  * commands the driver would run against a real container.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -35,7 +35,9 @@ chmodSync(fakeDocker, 0o755);
 
 describe("DockerStagingTarget (fake docker: no Docker engine here)", () => {
   const jar = path.join(scratch, "runner.jar");
-  writeFileSync(jar, "jar bytes");
+  // As a umask of 077 leaves it: docker cp keeps the mode, and Livy reads as another user.
+  writeFileSync(jar, "jar bytes", { mode: 0o600 });
+  chmodSync(jar, 0o600);
   const files = [
     { name: "01-parsed-readings.sql", content: "SELECT 1\n" },
     { name: "plan.json", content: JSON.stringify({ pipeline: "schools", sinks: [{ name: "raw", path: "hdfs://namenode:9000/raw", checkpoint: "${CP:-hdfs://namenode:9000/cp}/raw" }] }) },
@@ -56,6 +58,17 @@ describe("DockerStagingTarget (fake docker: no Docker engine here)", () => {
     const log = readFileSync(calls, "utf8");
     expect(log).toMatch(/^cp \S+ spark-master:\/opt\/sensor-streaming\/staging\/schools\/[0-9a-f]{16}\.partial$/m);
     expect(log).toMatch(/^exec spark-master mv \S+\.partial \S+[0-9a-f]{16}$/m);
+    // Then made readable for Livy's user: the folder (recursively) and the jar, after both copies.
+    const dir = path.dirname(staged.planFile);
+    const chmod = `exec spark-master chmod -R a+rX ${dir} ${staged.jarFile}`;
+    const lines = log.trim().split("\n");
+    expect(lines).toContain(chmod);
+    expect(lines.indexOf(chmod)).toBeGreaterThan(lines.findIndex((l) => l.startsWith("exec spark-master mv ")));
+    expect(lines.indexOf(chmod)).toBeGreaterThan(lines.findIndex((l) => l.startsWith("cp ") && l.endsWith(".jar")));
+    for (const file of [staged.jarFile, staged.planFile, path.join(dir, "01-parsed-readings.sql")]) {
+      expect(statSync(path.join(container, file)).mode & 0o444, file).toBe(0o444);
+    }
+    expect(statSync(path.join(container, dir)).mode & 0o555).toBe(0o555);
   });
 
   it("reuses what is already in the container, and asks the runner to stop with docker exec", async () => {

@@ -218,7 +218,23 @@ describe("WebHdfs when WebHDFS is away or is something else", () => {
     const fs = new WebHdfs(`http://127.0.0.1:${closed}`, "sensors", { nameNode: "hdfs://namenode:9000" });
     const error = await failure(fs.status("/data/registry.csv"));
     expect(error.message).toBe(`cannot reach WebHDFS at http://127.0.0.1:${closed} (for hdfs://namenode:9000): ECONNREFUSED`);
-    expect(error.hint).toBe("start HDFS (infrastructure/local/stack.sh up --cluster) or set WEBHDFS_URL to the NameNode's HTTP address");
+    // The hint names what starts HDFS for the scripts' target.
+    const saved = process.env.SENSOR_STREAMING_TARGET;
+    const hintFor = async (target: string | undefined): Promise<string | undefined> => {
+      if (target === undefined) delete process.env.SENSOR_STREAMING_TARGET;
+      else process.env.SENSOR_STREAMING_TARGET = target;
+      return (await failure(fs.status("/data/registry.csv"))).hint;
+    };
+    try {
+      expect(await hintFor("local")).toBe("start HDFS (infrastructure/local/stack.sh up --cluster) or set WEBHDFS_URL to the NameNode's HTTP address");
+      expect(await hintFor("docker")).toBe("start the cluster (./infrastructure/start-all.sh) or set WEBHDFS_URL to the NameNode's HTTP address (http://localhost:9870 for it)");
+      const either = await hintFor(undefined);
+      expect(either).toContain("infrastructure/local/stack.sh up --cluster");
+      expect(either).toContain("./infrastructure/start-all.sh");
+    } finally {
+      if (saved === undefined) delete process.env.SENSOR_STREAMING_TARGET;
+      else process.env.SENSOR_STREAMING_TARGET = saved;
+    }
   });
 
   it("gives up on a request that gets no answer in time", async () => {

@@ -25,23 +25,43 @@ export function stateDir(options: JobOptions): string {
   return options.stateDir ?? process.env.SENSOR_STREAMING_STATE ?? DEFAULT_STATE_DIR;
 }
 
+/** The docker target's staging folder in the Spark master container (SENSOR_STREAMING_CONTAINER_STAGING). */
+export const DEFAULT_CONTAINER_STAGING = "/opt/sensor-streaming/staging";
+
+/**
+ * The staging target. The docker target's folder is a path inside the container, so it has a
+ * variable of its own: SENSOR_STREAMING_STAGING is the local stack's folder on this machine
+ * (`eval "$(infrastructure/local/stack.sh env)"` exports it) and means nothing in the container.
+ */
 export function stagingTarget(options: JobOptions): StagingTarget {
   const kind = options.target ?? process.env.SENSOR_STREAMING_TARGET ?? "local";
   if (kind === "local") return new LocalStagingTarget(path.resolve(process.env.SENSOR_STREAMING_STAGING ?? ".local-stack/staging"));
   if (kind === "docker") {
-    return new DockerStagingTarget(options.container ?? process.env.SPARK_MASTER_CONTAINER ?? "spark-master", process.env.SENSOR_STREAMING_STAGING ?? "/opt/sensor-streaming/staging");
+    return new DockerStagingTarget(options.container ?? process.env.SPARK_MASTER_CONTAINER ?? "spark-master", process.env.SENSOR_STREAMING_CONTAINER_STAGING ?? DEFAULT_CONTAINER_STAGING);
   }
   throw new ExitError(EXIT.usage, `unknown target "${kind}"`, "use --target local (the local stack) or --target docker (the Docker Compose cluster)");
 }
 
 /**
+ * What starts the services of a target, for hints: the Docker Compose cluster's start-all.sh, the
+ * local stack (in its cluster mode when HDFS is needed), or both when no target was named.
+ */
+export function startServicesHint(target: string | undefined, needsHdfs = false): string {
+  const local = `infrastructure/local/stack.sh up${needsHdfs ? " --cluster" : ""}`;
+  if (target === "docker") return "./infrastructure/start-all.sh";
+  if (target === "local") return local;
+  return `${local} (the local stack) or ./infrastructure/start-all.sh (the Docker Compose cluster)`;
+}
+
+/**
  * A Livy error as an exit: unreachable is 8; Livy failing (HTTP 5xx) is 8 too unless the caller
  * says otherwise (a failed submit is a failed start); a request Livy refused (4xx) ends with the
- * caller's code and Livy's own message.
+ * caller's code and Livy's own message. The hint names what starts Livy for the target in
+ * SENSOR_STREAMING_TARGET (the scripts' setting).
  */
 export function livyExit(error: LivyError, refused: number, failing: number = EXIT.livyUnreachable): ExitError {
   if (error.status === undefined) {
-    return new ExitError(EXIT.livyUnreachable, error.message, "is Livy running? For the local stack: infrastructure/local/stack.sh up (or set LIVY_URL)");
+    return new ExitError(EXIT.livyUnreachable, error.message, `is Livy running? Start it: ${startServicesHint(process.env.SENSOR_STREAMING_TARGET)}; or set LIVY_URL`);
   }
   if (error.unavailable) return new ExitError(failing, error.message, "Livy is up but failing; its own log says why");
   return new ExitError(refused, `Livy refused the request: ${error.livyMessage ?? error.message}`);
@@ -131,7 +151,9 @@ async function heartbeatForStart(pipeline: string, options: JobOptions): Promise
     return await driverHeartbeatAge(pipeline, options);
   } catch (error) {
     if (!(error instanceof HeartbeatUnknown)) throw error;
-    throw new ExitError(EXIT.failedToStart, `${error.message}; nothing was submitted, so that no second driver runs on the checkpoints`, "start HDFS (infrastructure/local/stack.sh up --cluster) or set WEBHDFS_URL, then start again");
+    const target = options.target ?? process.env.SENSOR_STREAMING_TARGET;
+    const webHdfs = target === "docker" ? "WEBHDFS_URL (http://localhost:9870 for the Docker Compose cluster)" : "WEBHDFS_URL";
+    throw new ExitError(EXIT.failedToStart, `${error.message}; nothing was submitted, so that no second driver runs on the checkpoints`, `start HDFS (${startServicesHint(target, true)}) or set ${webHdfs}, then start again`);
   }
 }
 

@@ -22,11 +22,15 @@ import { type JobOptions, RUNNER_CLASS, batchName, elapsed, failureReason, fullL
 import { stopBatch } from "./stop.js";
 import { DESCRIBE, follow } from "./view.js";
 
-export async function runnerJar(io: Output): Promise<string> {
+export async function runnerJar(io: Output, target: string = "local"): Promise<string> {
   const jar = path.resolve(RUNNER_JAR);
   if (existsSync(jar)) return jar;
   if (process.env.SPARK_HOME === undefined) {
-    throw new ExitError(EXIT.failedToStart, `the runner jar ${RUNNER_JAR} is not built and SPARK_HOME is not set`, "run infrastructure/spark/runner/build.sh with SPARK_HOME set (eval \"$(infrastructure/local/stack.sh env)\")");
+    const hint =
+      target === "docker"
+        ? "./infrastructure/start-all.sh copies it out of the Livy image (run it again), or run infrastructure/spark/runner/build.sh with SPARK_HOME set"
+        : "run infrastructure/spark/runner/build.sh with SPARK_HOME set (eval \"$(infrastructure/local/stack.sh env)\")";
+    throw new ExitError(EXIT.failedToStart, `the runner jar ${RUNNER_JAR} is not built and SPARK_HOME is not set`, hint);
   }
   io.err(`building the runner (${RUNNER_JAR})`);
   await execa("infrastructure/spark/runner/build.sh", [jar], { stdio: "inherit" });
@@ -256,7 +260,7 @@ export async function startLocked(plan: PlanNode, livy: LivyClient, target: Stag
   files[planIndex] = { name: "plan.json", content: `${JSON.stringify(template, null, 2)}\n` };
 
   io.err(`staging ${plan.specFile}${options.profile === undefined ? "" : ` (profile ${options.profile})`} in ${target.description}`);
-  const jar = await runnerJar(io);
+  const jar = await runnerJar(io, target.kind);
   let staged;
   try {
     staged = await target.stage(plan.pipeline, files, jar, process.env, process.cwd());
