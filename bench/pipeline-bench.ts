@@ -1,48 +1,106 @@
 /**
- * Benchmark of the schools pipeline on the local stack (Kafka in, Parquet and InfluxDB out):
- *  1. throughput: readings per second the job sustains while catching up on a backlog;
- *  2. window latency: wall time from the reading that closes windows (its event time moves the
- *     watermark past their end) to their statistics points being in InfluxDB.
+ * Benchmark of the schools pipeline on the local stack (Kafka in, Parquet and InfluxDB out).
  * Prints its figures; nothing asserts on them.
- * Usage: npm run bench [-- READINGS] [--mode local|cluster|both]
- *   local    Spark local[*], files on the local disk (default)
- *   cluster  the stack's cluster mode: a Spark standalone master with two workers (one core
- *            each), checkpoints and Parquet on HDFS
- *   both     one after the other on the same backlog size, and a table side by side
+ *
+ *  capacity   a backlog of N readings (the real message shape, the sample registry, one hour of
+ *             event time) run by the default spec with available-now triggers: wall time until
+ *             EVERY query has processed every reading (the runner ends when all have), readings/s
+ *             of the whole pipeline, and each query's busy time.
+ *  ceiling    in the same run, on the same topic: one query that reads and parses the JSON into
+ *             Spark's no-op sink, i.e. reading-and-parsing alone.
+ *  baseline   with --baseline REF, the plan committed at REF (sql/schools/) run by the runner of
+ *             REF, on the same backlog, so the ratio is measured side by side.
+ *  latency    the default spec's triggers: from the reading that closes windows to their
+ *             statistics in InfluxDB, and the driver's CPU while idle.
+ *  scaling    --cores 1,2 runs capacity with local[1], local[2] too (in the cluster mode: with
+ *             executors on one, then two one-core workers).
+ *
+ * Usage: npm run bench -- [READINGS] [--baseline REF] [--cores LIST] [--mode local|cluster]
+ *                         [--no-latency] [--no-ceiling] [--repeat N]
+ * To find where the time goes (the pipeline runs only): --only SINK,... keeps those sinks,
+ * --noop SINK,... computes those sinks' rows but writes nothing, --conf KEY=VALUE sets a Spark
+ * setting in the plan (repeatable), --ceiling-sql FILE runs this SELECT over the source (the
+ * view kafka_readings) as the ceiling instead of the parse, --jfr FILE records a Java Flight
+ * Recorder profile of the pipeline run's driver (local mode: the executors' threads too),
+ * --influx-trigger INTERVAL runs the latency part with that trigger for the InfluxDB queries.
+ *
+ * Memory and state (a compressed soak): --hours H spreads the backlog over H hours of event time
+ * (default 1) and --batch N caps each micro-batch at N readings (default: the whole backlog in
+ * one); each pipeline run then prints, per stateful query and micro-batch, the state rows
+ * Spark keeps, and the driver's resident memory: with the watermark, state stays bounded.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
-import { stageLocal } from "../driver/src/deploy/stage-local.js";
+import { stageLocal, type StagedFile } from "../driver/src/deploy/stage-local.js";
 import { compiledFiles } from "../driver/src/emit/compiled-files.js";
 import { buildPlan } from "../driver/src/plan/build-plan.js";
 import { loadSpec } from "../driver/src/spec/load.js";
 import { parseRegistryCsv, readingMessage, seededRandom } from "../driver/src/simulator/readings.js";
 
 const root = path.resolve(import.meta.dirname, "..");
-const args = process.argv.slice(2);
-const modeAt = args.indexOf("--mode");
-const modeArg = modeAt >= 0 ? args.splice(modeAt, 2)[1] : "local";
-if (!["local", "cluster", "both"].includes(modeArg ?? "")) throw new Error(`--mode must be local, cluster or both, not ${modeArg}`);
-const readings = Number(args[0] ?? 200_000);
 const stack = path.join(root, "infrastructure/local/stack.sh");
 const PREFIX = "SENSOR_STREAMING_EVENT ";
 
-type Mode = "local" | "cluster";
-
-interface Figures {
-  readonly mode: Mode;
-  readonly firstBatchS: number;
-  readonly wallS: number;
-  readonly perSecond: number;
-  readonly rawQueryPerSecond: number;
-  readonly batches: number;
-  readonly windowLatencyS: number | undefined;
+interface Options {
+  readings: number;
+  baseline?: string;
+  cores: string[];
+  mode: "local" | "cluster";
+  latency: boolean;
+  ceiling: boolean;
+  repeat: number;
+  only?: string[];
+  noop: string[];
+  conf: Record<string, string>;
+  ceilingSql?: string;
+  jfr?: string;
+  influxTrigger?: string;
+  hours: number;
+  batch?: number;
 }
 
-function envFromStack(mode: Mode): Record<string, string> {
+function parseArgs(argv: string[]): Options {
+  const options: Options = { readings: 300_000, cores: [], mode: "local", latency: true, ceiling: true, repeat: 1, noop: [], conf: {}, hours: 1 };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === "--baseline") options.baseline = value();
+    else if (arg === "--cores") options.cores = value().split(",").filter(Boolean);
+    else if (arg === "--mode") {
+      const mode = value();
+      if (mode !== "local" && mode !== "cluster") throw new Error(`--mode must be local or cluster, not ${mode}`);
+      options.mode = mode;
+    } else if (arg === "--no-latency") options.latency = false;
+    else if (arg === "--no-ceiling") options.ceiling = false;
+    else if (arg === "--repeat") options.repeat = Number(value());
+    else if (arg === "--only") options.only = value().split(",");
+    else if (arg === "--noop") options.noop = value().split(",");
+    else if (arg === "--hours") options.hours = Number(value());
+    else if (arg === "--batch") options.batch = Number(value());
+    else if (arg === "--influx-trigger") options.influxTrigger = value();
+    else if (arg === "--jfr") options.jfr = path.resolve(value());
+    else if (arg === "--ceiling-sql") options.ceilingSql = readFileSync(value(), "utf8");
+    else if (arg === "--conf") {
+      const [key, ...rest] = value().split("=");
+      options.conf[key!] = rest.join("=");
+    }
+    else if (/^\d+$/.test(arg)) options.readings = Number(arg);
+    else if (arg === "--help" || arg === "-h") {
+      console.log(readFileSync(new URL(import.meta.url), "utf8").split("*/")[0]!.replace(/^\/\*\*|^ \* ?/gm, ""));
+      process.exit(0);
+    } else throw new Error(`unknown argument ${arg} (see --help)`);
+  }
+  return options;
+}
+
+function envFromStack(mode: Options["mode"]): Record<string, string> {
   execFileSync(stack, mode === "cluster" ? ["up", "--cluster"] : ["up"], { stdio: "inherit" });
   const out: Record<string, string> = {};
   for (const line of execFileSync(stack, ["env"], { encoding: "utf8" }).split("\n")) {
@@ -70,25 +128,263 @@ async function recreateDatabase(url: string, database: string): Promise<void> {
   }
 }
 
-async function influxCount(url: string, db: string, measurement: string): Promise<number> {
-  const response = await fetch(`${url}/query`, { method: "POST", body: new URLSearchParams({ db, q: `SELECT count(readings) FROM "${measurement}"` }) });
+async function influxCount(url: string, db: string, measurement: string, field: string): Promise<number> {
+  const response = await fetch(`${url}/query`, { method: "POST", body: new URLSearchParams({ db, q: `SELECT count("${field}") FROM "${measurement}"` }) });
   const body = (await response.json()) as { results: Array<{ series?: Array<{ values: number[][] }> }> };
   return body.results[0]?.series?.[0]?.values[0]?.[1] ?? 0;
 }
 
-async function run(mode: Mode): Promise<Figures> {
-  const env = envFromStack(mode);
-  execFileSync(path.join(root, "infrastructure/spark/runner/build.sh"), { stdio: "inherit", env: { ...process.env, SPARK_HOME: env.SPARK_HOME } });
+/** The plan and SQL files to run: compiled now from conf/pipeline.yaml, or as committed at a git ref. */
+function planFiles(ref: string | undefined): StagedFile[] {
+  if (ref === undefined) {
+    const loaded = loadSpec("conf/pipeline.yaml", { env: {}, cwd: root });
+    if (loaded.spec === undefined) throw new Error("conf/pipeline.yaml is not valid");
+    return compiledFiles(buildPlan(loaded.spec, loaded.specFile));
+  }
+  const names = execFileSync("git", ["ls-tree", "--name-only", `${ref}:sql/schools`], { cwd: root, encoding: "utf8" }).trim().split("\n");
+  return names.map((name) => ({ name, content: execFileSync("git", ["show", `${ref}:sql/schools/${name}`], { cwd: root, encoding: "utf8" }) }));
+}
+
+/** The runner jar: built from this checkout, or from the runner's source at a git ref. */
+function runnerJar(ref: string | undefined, sparkHome: string, work: string): string {
+  const jar = path.join(work, `runner-${ref ?? "current"}.jar`);
+  let buildScript = path.join(root, "infrastructure/spark/runner/build.sh");
+  if (ref !== undefined) {
+    const source = path.join(work, `source-${ref}`);
+    mkdirSync(source, { recursive: true });
+    execFileSync("bash", ["-c", `git archive "$1" infrastructure/spark/runner | tar -x -C "$2"`, "archive", ref, source], { cwd: root });
+    buildScript = path.join(source, "infrastructure/spark/runner/build.sh");
+  }
+  execFileSync(buildScript, [jar], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, SPARK_HOME: sparkHome } });
+  return jar;
+}
+
+type PlanJson = {
+  sources: Array<{ kind: string; options: Record<string, string> }>;
+  views: Array<{ name: string; sqlFile: string }>;
+  sinks: Array<Record<string, unknown> & { trigger: { kind: string; interval?: string } }>;
+};
+
+/** Every trigger available-now, and micro-batches as large as the backlog; the experiment's changes. */
+function forCapacity(files: StagedFile[], readings: number, options?: Options): StagedFile[] {
+  return files.map((f) => {
+    if (f.name !== "plan.json") return f;
+    const plan = JSON.parse(f.content) as PlanJson & { sparkConf: Record<string, string> };
+    for (const source of plan.sources) if (source.kind === "kafka") source.options.maxOffsetsPerTrigger = String(options?.batch ?? readings);
+    for (const sink of plan.sinks) sink.trigger = { kind: "available-now" };
+    if (options?.only !== undefined) plan.sinks = plan.sinks.filter((s) => options.only!.includes(String(s.name)));
+    for (const sink of plan.sinks) if (options?.noop.includes(String(sink.name))) for (const key of Object.keys(sink)) if (!["name", "query", "checkpoint", "outputMode", "trigger"].includes(key)) delete sink[key];
+    for (const sink of plan.sinks) if (options?.noop.includes(String(sink.name))) sink.kind = "noop";
+    Object.assign(plan.sparkConf, options?.conf ?? {});
+    return { name: f.name, content: JSON.stringify(plan, null, 2) };
+  });
+}
+
+/** The ceiling: the same source and parse view, one query into Spark's no-op sink. */
+function ceiling(files: StagedFile[], readings: number, sql?: string): StagedFile[] {
+  const planFile = files.find((f) => f.name === "plan.json")!;
+  const plan = JSON.parse(planFile.content) as PlanJson & { sinks: Array<Record<string, unknown>> };
+  const parse = plan.views[0]!;
+  const checkpoint = String(plan.sinks[0]!.checkpoint).replace(/[^/]+$/, "ceiling");
+  const only: PlanJson = {
+    ...plan,
+    sources: plan.sources.filter((s) => s.kind === "kafka"),
+    views: [parse],
+    sinks: [{ name: "ceiling_noop", query: parse.name, checkpoint, outputMode: "append", trigger: { kind: "available-now" }, kind: "noop" }],
+  };
+  for (const source of only.sources) source.options.maxOffsetsPerTrigger = String(readings);
+  return [{ name: "plan.json", content: JSON.stringify(only, null, 2) }, sql === undefined ? files.find((f) => f.name === parse.sqlFile)! : { name: parse.sqlFile, content: sql }];
+}
+
+interface Run {
+  readonly label: string;
+  readonly jvmToStartS: number;
+  readonly wallS: number;
+  readonly perSecond: number;
+  readonly busyS: Record<string, number>;
+  readonly rowsIn: Record<string, number>;
+  readonly driverPeakRssMiB: number;
+  /** Per stateful query, the state rows after each micro-batch. */
+  readonly stateRows: Record<string, number[]>;
+}
+
+interface Job {
+  readonly child: ReturnType<typeof spawn>;
+  readonly events: Array<{ at: number; event: Record<string, unknown> }>;
+  readonly started: number;
+  readonly stopFile: string;
+  peakRssKiB: number;
+  cpuTicks(): number;
+}
+
+function submit(env: Record<string, string>, master: string, jar: string, planFile: string, work: string, extraConf: string[] = []): Job {
+  const stopFile = path.join(work, `STOP-${Date.now()}`);
+  const child = spawn(
+    path.join(env.SPARK_HOME!, "bin/spark-submit"),
+    ["--master", master, "--driver-memory", "2g", "--conf", "spark.ui.enabled=false", ...extraConf, "--jars", env.SPARK_KAFKA_JARS!, "--class", "io.sensorstreaming.runner.Runner", jar, planFile, "--stop-file", `file://${stopFile}`],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, SPARK_HOME: env.SPARK_HOME, SPARK_LOCAL_IP: "127.0.0.1" } },
+  );
+  const job: Job = {
+    child,
+    events: [],
+    started: Date.now(),
+    stopFile,
+    peakRssKiB: 0,
+    cpuTicks: () => {
+      // utime + stime of the driver JVM (spark-submit execs java in the same process).
+      const stat = readFileSync(`/proc/${child.pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return Number(fields[11]) + Number(fields[12]);
+    },
+  };
+  let pending = "";
+  let errors = "";
+  child.stdout!.on("data", (chunk: Buffer) => {
+    pending += chunk.toString();
+    const lines = pending.split("\n");
+    pending = lines.pop()!;
+    for (const line of lines) if (line.startsWith(PREFIX)) job.events.push({ at: Date.now(), event: JSON.parse(line.slice(PREFIX.length)) as Record<string, unknown> });
+  });
+  child.stderr!.on("data", (chunk: Buffer) => (errors = (errors + chunk.toString()).slice(-20_000)));
+  child.on("exit", (code) => {
+    if (code !== 0) console.error(`the job exited with ${code}; the end of its log:\n${errors.slice(-4000)}`);
+  });
+  const rss = setInterval(() => {
+    try {
+      const kib = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? 0);
+      job.peakRssKiB = Math.max(job.peakRssKiB, kib);
+    } catch {
+      clearInterval(rss);
+    }
+  }, 1000);
+  child.on("exit", () => clearInterval(rss));
+  return job;
+}
+
+async function ended(job: Job): Promise<number> {
+  return job.child.exitCode ?? (await new Promise<number>((resolve) => job.child.on("exit", (code) => resolve(code ?? -1))));
+}
+
+function stageRun(files: StagedFile[], bindings: Record<string, string>, work: string, label: string): string {
+  return stageLocal(`bench-${label.replace(/[^a-z0-9]+/gi, "-")}`, files, bindings, root, path.join(work, "staging")).planFile;
+}
+
+/** One capacity run: available-now triggers over the whole backlog, until every query has finished. */
+async function capacity(label: string, files: StagedFile[], jar: string, ctx: Context, master: string, expectRaw: boolean, extraConf: string[] = []): Promise<Run> {
+  const files2 = `${ctx.dataRoot}/run-${++ctx.runs}`;
+  const bindings = { ...ctx.bindings, CHECKPOINT_DIR: `${files2}/checkpoints`, RAW_PATH: `${files2}/raw`, REJECTED_PATH: `${files2}/rejected`, INFLUX_REFUSED_PATH: `${files2}/refused` };
+  if (expectRaw) await recreateDatabase(ctx.env.INFLUXDB_URL!, "sensors");
+  const job = submit(ctx.env, master, jar, stageRun(files, bindings, ctx.work, `${label}-${ctx.runs}`), ctx.work, extraConf);
+  const code = await ended(job);
+  if (code !== 0) throw new Error(`${label}: the job failed (exit ${code})`);
+  const startedAt = job.events.find((e) => e.event.event === "runner-started")?.at;
+  const finishedAt = job.events.find((e) => e.event.event === "runner-finished")?.at;
+  if (startedAt === undefined || finishedAt === undefined) throw new Error(`${label}: no runner-started/runner-finished events`);
+  const busy: Record<string, number> = {};
+  const rowsIn: Record<string, number> = {};
+  const stateRows: Record<string, number[]> = {};
+  for (const { event } of job.events) {
+    if (event.event !== "query-progress") continue;
+    const progress = event.progress as { numInputRows: number; durationMs: { triggerExecution?: number }; stateOperators?: Array<{ numRowsTotal: number }> };
+    const query = String(event.query);
+    if ((progress.stateOperators ?? []).length > 0) (stateRows[query] ??= []).push(progress.stateOperators!.reduce((a, o) => a + o.numRowsTotal, 0));
+    busy[query] = (busy[query] ?? 0) + (progress.durationMs.triggerExecution ?? 0) / 1000;
+    rowsIn[query] = (rowsIn[query] ?? 0) + progress.numInputRows;
+  }
+  const wallS = (finishedAt - startedAt) / 1000;
+  // Every sink caught up: each query read the whole backlog, and InfluxDB holds every reading.
+  for (const [query, rows] of Object.entries(rowsIn)) if (rows < ctx.readings) throw new Error(`${label}: query ${query} read ${rows} of ${ctx.readings} readings`);
+  if (expectRaw) {
+    const points = await influxCount(ctx.env.INFLUXDB_URL!, "sensors", "sensor_readings", "battery");
+    if (points !== ctx.readings) throw new Error(`${label}: InfluxDB holds ${points} raw points, not ${ctx.readings}`);
+  }
+  const run: Run = { label, jvmToStartS: (startedAt - job.started) / 1000, wallS, perSecond: Math.round(ctx.readings / wallS), busyS: busy, rowsIn, driverPeakRssMiB: Math.round(job.peakRssKiB / 1024), stateRows };
+  console.log(`[${label}] ${ctx.readings} readings in ${wallS.toFixed(1)} s: ${run.perSecond} readings/s; busy ${Object.entries(busy).map(([q, s]) => `${q} ${s.toFixed(1)} s`).join(", ")}; driver RSS peak ${run.driverPeakRssMiB} MiB`);
+  for (const [query, rows] of Object.entries(stateRows)) console.log(`[${label}] ${query}: state rows after each micro-batch ${rows.join(" ")}`);
+  if (!files2.startsWith("hdfs:")) rmSync(files2, { recursive: true, force: true });
+  return run;
+}
+
+interface Context {
+  readonly env: Record<string, string>;
+  readonly work: string;
+  /** Where checkpoints and outputs go: the work folder, or a folder on HDFS in the cluster mode. */
+  readonly dataRoot: string;
+  readonly readings: number;
+  readonly bindings: Record<string, string>;
+  readonly topic: string;
+  runs: number;
+}
+
+/** The default spec's triggers: from the reading that closes windows to their statistics in InfluxDB. */
+async function latency(files: StagedFile[], jar: string, ctx: Context, master: string): Promise<{ latencyS?: number; idleCpuPercent: number }> {
+  const topic = `${ctx.topic}-latency`;
+  const devices = parseRegistryCsv(readFileSync(path.join(root, "data/registry.csv"), "utf8"));
+  const random = seededRandom(11);
+  const now = Date.now();
+  const kafka = new Kafka({ clientId: "bench-latency", brokers: [ctx.env.KAFKA_BOOTSTRAP!], logLevel: logLevel.NOTHING });
+  const producer = kafka.producer();
+  await producer.connect();
+  // Ten minutes of readings up to two minutes ago, then the job starts and settles.
+  const backfill = [];
+  for (let t = now - 12 * 60_000; t < now - 2 * 60_000; t += 2_000) backfill.push({ value: JSON.stringify(readingMessage(devices[Math.floor(random() * devices.length)]!, t, random)) });
+  await producer.send({ topic, messages: backfill });
+  const files2 = `${ctx.dataRoot}/latency`;
+  await recreateDatabase(ctx.env.INFLUXDB_URL!, "sensors");
+  const bindings = { ...ctx.bindings, KAFKA_TOPIC: topic, CHECKPOINT_DIR: `${files2}/checkpoints`, RAW_PATH: `${files2}/raw`, REJECTED_PATH: `${files2}/rejected`, INFLUX_REFUSED_PATH: `${files2}/refused` };
+  const job = submit(ctx.env, master, jar, stageRun(files, bindings, ctx.work, "latency"), ctx.work);
+  const count = () => influxCount(ctx.env.INFLUXDB_URL!, "sensors", "classroom_statistics", "readings");
+  // Settled: the backfill's closed windows written, then nothing new for longer than a trigger.
+  while ((await count()) === 0) {
+    if (job.child.exitCode !== null) throw new Error(`the latency job ended (exit ${job.child.exitCode})`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const settled = await waitStable(count, 45_000);
+  // Idle CPU: the driver with nothing to read, over 30 s.
+  const ticks0 = job.cpuTicks();
+  await new Promise((r) => setTimeout(r, 30_000));
+  const idleCpuPercent = ((job.cpuTicks() - ticks0) / 100 / 30) * 100;
+  // One reading two minutes and a half later than the newest: the watermark passes the end of
+  // the windows that ended before it, in both window sizes.
+  const sent = Date.now();
+  await producer.send({ topic, messages: [{ value: JSON.stringify(readingMessage(devices[0]!, now + 60_000, random)) }] });
+  await producer.disconnect();
+  let latencyS: number | undefined;
+  while (latencyS === undefined && Date.now() - sent < 180_000) {
+    if ((await count()) > settled) latencyS = (Date.now() - sent) / 1000;
+    else await new Promise((r) => setTimeout(r, 100));
+  }
+  writeFileSync(job.stopFile, "");
+  await ended(job);
+  console.log(`[latency] ${latencyS === undefined ? "no new statistics point within 180 s" : `${latencyS.toFixed(1)} s`} from the reading that closes windows to their statistics in InfluxDB; driver CPU while idle ${idleCpuPercent.toFixed(1)}% of one core`);
+  return { latencyS, idleCpuPercent };
+}
+
+/** Polls until a value stops changing for `quietMs`. */
+async function waitStable(probe: () => Promise<number>, quietMs: number): Promise<number> {
+  let last = -1;
+  let since = Date.now();
+  for (;;) {
+    const value = await probe();
+    if (value !== last) {
+      last = value;
+      since = Date.now();
+    } else if (Date.now() - since > quietMs) return value;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const env = envFromStack(options.mode);
   const work = mkdtempSync(path.join(os.tmpdir(), "sensor-bench-"));
   const topic = `bench-${path.basename(work).slice(-6).toLowerCase()}`;
-  const database = "sensors";
-  await recreateDatabase(env.INFLUXDB_URL!, database);
 
   // The backlog: readings of every registered device over an hour of event time.
   const devices = parseRegistryCsv(readFileSync(path.join(root, "data/registry.csv"), "utf8"));
   const random = seededRandom(7);
   const start = Date.UTC(2026, 0, 12, 8, 0, 0);
-  const span = 60 * 60_000;
+  const span = options.hours * 60 * 60_000;
   const kafka = new Kafka({ clientId: "bench", brokers: [env.KAFKA_BOOTSTRAP!], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
@@ -97,120 +393,60 @@ async function run(mode: Mode): Promise<Figures> {
   const producer = kafka.producer();
   await producer.connect();
   const produceStart = Date.now();
-  for (let i = 0; i < readings; i += 5000) {
+  for (let i = 0; i < options.readings; i += 5000) {
     const messages = [];
-    for (let j = i; j < Math.min(readings, i + 5000); j++) {
-      const device = devices[j % devices.length]!;
-      messages.push({ value: JSON.stringify(readingMessage(device, start + Math.floor((j / readings) * span), random)) });
+    for (let j = i; j < Math.min(options.readings, i + 5000); j++) {
+      messages.push({ value: JSON.stringify(readingMessage(devices[j % devices.length]!, start + Math.floor((j / options.readings) * span), random)) });
     }
     await producer.send({ topic, messages });
   }
-  console.log(`produced ${readings} readings (${devices.length} devices, 1 h of event time) in ${((Date.now() - produceStart) / 1000).toFixed(1)} s`);
-
-  // The cluster mode keeps every file on HDFS, as the deployment does.
-  const files = mode === "cluster" ? `${env.HDFS_URL}/bench/${path.basename(work)}` : work;
-  const bindings = { ...process.env, ...env, KAFKA_TOPIC: topic, CHECKPOINT_DIR: `${files}/checkpoints`, RAW_PATH: `${files}/raw`, REJECTED_PATH: `${files}/rejected`, INFLUX_REFUSED_PATH: `${files}/refused` };
-  const loaded = loadSpec("conf/pipeline.yaml", { env: bindings, profile: "local", cwd: root });
-  if (loaded.spec === undefined) throw new Error("conf/pipeline.yaml is not valid");
-  const plan = buildPlan(loaded.spec, loaded.specFile);
-  const staged = stageLocal(plan.pipeline, compiledFiles(plan), bindings, root, path.join(work, "staging"));
-
-  const jobStart = Date.now();
-  const child = spawn(
-    path.join(env.SPARK_HOME!, "bin/spark-submit"),
-    ["--master", mode === "cluster" ? env.SPARK_MASTER_URL! : "local[*]", "--driver-memory", "2g", "--conf", "spark.ui.enabled=false", "--jars", env.SPARK_KAFKA_JARS!, "--class", "io.sensorstreaming.runner.Runner",
-      path.join(root, "infrastructure/spark/runner/build/sensor-streaming-runner.jar"), staged.planFile, "--stop-file", `file://${path.join(work, "STOP")}`],
-    { stdio: ["ignore", "pipe", "ignore"], env: { ...process.env, SPARK_HOME: env.SPARK_HOME, SPARK_LOCAL_IP: "127.0.0.1" } },
-  );
-  const rawBatches: Array<{ at: number; rows: number; durationMs: number }> = [];
-  let firstRawBatchAt: number | undefined;
-  let pending = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    pending += chunk.toString();
-    const lines = pending.split("\n");
-    pending = lines.pop()!;
-    for (const line of lines.filter((l) => l.startsWith(PREFIX))) {
-      const event = JSON.parse(line.slice(PREFIX.length)) as { event: string; query?: string; progress?: { numInputRows: number; durationMs: { triggerExecution: number } } };
-      if (event.event === "query-progress" && event.query === "raw_parquet" && event.progress!.numInputRows > 0) {
-        firstRawBatchAt ??= Date.now() - event.progress!.durationMs.triggerExecution;
-        rawBatches.push({ at: Date.now(), rows: event.progress!.numInputRows, durationMs: event.progress!.durationMs.triggerExecution });
-      }
-    }
-  });
-  const rawRows = () => rawBatches.reduce((a, b) => a + b.rows, 0);
-  while (rawRows() < readings) {
-    if (child.exitCode !== null) throw new Error(`the job ended early (exit ${child.exitCode})`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  const caughtUp = Date.now();
-  const busyMs = rawBatches.reduce((a, b) => a + b.durationMs, 0);
-  const wallS = (caughtUp - firstRawBatchAt!) / 1000;
-  console.log(`[${mode}] job start to first batch: ${((firstRawBatchAt! - jobStart) / 1000).toFixed(1)} s`);
-  console.log(`[${mode}] raw Parquet query: ${readings} readings in ${rawBatches.length} micro-batches, ${wallS.toFixed(1)} s wall`);
-  console.log(`[${mode}] throughput (5 queries sharing 2 cores): ${Math.round(readings / wallS)} readings/s wall, raw query alone ${Math.round(readings / (busyMs / 1000))} readings/s of batch time`);
-
-  // Let the window queries catch up too, then close windows with one reading far ahead.
-  const expectedBefore = await waitStable(() => influxCount(env.INFLUXDB_URL!, database, "classroom_statistics"));
-  const advance = readingMessage(devices[0]!, start + span + 3 * 60 * 60_000, random);
-  const sent = Date.now();
-  await producer.send({ topic, messages: [{ value: JSON.stringify(advance) }] });
   await producer.disconnect();
-  let closedAt: number | undefined;
-  while (closedAt === undefined && Date.now() - sent < 300_000) {
-    if ((await influxCount(env.INFLUXDB_URL!, database, "classroom_statistics")) > expectedBefore) closedAt = Date.now();
-    else await new Promise((r) => setTimeout(r, 250));
-  }
-  console.log(
-    closedAt === undefined
-      ? `[${mode}] window latency: no new statistics point within 300 s`
-      : `[${mode}] window latency: ${((closedAt - sent) / 1000).toFixed(1)} s from the reading that closes windows to their first statistics point in InfluxDB (trigger interval 30 s)`,
-  );
-  execFileSync("touch", [path.join(work, "STOP")]);
-  await new Promise((r) => child.on("exit", r));
-  console.log(`[${mode}] stopped gracefully; work folder ${work}${files === work ? "" : `, files ${files}`}`);
-  return {
-    mode,
-    firstBatchS: (firstRawBatchAt! - jobStart) / 1000,
-    wallS,
-    perSecond: Math.round(readings / wallS),
-    rawQueryPerSecond: Math.round(readings / (busyMs / 1000)),
-    batches: rawBatches.length,
-    windowLatencyS: closedAt === undefined ? undefined : (closedAt - sent) / 1000,
-  };
-}
+  console.log(`produced ${options.readings} readings (${devices.length} devices, ${options.hours} h of event time) in ${((Date.now() - produceStart) / 1000).toFixed(1)} s`);
 
-async function main(): Promise<void> {
-  const modes: Mode[] = modeArg === "both" ? ["local", "cluster"] : [modeArg as Mode];
-  const results: Figures[] = [];
-  for (const mode of modes) results.push(await run(mode));
-  const cell = (f: Figures, key: keyof Figures): string => {
-    const value = f[key];
-    return typeof value === "number" ? (Number.isInteger(value) ? value.toLocaleString("en") : value.toFixed(1)) : String(value ?? "-");
-  };
-  const rows: Array<[string, keyof Figures]> = [
-    ["job start to first micro-batch (s)", "firstBatchS"],
-    ["catch-up wall time, five queries (s)", "wallS"],
-    ["readings/s while catching up", "perSecond"],
-    ["raw Parquet query, readings/s of its batch time", "rawQueryPerSecond"],
-    ["micro-batches of the raw query", "batches"],
-    ["window latency (s)", "windowLatencyS"],
-  ];
-  console.log(`\n${readings.toLocaleString("en")} readings | ${results.map((r) => (r.mode === "local" ? "local[*], local disk" : "standalone, 2 workers, HDFS")).join(" | ")}`);
-  for (const [label, key] of rows) console.log(`${label} | ${results.map((r) => cell(r, key)).join(" | ")}`);
-}
+  const where = options.mode === "cluster" ? `${env.HDFS_URL}/bench/${path.basename(work)}` : work;
+  const ctx: Context = { env, work, dataRoot: where, readings: options.readings, bindings: { ...process.env, ...env, KAFKA_TOPIC: topic } as Record<string, string>, topic, runs: 0 };
+  const master = options.mode === "cluster" ? env.SPARK_MASTER_URL! : "local[*]";
+  const current = planFiles(undefined);
+  const jar = runnerJar(undefined, env.SPARK_HOME!, work);
+  const baselineJar = options.baseline === undefined ? undefined : runnerJar(options.baseline, env.SPARK_HOME!, work);
+  const baselineFiles = options.baseline === undefined ? undefined : planFiles(options.baseline);
 
-/** Polls until a value stops changing for 40 s (longer than a 30 s trigger). */
-async function waitStable(probe: () => Promise<number>): Promise<number> {
-  let last = -1;
-  let since = Date.now();
-  for (;;) {
-    const value = await probe();
-    if (value !== last) {
-      last = value;
-      since = Date.now();
-    } else if (Date.now() - since > 40_000) return value;
-    await new Promise((r) => setTimeout(r, 2000));
+  const runs: Run[] = [];
+  for (let r = 0; r < options.repeat; r++) {
+    if (options.ceiling) runs.push(await capacity("ceiling: read + parse, no-op sink", ceiling(current, options.readings, options.ceilingSql), jar, ctx, master, false));
+    const whole = options.only === undefined && options.noop.length === 0;
+    runs.push(await capacity("pipeline", forCapacity(current, options.readings, options), jar, ctx, master, whole || (options.only?.includes("influx_raw") === true && !options.noop.includes("influx_raw")), options.jfr === undefined ? [] : ["--conf", `spark.driver.extraJavaOptions=-XX:StartFlightRecording=filename=${options.jfr},settings=profile`]));
+    if (baselineJar !== undefined) runs.push(await capacity(`pipeline at ${options.baseline}`, forCapacity(baselineFiles!, options.readings), baselineJar, ctx, master, true));
   }
+  // Scaling: local[N] in the local mode; in the cluster mode, executors on N one-core workers.
+  for (const cores of options.cores) {
+    runs.push(
+      options.mode === "cluster"
+        ? await capacity(`pipeline, ${cores} worker core(s)`, forCapacity(current, options.readings, options), jar, ctx, master, true, ["--conf", `spark.cores.max=${cores}`])
+        : await capacity(`pipeline, local[${cores}]`, forCapacity(current, options.readings, options), jar, ctx, `local[${cores}]`, true),
+    );
+  }
+  const latencyFiles =
+    options.influxTrigger === undefined
+      ? current
+      : current.map((f) => {
+          if (f.name !== "plan.json") return f;
+          const plan = JSON.parse(f.content) as PlanJson;
+          for (const sink of plan.sinks) if (sink.kind === "influx-lines") sink.trigger = { kind: "processing-time", interval: options.influxTrigger! };
+          return { name: f.name, content: JSON.stringify(plan, null, 2) };
+        });
+  const late = options.latency ? await latency(latencyFiles, jar, ctx, master) : undefined;
+
+  const fmt = (n: number) => n.toLocaleString("en");
+  console.log(`\n${fmt(options.readings)} readings, ${devices.length} devices, ${os.cpus().length} cores, ${master}`);
+  console.log("| run | wall (s) | readings/s | busy time per query (s) | driver RSS peak (MiB) |");
+  console.log("| --- | --- | --- | --- | --- |");
+  for (const run of runs) console.log(`| ${run.label} | ${run.wallS.toFixed(1)} | ${fmt(run.perSecond)} | ${Object.entries(run.busyS).map(([q, s]) => `${q} ${s.toFixed(1)}`).join(", ")} | ${fmt(run.driverPeakRssMiB)} |`);
+  const best = (label: string) => Math.max(...runs.filter((r) => r.label === label).map((r) => r.perSecond));
+  if (options.ceiling) console.log(`pipeline / ceiling: ${(best("pipeline") / best("ceiling: read + parse, no-op sink")).toFixed(2)}`);
+  if (options.baseline !== undefined) console.log(`pipeline / pipeline at ${options.baseline}: ${(best("pipeline") / best(`pipeline at ${options.baseline}`)).toFixed(2)}`);
+  if (late !== undefined) console.log(`window latency (${options.influxTrigger === undefined ? "the spec's triggers" : `InfluxDB queries every ${options.influxTrigger}`}): ${late.latencyS === undefined ? "-" : `${late.latencyS.toFixed(1)} s`}; driver CPU while idle: ${late.idleCpuPercent.toFixed(1)}% of one core`);
+  if (options.mode === "local") rmSync(work, { recursive: true, force: true });
 }
 
 await main();

@@ -133,7 +133,7 @@ describe("sensor-streaming explain", () => {
     expect(run.stdout).toContain("5m: 5 minutes windows sliding every 1 minute, by institute, classroom");
     expect(run.stdout).toContain("each reading falls in 5 windows");
     expect(run.stdout).toContain("state per group: about 7 open windows");
-    expect(run.stdout).toContain("influx_window_1h: InfluxDB 1 from influx_window_1h_lines, every 30 seconds, append");
+    expect(run.stdout).toContain("influx_window_1h: InfluxDB 1 from influx_window_1h_lines, every 2 seconds, append");
   });
 
   it("shows the cluster profile's bindings and the token's variable, never a token", () => {

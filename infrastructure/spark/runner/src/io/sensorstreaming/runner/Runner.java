@@ -240,6 +240,10 @@ public final class Runner {
         DataStreamWriter<Row> writer = df.writeStream().format("parquet").option("path", Plan.text(sink, "path"));
         return partitionBy.isEmpty() ? writer : writer.partitionBy(partitionBy.toArray(new String[0]));
       }
+      case "noop":
+        // Reads and computes everything, writes nothing: the ceiling of the benchmark (bench/).
+        // The compiler never writes this kind.
+        return df.writeStream().format("noop");
       case "influx-lines": {
         JsonNode influx = sink.path("influx");
         JsonNode tokenEnv = influx.path("tokenEnv");
