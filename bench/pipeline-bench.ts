@@ -90,10 +90,13 @@ function parseArgs(argv: string[]): Options {
     else if (arg === "--conf") {
       const [key, ...rest] = value().split("=");
       options.conf[key!] = rest.join("=");
-    }
-    else if (/^\d+$/.test(arg)) options.readings = Number(arg);
+    } else if (/^\d+$/.test(arg)) options.readings = Number(arg);
     else if (arg === "--help" || arg === "-h") {
-      console.log(readFileSync(new URL(import.meta.url), "utf8").split("*/")[0]!.replace(/^\/\*\*|^ \* ?/gm, ""));
+      console.log(
+        readFileSync(new URL(import.meta.url), "utf8")
+          .split("*/")[0]!
+          .replace(/^\/\*\*|^ \* ?/gm, ""),
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (see --help)`);
   }
@@ -141,7 +144,9 @@ function planFiles(ref: string | undefined): StagedFile[] {
     if (loaded.spec === undefined) throw new Error("conf/pipeline.yaml is not valid");
     return compiledFiles(buildPlan(loaded.spec, loaded.specFile));
   }
-  const names = execFileSync("git", ["ls-tree", "--name-only", `${ref}:sql/schools`], { cwd: root, encoding: "utf8" }).trim().split("\n");
+  const names = execFileSync("git", ["ls-tree", "--name-only", `${ref}:sql/schools`], { cwd: root, encoding: "utf8" })
+    .trim()
+    .split("\n");
   return names.map((name) => ({ name, content: execFileSync("git", ["show", `${ref}:sql/schools/${name}`], { cwd: root, encoding: "utf8" }) }));
 }
 
@@ -173,7 +178,9 @@ function forCapacity(files: StagedFile[], readings: number, options?: Options): 
     for (const source of plan.sources) if (source.kind === "kafka") source.options.maxOffsetsPerTrigger = String(options?.batch ?? readings);
     for (const sink of plan.sinks) sink.trigger = { kind: "available-now" };
     if (options?.only !== undefined) plan.sinks = plan.sinks.filter((s) => options.only!.includes(String(s.name)));
-    for (const sink of plan.sinks) if (options?.noop.includes(String(sink.name))) for (const key of Object.keys(sink)) if (!["name", "query", "checkpoint", "outputMode", "trigger"].includes(key)) delete sink[key];
+    for (const sink of plan.sinks)
+      if (options?.noop.includes(String(sink.name)))
+        for (const key of Object.keys(sink)) if (!["name", "query", "checkpoint", "outputMode", "trigger"].includes(key)) delete sink[key];
     for (const sink of plan.sinks) if (options?.noop.includes(String(sink.name))) sink.kind = "noop";
     Object.assign(plan.sparkConf, options?.conf ?? {});
     return { name: f.name, content: JSON.stringify(plan, null, 2) };
@@ -193,7 +200,10 @@ function ceiling(files: StagedFile[], readings: number, sql?: string): StagedFil
     sinks: [{ name: "ceiling_noop", query: parse.name, checkpoint, outputMode: "append", trigger: { kind: "available-now" }, kind: "noop" }],
   };
   for (const source of only.sources) source.options.maxOffsetsPerTrigger = String(readings);
-  return [{ name: "plan.json", content: JSON.stringify(only, null, 2) }, sql === undefined ? files.find((f) => f.name === parse.sqlFile)! : { name: parse.sqlFile, content: sql }];
+  return [
+    { name: "plan.json", content: JSON.stringify(only, null, 2) },
+    sql === undefined ? files.find((f) => f.name === parse.sqlFile)! : { name: parse.sqlFile, content: sql },
+  ];
 }
 
 interface Run {
@@ -221,7 +231,23 @@ function submit(env: Record<string, string>, master: string, jar: string, planFi
   const stopFile = path.join(work, `STOP-${Date.now()}`);
   const child = spawn(
     path.join(env.SPARK_HOME!, "bin/spark-submit"),
-    ["--master", master, "--driver-memory", "2g", "--conf", "spark.ui.enabled=false", ...extraConf, "--jars", env.SPARK_KAFKA_JARS!, "--class", "io.sensorstreaming.runner.Runner", jar, planFile, "--stop-file", `file://${stopFile}`],
+    [
+      "--master",
+      master,
+      "--driver-memory",
+      "2g",
+      "--conf",
+      "spark.ui.enabled=false",
+      ...extraConf,
+      "--jars",
+      env.SPARK_KAFKA_JARS!,
+      "--class",
+      "io.sensorstreaming.runner.Runner",
+      jar,
+      planFile,
+      "--stop-file",
+      `file://${stopFile}`,
+    ],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, SPARK_HOME: env.SPARK_HOME, SPARK_LOCAL_IP: "127.0.0.1" } },
   );
   const job: Job = {
@@ -239,13 +265,14 @@ function submit(env: Record<string, string>, master: string, jar: string, planFi
   };
   let pending = "";
   let errors = "";
-  child.stdout!.on("data", (chunk: Buffer) => {
+  child.stdout.on("data", (chunk: Buffer) => {
     pending += chunk.toString();
     const lines = pending.split("\n");
     pending = lines.pop()!;
-    for (const line of lines) if (line.startsWith(PREFIX)) job.events.push({ at: Date.now(), event: JSON.parse(line.slice(PREFIX.length)) as Record<string, unknown> });
+    for (const line of lines)
+      if (line.startsWith(PREFIX)) job.events.push({ at: Date.now(), event: JSON.parse(line.slice(PREFIX.length)) as Record<string, unknown> });
   });
-  child.stderr!.on("data", (chunk: Buffer) => (errors = (errors + chunk.toString()).slice(-20_000)));
+  child.stderr.on("data", (chunk: Buffer) => (errors = (errors + chunk.toString()).slice(-20_000)));
   child.on("exit", (code) => {
     if (code !== 0) console.error(`the job exited with ${code}; the end of its log:\n${errors.slice(-4000)}`);
   });
@@ -270,9 +297,23 @@ function stageRun(files: StagedFile[], bindings: Record<string, string>, work: s
 }
 
 /** One capacity run: available-now triggers over the whole backlog, until every query has finished. */
-async function capacity(label: string, files: StagedFile[], jar: string, ctx: Context, master: string, expectRaw: boolean, extraConf: string[] = []): Promise<Run> {
+async function capacity(
+  label: string,
+  files: StagedFile[],
+  jar: string,
+  ctx: Context,
+  master: string,
+  expectRaw: boolean,
+  extraConf: string[] = [],
+): Promise<Run> {
   const files2 = `${ctx.dataRoot}/run-${++ctx.runs}`;
-  const bindings = { ...ctx.bindings, CHECKPOINT_DIR: `${files2}/checkpoints`, RAW_PATH: `${files2}/raw`, REJECTED_PATH: `${files2}/rejected`, INFLUX_REFUSED_PATH: `${files2}/refused` };
+  const bindings = {
+    ...ctx.bindings,
+    CHECKPOINT_DIR: `${files2}/checkpoints`,
+    RAW_PATH: `${files2}/raw`,
+    REJECTED_PATH: `${files2}/rejected`,
+    INFLUX_REFUSED_PATH: `${files2}/refused`,
+  };
   if (expectRaw) await recreateDatabase(ctx.env.INFLUXDB_URL!, "sensors");
   const job = submit(ctx.env, master, jar, stageRun(files, bindings, ctx.work, `${label}-${ctx.runs}`), ctx.work, extraConf);
   const code = await ended(job);
@@ -293,13 +334,27 @@ async function capacity(label: string, files: StagedFile[], jar: string, ctx: Co
   }
   const wallS = (finishedAt - startedAt) / 1000;
   // Every sink caught up: each query read the whole backlog, and InfluxDB holds every reading.
-  for (const [query, rows] of Object.entries(rowsIn)) if (rows < ctx.readings) throw new Error(`${label}: query ${query} read ${rows} of ${ctx.readings} readings`);
+  for (const [query, rows] of Object.entries(rowsIn))
+    if (rows < ctx.readings) throw new Error(`${label}: query ${query} read ${rows} of ${ctx.readings} readings`);
   if (expectRaw) {
     const points = await influxCount(ctx.env.INFLUXDB_URL!, "sensors", "sensor_readings", "battery");
     if (points !== ctx.readings) throw new Error(`${label}: InfluxDB holds ${points} raw points, not ${ctx.readings}`);
   }
-  const run: Run = { label, jvmToStartS: (startedAt - job.started) / 1000, wallS, perSecond: Math.round(ctx.readings / wallS), busyS: busy, rowsIn, driverPeakRssMiB: Math.round(job.peakRssKiB / 1024), stateRows };
-  console.log(`[${label}] ${ctx.readings} readings in ${wallS.toFixed(1)} s: ${run.perSecond} readings/s; busy ${Object.entries(busy).map(([q, s]) => `${q} ${s.toFixed(1)} s`).join(", ")}; driver RSS peak ${run.driverPeakRssMiB} MiB`);
+  const run: Run = {
+    label,
+    jvmToStartS: (startedAt - job.started) / 1000,
+    wallS,
+    perSecond: Math.round(ctx.readings / wallS),
+    busyS: busy,
+    rowsIn,
+    driverPeakRssMiB: Math.round(job.peakRssKiB / 1024),
+    stateRows,
+  };
+  console.log(
+    `[${label}] ${ctx.readings} readings in ${wallS.toFixed(1)} s: ${run.perSecond} readings/s; busy ${Object.entries(busy)
+      .map(([q, s]) => `${q} ${s.toFixed(1)} s`)
+      .join(", ")}; driver RSS peak ${run.driverPeakRssMiB} MiB`,
+  );
   for (const [query, rows] of Object.entries(stateRows)) console.log(`[${label}] ${query}: state rows after each micro-batch ${rows.join(" ")}`);
   if (!files2.startsWith("hdfs:")) rmSync(files2, { recursive: true, force: true });
   return run;
@@ -327,11 +382,19 @@ async function latency(files: StagedFile[], jar: string, ctx: Context, master: s
   await producer.connect();
   // Ten minutes of readings up to two minutes ago, then the job starts and settles.
   const backfill = [];
-  for (let t = now - 12 * 60_000; t < now - 2 * 60_000; t += 2_000) backfill.push({ value: JSON.stringify(readingMessage(devices[Math.floor(random() * devices.length)]!, t, random)) });
+  for (let t = now - 12 * 60_000; t < now - 2 * 60_000; t += 2_000)
+    backfill.push({ value: JSON.stringify(readingMessage(devices[Math.floor(random() * devices.length)]!, t, random)) });
   await producer.send({ topic, messages: backfill });
   const files2 = `${ctx.dataRoot}/latency`;
   await recreateDatabase(ctx.env.INFLUXDB_URL!, "sensors");
-  const bindings = { ...ctx.bindings, KAFKA_TOPIC: topic, CHECKPOINT_DIR: `${files2}/checkpoints`, RAW_PATH: `${files2}/raw`, REJECTED_PATH: `${files2}/rejected`, INFLUX_REFUSED_PATH: `${files2}/refused` };
+  const bindings = {
+    ...ctx.bindings,
+    KAFKA_TOPIC: topic,
+    CHECKPOINT_DIR: `${files2}/checkpoints`,
+    RAW_PATH: `${files2}/raw`,
+    REJECTED_PATH: `${files2}/rejected`,
+    INFLUX_REFUSED_PATH: `${files2}/refused`,
+  };
   const job = submit(ctx.env, master, jar, stageRun(files, bindings, ctx.work, "latency"), ctx.work);
   const count = () => influxCount(ctx.env.INFLUXDB_URL!, "sensors", "classroom_statistics", "readings");
   // Settled: the backfill's closed windows written, then nothing new for longer than a trigger.
@@ -356,7 +419,9 @@ async function latency(files: StagedFile[], jar: string, ctx: Context, master: s
   }
   writeFileSync(job.stopFile, "");
   await ended(job);
-  console.log(`[latency] ${latencyS === undefined ? "no new statistics point within 180 s" : `${latencyS.toFixed(1)} s`} from the reading that closes windows to their statistics in InfluxDB; driver CPU while idle ${idleCpuPercent.toFixed(1)}% of one core`);
+  console.log(
+    `[latency] ${latencyS === undefined ? "no new statistics point within 180 s" : `${latencyS.toFixed(1)} s`} from the reading that closes windows to their statistics in InfluxDB; driver CPU while idle ${idleCpuPercent.toFixed(1)}% of one core`,
+  );
   return { latencyS, idleCpuPercent };
 }
 
@@ -401,10 +466,20 @@ async function main(): Promise<void> {
     await producer.send({ topic, messages });
   }
   await producer.disconnect();
-  console.log(`produced ${options.readings} readings (${devices.length} devices, ${options.hours} h of event time) in ${((Date.now() - produceStart) / 1000).toFixed(1)} s`);
+  console.log(
+    `produced ${options.readings} readings (${devices.length} devices, ${options.hours} h of event time) in ${((Date.now() - produceStart) / 1000).toFixed(1)} s`,
+  );
 
   const where = options.mode === "cluster" ? `${env.HDFS_URL}/bench/${path.basename(work)}` : work;
-  const ctx: Context = { env, work, dataRoot: where, readings: options.readings, bindings: { ...process.env, ...env, KAFKA_TOPIC: topic } as Record<string, string>, topic, runs: 0 };
+  const ctx: Context = {
+    env,
+    work,
+    dataRoot: where,
+    readings: options.readings,
+    bindings: { ...process.env, ...env, KAFKA_TOPIC: topic },
+    topic,
+    runs: 0,
+  };
   const master = options.mode === "cluster" ? env.SPARK_MASTER_URL! : "local[*]";
   const current = planFiles(undefined);
   const jar = runnerJar(undefined, env.SPARK_HOME!, work);
@@ -413,16 +488,31 @@ async function main(): Promise<void> {
 
   const runs: Run[] = [];
   for (let r = 0; r < options.repeat; r++) {
-    if (options.ceiling) runs.push(await capacity("ceiling: read + parse, no-op sink", ceiling(current, options.readings, options.ceilingSql), jar, ctx, master, false));
+    if (options.ceiling)
+      runs.push(await capacity("ceiling: read + parse, no-op sink", ceiling(current, options.readings, options.ceilingSql), jar, ctx, master, false));
     const whole = options.only === undefined && options.noop.length === 0;
-    runs.push(await capacity("pipeline", forCapacity(current, options.readings, options), jar, ctx, master, whole || (options.only?.includes("influx_raw") === true && !options.noop.includes("influx_raw")), options.jfr === undefined ? [] : ["--conf", `spark.driver.extraJavaOptions=-XX:StartFlightRecording=filename=${options.jfr},settings=profile`]));
-    if (baselineJar !== undefined) runs.push(await capacity(`pipeline at ${options.baseline}`, forCapacity(baselineFiles!, options.readings), baselineJar, ctx, master, true));
+    runs.push(
+      await capacity(
+        "pipeline",
+        forCapacity(current, options.readings, options),
+        jar,
+        ctx,
+        master,
+        whole || (options.only?.includes("influx_raw") === true && !options.noop.includes("influx_raw")),
+        options.jfr === undefined ? [] : ["--conf", `spark.driver.extraJavaOptions=-XX:StartFlightRecording=filename=${options.jfr},settings=profile`],
+      ),
+    );
+    if (baselineJar !== undefined)
+      runs.push(await capacity(`pipeline at ${options.baseline}`, forCapacity(baselineFiles!, options.readings), baselineJar, ctx, master, true));
   }
   // Scaling: local[N] in the local mode; in the cluster mode, executors on N one-core workers.
   for (const cores of options.cores) {
     runs.push(
       options.mode === "cluster"
-        ? await capacity(`pipeline, ${cores} worker core(s)`, forCapacity(current, options.readings, options), jar, ctx, master, true, ["--conf", `spark.cores.max=${cores}`])
+        ? await capacity(`pipeline, ${cores} worker core(s)`, forCapacity(current, options.readings, options), jar, ctx, master, true, [
+            "--conf",
+            `spark.cores.max=${cores}`,
+          ])
         : await capacity(`pipeline, local[${cores}]`, forCapacity(current, options.readings, options), jar, ctx, `local[${cores}]`, true),
     );
   }
@@ -441,11 +531,20 @@ async function main(): Promise<void> {
   console.log(`\n${fmt(options.readings)} readings, ${devices.length} devices, ${os.cpus().length} cores, ${master}`);
   console.log("| run | wall (s) | readings/s | busy time per query (s) | driver RSS peak (MiB) |");
   console.log("| --- | --- | --- | --- | --- |");
-  for (const run of runs) console.log(`| ${run.label} | ${run.wallS.toFixed(1)} | ${fmt(run.perSecond)} | ${Object.entries(run.busyS).map(([q, s]) => `${q} ${s.toFixed(1)}`).join(", ")} | ${fmt(run.driverPeakRssMiB)} |`);
+  for (const run of runs)
+    console.log(
+      `| ${run.label} | ${run.wallS.toFixed(1)} | ${fmt(run.perSecond)} | ${Object.entries(run.busyS)
+        .map(([q, s]) => `${q} ${s.toFixed(1)}`)
+        .join(", ")} | ${fmt(run.driverPeakRssMiB)} |`,
+    );
   const best = (label: string) => Math.max(...runs.filter((r) => r.label === label).map((r) => r.perSecond));
   if (options.ceiling) console.log(`pipeline / ceiling: ${(best("pipeline") / best("ceiling: read + parse, no-op sink")).toFixed(2)}`);
-  if (options.baseline !== undefined) console.log(`pipeline / pipeline at ${options.baseline}: ${(best("pipeline") / best(`pipeline at ${options.baseline}`)).toFixed(2)}`);
-  if (late !== undefined) console.log(`window latency (${options.influxTrigger === undefined ? "the spec's triggers" : `InfluxDB queries every ${options.influxTrigger}`}): ${late.latencyS === undefined ? "-" : `${late.latencyS.toFixed(1)} s`}; driver CPU while idle: ${late.idleCpuPercent.toFixed(1)}% of one core`);
+  if (options.baseline !== undefined)
+    console.log(`pipeline / pipeline at ${options.baseline}: ${(best("pipeline") / best(`pipeline at ${options.baseline}`)).toFixed(2)}`);
+  if (late !== undefined)
+    console.log(
+      `window latency (${options.influxTrigger === undefined ? "the spec's triggers" : `InfluxDB queries every ${options.influxTrigger}`}): ${late.latencyS === undefined ? "-" : `${late.latencyS.toFixed(1)} s`}; driver CPU while idle: ${late.idleCpuPercent.toFixed(1)}% of one core`,
+    );
   if (options.mode === "local") rmSync(work, { recursive: true, force: true });
 }
 

@@ -129,14 +129,18 @@ async function bareProducer(values: readonly string[], perRequest: number): Prom
 
 /** Starts `sensor-streaming proxy` on a free port and returns its URL once it is ready. */
 async function startProxy(topic: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "driver/src/cli/main.ts"), "proxy", "--port", "0", "--brokers", brokers, "--topic", topic], {
-    cwd: root,
-    env: { ...process.env, PROXY_TOKENS: "" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", path.join(root, "driver/src/cli/main.ts"), "proxy", "--port", "0", "--brokers", brokers, "--topic", topic],
+    {
+      cwd: root,
+      env: { ...process.env, PROXY_TOKENS: "" },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   const url = await new Promise<string>((resolve, reject) => {
     let pending = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
+    child.stdout.on("data", (chunk: Buffer) => {
       pending += chunk.toString("utf8");
       const lines = pending.split("\n");
       pending = lines.pop()!;
@@ -171,7 +175,14 @@ async function throughProxy(values: readonly string[], perRequest: number): Prom
     const post = (body: string): Promise<void> =>
       new Promise((resolve, reject) => {
         const request = http.request(
-          { host: target.hostname, port: target.port, path: target.pathname, method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
+          {
+            host: target.hostname,
+            port: target.port,
+            path: target.pathname,
+            method: "POST",
+            agent,
+            headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+          },
           (response) => {
             response.resume();
             response.on("end", () => (response.statusCode === 200 ? resolve() : reject(new Error(`the proxy answered ${response.statusCode}`))));
@@ -200,7 +211,15 @@ function table(rows: readonly Figures[]): string {
     const sorted = [...r.latenciesMs].sort((a, b) => a - b);
     const perSecond = r.readings / r.seconds;
     const ratio = r.name.startsWith("kafkajs") ? "" : `${Math.round((perSecond / ceiling.get(r.perRequest)!) * 100)} %`;
-    return [r.name, String(r.perRequest), Math.round(perSecond).toLocaleString("en"), Math.round(r.latenciesMs.length / r.seconds).toLocaleString("en"), percentile(sorted, 50).toFixed(1), percentile(sorted, 99).toFixed(1), ratio];
+    return [
+      r.name,
+      String(r.perRequest),
+      Math.round(perSecond).toLocaleString("en"),
+      Math.round(r.latenciesMs.length / r.seconds).toLocaleString("en"),
+      percentile(sorted, 50).toFixed(1),
+      percentile(sorted, 99).toFixed(1),
+      ratio,
+    ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: readonly string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
@@ -208,7 +227,9 @@ function table(rows: readonly Figures[]): string {
 }
 
 const values = readings(total);
-process.stderr.write(`proxy bench: ${total} readings (${Math.round(values.reduce((s, v) => s + v.length, 0) / total)} bytes each), ${concurrency} in flight, Kafka at ${brokers}\n`);
+process.stderr.write(
+  `proxy bench: ${total} readings (${Math.round(values.reduce((s, v) => s + v.length, 0) / total)} bytes each), ${concurrency} in flight, Kafka at ${brokers}\n`,
+);
 const rows: Figures[] = [];
 for (const perRequest of [1, 100]) {
   rows.push(await bareProducer(values, perRequest));

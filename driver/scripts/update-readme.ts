@@ -6,6 +6,10 @@ import { specReferenceMarkdown } from "../src/spec/spec-reference.js";
 
 const file = "README.md";
 const before = readFileSync(file, "utf8");
-const after = replaceGeneratedSection(replaceGeneratedSection(before, "spec-reference", specReferenceMarkdown()), "pipeline-diagram", pipelineDiagramMarkdown());
+const after = replaceGeneratedSection(
+  replaceGeneratedSection(before, "spec-reference", specReferenceMarkdown()),
+  "pipeline-diagram",
+  pipelineDiagramMarkdown(),
+);
 writeFileSync(file, after);
 process.stdout.write(after === before ? "README.md is up to date\n" : "README.md: generated sections updated\n");

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Runs the pipeline on the local stack, in the foreground, straight through spark-submit:
-# starts the stack (installing it on first use), builds the runner, compiles and stages the
-# spec, and runs it until Ctrl-C, which stops it gracefully (the running micro-batch finishes,
-# checkpoints stay consistent, the next run resumes where this one stopped).
+# Runs the pipeline on the local stack the way operators run it, through Livy, and shows it live:
+# starts the stack (installing it on first use), builds the CLI and the runner, validates the
+# spec, optionally starts the simulator, then `sensor-streaming start --foreground`: the spec is
+# compiled, staged and submitted as a Livy batch, and the terminal shows each query's rows/s,
+# batch time, watermark, state rows and last InfluxDB write (Spark's own log stays in Livy:
+# `sensor-streaming logs`). Ctrl-C stops the pipeline gracefully (the running micro-batch
+# finishes, checkpoints stay consistent, the next run resumes where this one stopped).
 #
 # Usage: infrastructure/local/run-pipeline.sh [--simulate] [--spec FILE] [--profile NAME]
 #   --simulate      also send synthetic readings of every registered device (sensor-streaming simulate)
@@ -37,13 +40,9 @@ eval "$(infrastructure/local/stack.sh env)"
 export SPARK_HOME SPARK_KAFKA_JARS KAFKA_BOOTSTRAP INFLUXDB_URL SENSOR_STREAMING_STAGING
 say "runner"
 infrastructure/spark/runner/build.sh
-say "validate and stage $spec (profile $profile)"
+say "validate $spec (profile $profile)"
 cli validate "$spec" --profile "$profile"
-plan=$(cli stage "$spec" --profile "$profile")
-infrastructure/local/create-influx-database.sh "$plan"
 
-stop_file="$(dirname "$plan")/STOP"
-rm -f "$stop_file"   # a marker left by a crash would stop the new run at once
 sim_pid=""
 # shellcheck disable=SC2317  # run by the EXIT trap below (shellcheck misses that when the script ends in exit)
 cleanup() {
@@ -64,14 +63,15 @@ if $simulate; then
   sim_pid=$!
 fi
 
-say "running $plan (Ctrl-C stops it gracefully)"
-trap 'echo; echo "stopping: the running micro-batch finishes first"; touch "$stop_file"' INT TERM
+say "starting $spec through Livy (profile $profile)"
 status=0
-# Its own session: Ctrl-C reaches only this script, which asks for a graceful stop.
-setsid "$SPARK_HOME/bin/spark-submit" --master 'local[*]' --conf spark.ui.enabled=false \
-  --jars "$SPARK_KAFKA_JARS" --class io.sensorstreaming.runner.Runner \
-  infrastructure/spark/runner/build/sensor-streaming-runner.jar "$plan" --stop-file "$stop_file" &
-spark_pid=$!
-while kill -0 "$spark_pid" 2>/dev/null; do status=0; wait "$spark_pid" || status=$?; done
+# Ctrl-C reaches the CLI, which stops the pipeline gracefully and then returns; this script goes
+# on to its end (the simulator, started in the background, ignores Ctrl-C and is ended on exit).
+cli start "$spec" --profile "$profile" --foreground --stop-on-interrupt || status=$?
+if [ "$status" -eq 130 ]; then
+  # Ctrl-C while starting: a job may have been submitted already; stop means stop.
+  say "interrupted while starting: stopping what was submitted"
+  cli stop "$spec" --profile "$profile" || true
+fi
 echo "pipeline ended (exit $status); outputs under .local-stack/data, InfluxDB at $INFLUXDB_URL"
 exit "$status"

@@ -15,9 +15,10 @@ import { simulate } from "../simulator/simulate.js";
 import { EXIT, ExitError } from "./exit-codes.js";
 import { formatDiagnostics, load, loadPlan, type SpecOptions } from "./pipeline-input.js";
 
+/** Functions, not methods: commands hand io.err on as a logger. */
 export interface Output {
-  out(text: string): void;
-  err(text: string): void;
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
 }
 
 export function validateCommand(specFile: string | undefined, options: SpecOptions & { json?: boolean }, io: Output): number {
@@ -43,11 +44,7 @@ function isGenerated(name: string): boolean {
   return name === "plan.json" || /^\d\d-[a-z0-9-]+\.sql$/.test(name);
 }
 
-export function compileCommand(
-  specFile: string | undefined,
-  options: SpecOptions & { out?: string; check?: boolean },
-  io: Output,
-): number {
+export function compileCommand(specFile: string | undefined, options: SpecOptions & { out?: string; check?: boolean }, io: Output): number {
   const { plan } = loadPlan(specFile, options);
   const dir = path.join(options.out ?? DEFAULT_OUT, plan.pipeline);
   const files = compiledFiles(plan);
@@ -95,12 +92,18 @@ export function stageCommand(specFile: string | undefined, options: SpecOptions 
   const root = options.out ?? process.env.SENSOR_STREAMING_STAGING ?? DEFAULT_STAGING;
   try {
     const staged = stageLocal(plan.pipeline, compiledFiles(plan), process.env, process.cwd(), root);
-    io.err(`${staged.reused ? "already staged" : "staged"} ${plan.specFile}${options.profile === undefined ? "" : ` (profile ${options.profile})`} in ${staged.dir}`);
+    io.err(
+      `${staged.reused ? "already staged" : "staged"} ${plan.specFile}${options.profile === undefined ? "" : ` (profile ${options.profile})`} in ${staged.dir}`,
+    );
     io.out(staged.planFile);
     return EXIT.ok;
   } catch (error) {
     if (error instanceof BindError) {
-      throw new ExitError(EXIT.invalidSpec, `cannot stage ${plan.specFile}: ${error.message}`, `export ${error.unset.map((v) => `${v}=...`).join(" ")} or give the setting a default`);
+      throw new ExitError(
+        EXIT.invalidSpec,
+        `cannot stage ${plan.specFile}: ${error.message}`,
+        `export ${error.unset.map((v) => `${v}=...`).join(" ")} or give the setting a default`,
+      );
     }
     throw new ExitError(EXIT.fileError, `cannot stage into ${root}: ${(error as Error).message}`, "check the folder and its permissions");
   }
@@ -118,7 +121,8 @@ export interface SimulateCliOptions {
 
 export function numberOption(value: string, name: string, min: number, max = Infinity): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < min || n > max) throw new ExitError(EXIT.usage, `--${name} must be a number from ${min}${max === Infinity ? "" : ` to ${max}`}, got "${value}"`);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new ExitError(EXIT.usage, `--${name} must be a number from ${min}${max === Infinity ? "" : ` to ${max}`}, got "${value}"`);
   return n;
 }
 
@@ -133,14 +137,20 @@ export async function simulateCommand(options: SimulateCliOptions, io: Output): 
   try {
     devices = parseRegistryCsv(text.replace(/^\uFEFF/, ""));
   } catch (error) {
-    throw new ExitError(EXIT.fileError, `cannot use the registry ${options.registry}: ${(error as Error).message}`, "the header must name institute,DevEui,profile,classroom");
+    throw new ExitError(
+      EXIT.fileError,
+      `cannot use the registry ${options.registry}: ${(error as Error).message}`,
+      "the header must name institute,DevEui,profile,classroom",
+    );
   }
   if (devices.length === 0) throw new ExitError(EXIT.fileError, `the registry ${options.registry} lists no devices`);
   const controller = new AbortController();
   process.once("SIGINT", () => controller.abort());
   process.once("SIGTERM", () => controller.abort());
   const rate = numberOption(options.rate, "rate", 0.01);
-  io.err(`simulator: ${devices.length} devices, ${rate} readings/s to ${options.topic} on ${options.brokers}${options.duration === undefined ? " until Ctrl-C" : ` for ${options.duration} s`}`);
+  io.err(
+    `simulator: ${devices.length} devices, ${rate} readings/s to ${options.topic} on ${options.brokers}${options.duration === undefined ? " until Ctrl-C" : ` for ${options.duration} s`}`,
+  );
   await simulate({
     brokers: options.brokers.split(","),
     topic: options.topic,
@@ -152,14 +162,23 @@ export async function simulateCommand(options: SimulateCliOptions, io: Output): 
     log: io.err,
     signal: controller.signal,
   }).catch((error: Error) => {
-    throw new ExitError(EXIT.fileError, `the simulator lost Kafka at ${options.brokers}: ${error.message}`, "is Kafka running? For the local stack: infrastructure/local/stack.sh up");
+    throw new ExitError(
+      EXIT.fileError,
+      `the simulator lost Kafka at ${options.brokers}: ${error.message}`,
+      "is Kafka running? For the local stack: infrastructure/local/stack.sh up",
+    );
   });
   return EXIT.ok;
 }
 
 const SINK_OF: Readonly<Record<string, string>> = { raw: "raw_parquet", rejected: "rejected_parquet" };
 
-export async function inspectCommand(which: string, specFile: string | undefined, options: SpecOptions & { limit: string; columns?: string }, io: Output): Promise<number> {
+export async function inspectCommand(
+  which: string,
+  specFile: string | undefined,
+  options: SpecOptions & { limit: string; columns?: string },
+  io: Output,
+): Promise<number> {
   const sinkName = SINK_OF[which];
   if (sinkName === undefined) throw new ExitError(EXIT.usage, `inspect shows "raw" or "rejected", not "${which}"`);
   const { plan, spec } = loadPlan(specFile, options);
@@ -173,7 +192,8 @@ export async function inspectCommand(which: string, specFile: string | undefined
   }
   const location = bound.sinks.find((s) => s.name === sinkName)!.path!;
   const dir = localPathOf(location) ?? location;
-  if (storeFor(location) === undefined) throw new ExitError(EXIT.fileError, `the ${which} sink is at ${location}; inspect reads local folders and hdfs:// only`);
+  if (storeFor(location) === undefined)
+    throw new ExitError(EXIT.fileError, `the ${which} sink is at ${location}; inspect reads local folders and hdfs:// only`);
   const limit = numberOption(options.limit, "limit", 1);
   let rows;
   try {
@@ -192,7 +212,12 @@ export async function inspectCommand(which: string, specFile: string | undefined
   const defaults =
     which === "rejected"
       ? ["kafka_timestamp", "kafka_partition", "kafka_offset", "reject_reason", "message"]
-      : ["event_time", ...spec.registry.columns.value.map((c) => c.value), spec.registry.joinOn.value, ...fields.filter((f) => f !== spec.registry.joinOn.value && f !== spec.source.eventTime.field.value).slice(0, 4)];
+      : [
+          "event_time",
+          ...spec.registry.columns.value.map((c) => c.value),
+          spec.registry.joinOn.value,
+          ...fields.filter((f) => f !== spec.registry.joinOn.value && f !== spec.source.eventTime.field.value).slice(0, 4),
+        ];
   const columns = options.columns?.split(",").map((c) => c.trim()) ?? defaults;
   io.out(renderTable(toArrow(newest, columns)));
   io.out(`(${newest.length} newest of ${rows.length} rows read from ${dir})`);

@@ -31,14 +31,19 @@ function refusedFolders(bound: BoundSinks): Map<string, string[]> {
   for (const sink of bound.sinks) {
     const location = sink.influx?.refusedPath;
     if (typeof location !== "string" || location === "") continue;
-    if (storeFor(location) === undefined) throw new ExitError(EXIT.fileError, `the refused points of ${sink.name} are at ${location}; inspect reads local folders and hdfs:// only`);
+    if (storeFor(location) === undefined)
+      throw new ExitError(EXIT.fileError, `the refused points of ${sink.name} are at ${location}; inspect reads local folders and hdfs:// only`);
     const dir = localPathOf(location) ?? location;
     folders.set(dir, [...(folders.get(dir) ?? []), sink.name]);
   }
   return folders;
 }
 
-export async function inspectRefusedCommand(specFile: string | undefined, options: SpecOptions & { limit: string; columns?: string }, io: Output): Promise<number> {
+export async function inspectRefusedCommand(
+  specFile: string | undefined,
+  options: SpecOptions & { limit: string; columns?: string },
+  io: Output,
+): Promise<number> {
   const { plan } = loadPlan(specFile, options);
   return showRefused(plan.pipeline, boundSinks(plan), options, io);
 }

@@ -90,7 +90,11 @@ export function buildProgram(): Command {
     .description("summarise a spec: sources, views, windows and their state, sinks and triggers")
     .argument("[spec]", specArgument)
     .addOption(profileOption)
-    .addOption(new Option("--format <format>", "text, or a Mermaid flowchart of sources -> views -> sinks (GitHub renders it)").choices(["text", "mermaid"]).default("text"))
+    .addOption(
+      new Option("--format <format>", "text, or a Mermaid flowchart of sources -> views -> sinks (GitHub renders it)")
+        .choices(["text", "mermaid"])
+        .default("text"),
+    )
     .addHelpText("after", "\nExample:\n  sensor-streaming explain --format mermaid > pipeline.mmd")
     .action((spec: string | undefined, options: { profile?: string; format?: string }) => {
       process.exitCode = explainCommand(spec, options, io);
@@ -244,14 +248,21 @@ export function buildProgram(): Command {
       .addOption(profileOption)
       .option("--livy <url>", "Livy REST endpoint (default: $LIVY_URL or http://localhost:8998)")
       .addOption(
-        new Option("--target <kind>", "where the job's files are staged: the local stack's folder, or the Spark master container (default: $SENSOR_STREAMING_TARGET or local)").choices(["local", "docker"]),
+        new Option(
+          "--target <kind>",
+          "where the job's files are staged: the local stack's folder, or the Spark master container (default: $SENSOR_STREAMING_TARGET or local)",
+        ).choices(["local", "docker"]),
       )
-      .option("--container <name>", "Spark master container for --target docker (default: $SPARK_MASTER_CONTAINER or spark-master; folder in it: $SENSOR_STREAMING_CONTAINER_STAGING or /opt/sensor-streaming/staging)");
+      .option(
+        "--container <name>",
+        "Spark master container for --target docker (default: $SPARK_MASTER_CONTAINER or spark-master; folder in it: $SENSOR_STREAMING_CONTAINER_STAGING or /opt/sensor-streaming/staging)",
+      );
 
   jobOptions(program.command("start"))
     .description("validate, compile, stage and submit the pipeline through Livy; wait until every query runs")
     .option("--background", "return once the job runs (the default)")
     .option("--foreground", "stay attached: show each query's progress and the log's warnings until the job ends; Ctrl-C detaches")
+    .option("--stop-on-interrupt", "with --foreground: Ctrl-C stops the pipeline gracefully instead of detaching (the demo of run-pipeline.sh)")
     .option("--replace", "if the pipeline already runs, stop it gracefully first")
     .option("--fresh-state", "run queries whose checkpoint cannot be resumed (changed window, grouping, topic, sink) on new checkpoints")
     .option("--timeout <seconds>", "how long to wait for every query's first progress", "300")
@@ -268,9 +279,14 @@ export function buildProgram(): Command {
         "is in progress), 8 Livy unreachable or failing, 9 a checkpoint cannot be resumed.\n\n" +
         "Examples:\n  sensor-streaming start --profile local\n  sensor-streaming start --foreground --replace",
     )
-    .action(async (spec: string | undefined, options: JobOptions & { foreground?: boolean; replace?: boolean; timeout?: string; freshState?: boolean }) => {
-      process.exitCode = await startCommand(spec, options, io);
-    });
+    .action(
+      async (
+        spec: string | undefined,
+        options: JobOptions & { foreground?: boolean; stopOnInterrupt?: boolean; replace?: boolean; timeout?: string; freshState?: boolean },
+      ) => {
+        process.exitCode = await startCommand(spec, options, io);
+      },
+    );
 
   jobOptions(program.command("supervise"))
     .description("watch the pipeline's job and submit it again whenever it dies (start launches this in the background)")
@@ -286,7 +302,7 @@ export function buildProgram(): Command {
       process.exitCode = await superviseCommand(spec, options, io);
     });
 
-    jobOptions(program.command("stop"))
+  jobOptions(program.command("stop"))
     .description("stop the pipeline gracefully (its running micro-batch finishes), then DELETE the batch after --timeout")
     .option("--timeout <seconds>", "how long to wait for the graceful stop", "120")
     .action(async (spec: string | undefined, options: JobOptions & { timeout?: string }) => {
@@ -303,7 +319,7 @@ export function buildProgram(): Command {
         "Exit codes, as systemctl status does, for scripts that alert: 0 running as it should,\n" +
         "10 not running, 11 running but degraded (a sink waits for InfluxDB, a query restarts or\n" +
         "failed, the batch is not in state running), 8 Livy unreachable or failing.\n\n" +
-        "Example:\n  sensor-streaming status --json || alert \"sensor pipeline: exit $?\"",
+        'Example:\n  sensor-streaming status --json || alert "sensor pipeline: exit $?"',
     )
     .action(async (spec: string | undefined, options: JobOptions & { json?: boolean }) => {
       process.exitCode = await statusCommand(spec, options, io);

@@ -28,7 +28,11 @@ export async function superviseCommand(specFile: string | undefined, options: St
   const dir = stateDir(options);
   const other = liveSupervisor(dir, plan.pipeline);
   if (other !== undefined && other.pid !== process.pid) {
-    throw new ExitError(EXIT.alreadyRunning, `pipeline ${plan.pipeline} is already supervised by process ${other.pid} (log ${other.logFile})`, "one supervisor per pipeline is enough; sensor-streaming stop ends it");
+    throw new ExitError(
+      EXIT.alreadyRunning,
+      `pipeline ${plan.pipeline} is already supervised by process ${other.pid} (log ${other.logFile})`,
+      "one supervisor per pipeline is enough; sensor-streaming stop ends it",
+    );
   }
   const record: SupervisorRecord = {
     pipeline: plan.pipeline,

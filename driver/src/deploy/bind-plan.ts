@@ -65,7 +65,10 @@ export function bindPlan(planText: string, env: Environment, baseDir: string): s
   const bound = bind(JSON.parse(planText) as Json, undefined);
   if (unset.size > 0) {
     const names = [...unset].sort();
-    throw new BindError(`the plan needs ${names.join(", ")}, which ${names.length === 1 ? "is" : "are"} not set and ha${names.length === 1 ? "s" : "ve"} no default`, names);
+    throw new BindError(
+      `the plan needs ${names.join(", ")}, which ${names.length === 1 ? "is" : "are"} not set and ha${names.length === 1 ? "s" : "ve"} no default`,
+      names,
+    );
   }
   return `${JSON.stringify(bound, null, 2)}\n`;
 }

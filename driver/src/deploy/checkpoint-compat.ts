@@ -17,7 +17,15 @@ export interface PlanJson {
   readonly sparkConf: Readonly<Record<string, string>>;
   readonly sources: ReadonlyArray<{ name: string; kind: string; options?: Readonly<Record<string, string>>; path?: string }>;
   readonly views: ReadonlyArray<{ name: string; sqlFile: string; watermark?: { column: string; delay: string }; state?: unknown }>;
-  readonly sinks: ReadonlyArray<{ name: string; kind: string; query: string; checkpoint: string; path?: string; outputMode: string; influx?: { writeUrl: string } }>;
+  readonly sinks: ReadonlyArray<{
+    name: string;
+    kind: string;
+    query: string;
+    checkpoint: string;
+    path?: string;
+    outputMode: string;
+    influx?: { writeUrl: string };
+  }>;
 }
 
 export interface WrittenBy {
@@ -44,7 +52,6 @@ export interface SinkVerdict {
 export function recordFile(checkpointDir: string): string {
   return `${checkpointDir.replace(/\/+$/, "")}.written-by.json`;
 }
-
 
 /** The views a sink's query reads, directly or through other views, and the sources under them. */
 function lineage(plan: PlanJson, sql: Readonly<Record<string, string>>, query: string): { views: string[]; sources: string[] } {
@@ -78,9 +85,11 @@ export function compareSink(sinkName: string, before: WrittenBy, plan: PlanJson,
   const reasons: string[] = [];
   const notes: string[] = [];
   if (then.kind !== now.kind) reasons.push(`the sink changed from ${then.kind} to ${now.kind}`);
-  if ((then.path ?? "") !== (now.path ?? "")) reasons.push(`the output folder changed from ${then.path} to ${now.path} (a file sink's checkpoint belongs to its folder)`);
+  if ((then.path ?? "") !== (now.path ?? ""))
+    reasons.push(`the output folder changed from ${then.path} to ${now.path} (a file sink's checkpoint belongs to its folder)`);
   if (then.outputMode !== now.outputMode) reasons.push(`the output mode changed from ${then.outputMode} to ${now.outputMode}`);
-  if ((then.influx?.writeUrl ?? "") !== (now.influx?.writeUrl ?? "")) notes.push("the InfluxDB write URL changed (allowed; points already written stay where they are)");
+  if ((then.influx?.writeUrl ?? "") !== (now.influx?.writeUrl ?? ""))
+    notes.push("the InfluxDB write URL changed (allowed; points already written stay where they are)");
 
   const a = lineage(before.plan, before.sql, then.query);
   const b = lineage(plan, sql, now.query);
@@ -92,7 +101,9 @@ export function compareSink(sinkName: string, before: WrittenBy, plan: PlanJson,
       .sort()
       .join(",");
   if (sourceKey(before.plan, a.sources) !== sourceKey(plan, b.sources)) {
-    reasons.push(`the Kafka topic changed from ${sourceKey(before.plan, a.sources)} to ${sourceKey(plan, b.sources)} (the checkpoint's offsets belong to the old one)`);
+    reasons.push(
+      `the Kafka topic changed from ${sourceKey(before.plan, a.sources)} to ${sourceKey(plan, b.sources)} (the checkpoint's offsets belong to the old one)`,
+    );
   }
   const state = (p: PlanJson, names: string[]) => names.map((n) => p.views.find((v) => v.name === n)!).filter((v) => v.state !== undefined);
   const stateBefore = state(before.plan, a.views);
@@ -101,7 +112,8 @@ export function compareSink(sinkName: string, before: WrittenBy, plan: PlanJson,
   for (const view of stateNow) {
     const old = stateBefore.find((v) => v.name === view.name);
     if (old === undefined) reasons.push(`view ${view.name} is a new stateful operation`);
-    else if (stableJson(old.state) !== stableJson(view.state)) reasons.push(`the state of ${view.name} changed (window, grouping or aggregates): ${describeStateChange(old.state, view.state)}`);
+    else if (stableJson(old.state) !== stableJson(view.state))
+      reasons.push(`the state of ${view.name} changed (window, grouping or aggregates): ${describeStateChange(old.state, view.state)}`);
   }
   if (stateNow.length > 0 && before.plan.sparkConf["spark.sql.shuffle.partitions"] !== plan.sparkConf["spark.sql.shuffle.partitions"]) {
     notes.push(`shufflePartitions stays ${before.plan.sparkConf["spark.sql.shuffle.partitions"]}: Spark keeps the checkpoint's value`);
@@ -110,7 +122,8 @@ export function compareSink(sinkName: string, before: WrittenBy, plan: PlanJson,
     const view = plan.views.find((v) => v.name === name)!;
     const old = before.plan.views.find((v) => v.name === name);
     if (old !== undefined && stableJson(old.watermark) !== stableJson(view.watermark)) notes.push(`the watermark of ${view.name} changed (allowed)`);
-    if (old !== undefined && before.sql[old.sqlFile] !== sql[view.sqlFile] && view.state === undefined) notes.push(`${view.name} changed (projections and filters may change)`);
+    if (old !== undefined && before.sql[old.sqlFile] !== sql[view.sqlFile] && view.state === undefined)
+      notes.push(`${view.name} changed (projections and filters may change)`);
   }
   return reasons.length > 0 ? { kind: "incompatible", checkpoint, reasons } : { kind: "resumes", checkpoint, notes };
 }
@@ -127,14 +140,26 @@ export async function checkCheckpoints(plan: PlanJson, sql: Readonly<Record<stri
   for (const sink of plan.sinks) {
     const store = storeFor(sink.checkpoint);
     if (store === undefined) {
-      verdicts.push({ sink: sink.name, planned: sink.checkpoint, verdict: { kind: "unchecked", checkpoint: sink.checkpoint, notes: ["the driver cannot read this file system; Spark checks the checkpoint when the query starts"] } });
+      verdicts.push({
+        sink: sink.name,
+        planned: sink.checkpoint,
+        verdict: {
+          kind: "unchecked",
+          checkpoint: sink.checkpoint,
+          notes: ["the driver cannot read this file system; Spark checks the checkpoint when the query starts"],
+        },
+      });
       continue;
     }
     const text = await store.readText(recordFile(sink.checkpoint));
     if (text === undefined) {
       verdicts.push(
         (await store.exists(sink.checkpoint))
-          ? { sink: sink.name, planned: sink.checkpoint, verdict: { kind: "unchecked", checkpoint: sink.checkpoint, notes: ["no record of the plan that wrote this checkpoint; it resumes unchecked"] } }
+          ? {
+              sink: sink.name,
+              planned: sink.checkpoint,
+              verdict: { kind: "unchecked", checkpoint: sink.checkpoint, notes: ["no record of the plan that wrote this checkpoint; it resumes unchecked"] },
+            }
           : { sink: sink.name, planned: sink.checkpoint, verdict: { kind: "new", checkpoint: sink.checkpoint } },
       );
       continue;
@@ -149,7 +174,12 @@ export function freshCheckpoint(planned: string, at: Date): string {
   return `${planned.replace(/\/+$/, "")}.${at.toISOString().replace(/[-:.]/g, "").slice(0, 15)}`;
 }
 
-export async function recordCheckpoints(plan: PlanJson, sql: Readonly<Record<string, string>>, used: ReadonlyMap<string, string>, planned: ReadonlyMap<string, string>): Promise<void> {
+export async function recordCheckpoints(
+  plan: PlanJson,
+  sql: Readonly<Record<string, string>>,
+  used: ReadonlyMap<string, string>,
+  planned: ReadonlyMap<string, string>,
+): Promise<void> {
   for (const sink of plan.sinks) {
     const location = planned.get(sink.name) ?? sink.checkpoint;
     const store = storeFor(location);

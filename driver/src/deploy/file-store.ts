@@ -101,7 +101,12 @@ class LocalStore implements FileStore {
     return readdirSync(dir, { withFileTypes: true })
       .map((entry) => {
         const full = path.join(dir, entry.name);
-        return { name: entry.name, location: childOf(location, entry.name), directory: entry.isDirectory(), modifiedMs: statSync(full, { throwIfNoEntry: false })?.mtimeMs ?? 0 };
+        return {
+          name: entry.name,
+          location: childOf(location, entry.name),
+          directory: entry.isDirectory(),
+          modifiedMs: statSync(full, { throwIfNoEntry: false })?.mtimeMs ?? 0,
+        };
       })
       .sort((a, b) => a.name.localeCompare(b.name));
   }

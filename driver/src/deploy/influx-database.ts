@@ -45,7 +45,8 @@ export async function prepareInfluxDatabases(plan: PlanJson, timeoutMs = 5_000):
       const response = await fetch(`${baseUrl}/query`, { method: "POST", body: new URLSearchParams({ q: statement }), signal: AbortSignal.timeout(timeoutMs) });
       const body = (await response.text()).trim();
       // InfluxDB 1.x answers 200 with the error in the body (e.g. "invalid name").
-      if (!response.ok || body.includes('"error"')) said.push(`InfluxDB at ${baseUrl} refused ${statement}: HTTP ${response.status} ${body.slice(0, 200)}; the job waits until the database exists`);
+      if (!response.ok || body.includes('"error"'))
+        said.push(`InfluxDB at ${baseUrl} refused ${statement}: HTTP ${response.status} ${body.slice(0, 200)}; the job waits until the database exists`);
       else said.push(`InfluxDB database ${database} at ${baseUrl} is ready`);
     } catch (error) {
       said.push(`could not reach InfluxDB at ${baseUrl} to create database ${database} (${(error as Error).message}); the job waits for it`);

@@ -60,7 +60,9 @@ export class LockHeldError extends Error {
     readonly file: string,
     readonly owner: LockOwner | undefined,
   ) {
-    super(`${file} is held${owner === undefined ? "" : ` by process ${owner.pid}${owner.host === undefined ? "" : ` on ${owner.host}`}${owner.since === undefined ? "" : ` since ${owner.since}`}`}`);
+    super(
+      `${file} is held${owner === undefined ? "" : ` by process ${owner.pid}${owner.host === undefined ? "" : ` on ${owner.host}`}${owner.since === undefined ? "" : ` since ${owner.since}`}`}`,
+    );
     this.name = "LockHeldError";
   }
 }

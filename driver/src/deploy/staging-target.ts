@@ -134,7 +134,7 @@ export class DockerStagingTarget implements StagingTarget {
       return (await execa(this.docker, ["exec", this.container, ...args])).stdout;
     } catch (error) {
       const e = error as { stderr?: string; shortMessage?: string };
-      throw new Error(`docker exec in ${this.container} failed: ${(e.stderr || e.shortMessage || String(error)).trim()}`);
+      throw new Error(`docker exec in ${this.container} failed: ${(e.stderr || e.shortMessage || String(error)).trim()}`, { cause: error });
     }
   }
 
@@ -152,7 +152,7 @@ export class DockerStagingTarget implements StagingTarget {
       await execa(this.docker, ["cp", local, `${this.container}:${remote}`]);
     } catch (error) {
       const e = error as { stderr?: string; shortMessage?: string };
-      throw new Error(`docker cp into ${this.container} failed: ${(e.stderr || e.shortMessage || String(error)).trim()}`);
+      throw new Error(`docker cp into ${this.container} failed: ${(e.stderr || e.shortMessage || String(error)).trim()}`, { cause: error });
     }
   }
 

@@ -32,8 +32,7 @@ function windowLines(view: string, node: WindowAggregateNode, watermarkMs: numbe
   const perReading = size.ms / slide.ms;
   const delay = watermarkMs ?? 0;
   const open = Math.ceil((size.ms + delay) / slide.ms);
-  const values =
-    1 + node.statistics.reduce((sum, s) => sum + BUFFER_VALUES[s.fn], 0) + node.correlations.length * CORRELATION_VALUES;
+  const values = 1 + node.statistics.reduce((sum, s) => sum + BUFFER_VALUES[s.fn], 0) + node.correlations.length * CORRELATION_VALUES;
   return [
     `  ${node.window.name}: ${size.text} windows ${slide.ms === size.ms ? "(tumbling)" : `sliding every ${slide.text}`}, by ${node.groupBy.map((c) => c.name).join(", ")} (view ${view})`,
     `      each reading falls in ${perReading} window${perReading === 1 ? "" : "s"}`,
@@ -71,7 +70,9 @@ export function explainPlan(plan: PlanNode, env: Environment, profile: string | 
     lines.push(`  ${sqlFileName(i, view)}  ${view.name}: ${view.purpose}`);
     if (view.watermark !== undefined) {
       watermarkMs = view.watermark.delay.ms;
-      lines.push(`      watermark: ${view.watermark.column} may be ${view.watermark.delay.text} late; later readings still reach the raw outputs but no window`);
+      lines.push(
+        `      watermark: ${view.watermark.column} may be ${view.watermark.delay.text} late; later readings still reach the raw outputs but no window`,
+      );
     }
   });
   const windows = plan.views.filter((v) => v.body.kind === "window-aggregate");

@@ -17,7 +17,7 @@
  *   has the element's shape (Spark reads `ARRAY<STRUCT<...>>` element by element);
  * - null is the same as missing; required fields, the device id and the event time must be there.
  */
-import { formatJsonPath, type JsonPathStep } from "../spec/json-path.js";
+import { formatJsonPath } from "../spec/json-path.js";
 import { EVENT_TIME_LAST_DAY, type FieldType, type TimeUnit } from "../spec/pipeline-schema.js";
 import type { JoinRegistryNode, KafkaSourceNode, MessageField, ParseMessagesNode, PlanNode, RejectRule, Template } from "../plan/nodes.js";
 
@@ -98,7 +98,9 @@ export function messageContract(plan: PlanNode): MessageContract {
   const eventTime = parse.eventTime;
   const aheadRule = join.rejectRules.find((r): r is Extract<RejectRule, { kind: "event-time-ahead" }> => r.kind === "event-time-ahead");
   const maxAheadOfClock =
-    aheadRule !== undefined && aheadRule.maxAhead.ms > MIN_AHEAD_OF_CLOCK_MS ? { ms: aheadRule.maxAhead.ms, text: aheadRule.maxAhead.text } : { ms: MIN_AHEAD_OF_CLOCK_MS, text: "1 day" };
+    aheadRule !== undefined && aheadRule.maxAhead.ms > MIN_AHEAD_OF_CLOCK_MS
+      ? { ms: aheadRule.maxAhead.ms, text: aheadRule.maxAhead.text }
+      : { ms: MIN_AHEAD_OF_CLOCK_MS, text: "1 day" };
   const fields: ContractField[] = parse.fields.map((f) => ({
     name: f.name,
     path: formatJsonPath(f.path),
@@ -121,7 +123,14 @@ export function messageContract(plan: PlanNode): MessageContract {
     specFile: plan.specFile,
     schema,
     fields,
-    eventTime: { field: eventTime.field, unit: eventTime.unit, notBefore: eventTime.notBefore.text, notBeforeMs: eventTime.notBefore.ms, lastMs: LAST_MS, maxAheadOfClock },
+    eventTime: {
+      field: eventTime.field,
+      unit: eventTime.unit,
+      notBefore: eventTime.notBefore.text,
+      notBeforeMs: eventTime.notBefore.ms,
+      lastMs: LAST_MS,
+      maxAheadOfClock,
+    },
     deviceKey: join.joinOn,
     kafka: { bootstrapServers: kafka.bootstrapServers, topic: kafka.topic },
   };
@@ -143,7 +152,7 @@ function trieOf(planFields: readonly MessageField[], fields: readonly ContractFi
   const root: Trie = { members: new Map(), indices: new Map() };
   planFields.forEach((planField, i) => {
     let node = root;
-    for (const step of planField.path as readonly JsonPathStep[]) {
+    for (const step of planField.path) {
       const children: Map<string | number, Trie> = step.kind === "index" ? node.indices : node.members;
       const key = step.kind === "index" ? step.index : step.name;
       let child = children.get(key);

@@ -25,8 +25,7 @@ function sourceJson(source: SourceNode): object {
     if (source.maxOffsetsPerTrigger !== undefined) options.maxOffsetsPerTrigger = String(source.maxOffsetsPerTrigger);
     return { name: source.name, kind: "kafka", options };
   }
-  const options: Record<string, string> =
-    source.format === "csv" ? { header: "true", ignoreLeadingWhiteSpace: "true", ignoreTrailingWhiteSpace: "true" } : {};
+  const options: Record<string, string> = source.format === "csv" ? { header: "true", ignoreLeadingWhiteSpace: "true", ignoreTrailingWhiteSpace: "true" } : {};
   return { name: source.name, kind: "file", format: source.format, path: source.path, options };
 }
 

@@ -77,7 +77,10 @@ export function webHdfsBaseFor(nameNode: string, env: NodeJS.ProcessEnv = proces
   if (configured !== undefined && configured !== "") return configured.replace(/\/+$/, "");
   const host = /^hdfs:\/\/(?:[^@/]*@)?(\[[^\]]*\]|[^:/]+)/i.exec(nameNode)?.[1];
   if (host === undefined) {
-    throw new HdfsError(`${nameNode} names no NameNode host, so its WebHDFS address is unknown`, "set WEBHDFS_URL to the NameNode's HTTP address, e.g. http://localhost:9870");
+    throw new HdfsError(
+      `${nameNode} names no NameNode host, so its WebHDFS address is unknown`,
+      "set WEBHDFS_URL to the NameNode's HTTP address, e.g. http://localhost:9870",
+    );
   }
   return `http://${host}:9870`;
 }
@@ -268,7 +271,10 @@ export class WebHdfs {
     const location = redirect.headers.get("location");
     if (redirect.status !== 307 || location === null) {
       if (!redirect.ok) throw await this.failure(redirect, what);
-      throw new HdfsError(`WebHDFS at ${this.baseUrl} answered ${what} with HTTP ${redirect.status} instead of a redirect to a DataNode`, "check that WEBHDFS_URL is the NameNode's HTTP address (not HttpFS or a proxy)");
+      throw new HdfsError(
+        `WebHDFS at ${this.baseUrl} answered ${what} with HTTP ${redirect.status} instead of a redirect to a DataNode`,
+        "check that WEBHDFS_URL is the NameNode's HTTP address (not HttpFS or a proxy)",
+      );
     }
     await redirect.arrayBuffer();
     return this.fetch(new URL(location, this.baseUrl).href, method, what, body);
@@ -286,7 +292,10 @@ export class WebHdfs {
     }
     const reason = cause.cause?.code ?? cause.cause?.message ?? cause.message;
     if (nameNode) {
-      return new HdfsError(`cannot reach WebHDFS at ${this.baseUrl}${this.nameNode === undefined ? "" : ` (for ${this.nameNode})`}: ${reason}`, unreachableHint());
+      return new HdfsError(
+        `cannot reach WebHDFS at ${this.baseUrl}${this.nameNode === undefined ? "" : ` (for ${this.nameNode})`}: ${reason}`,
+        unreachableHint(),
+      );
     }
     return new HdfsError(
       `cannot reach the DataNode at ${origin} that WebHDFS sent ${what} to: ${reason}`,
@@ -329,7 +338,9 @@ export class WebHdfs {
   private error(response: Response, text: string, what: string): HdfsError {
     const remote = remoteException(text);
     if (remote !== undefined) return new HdfsError(`WebHDFS ${what}: ${remote.exception}: ${remote.message}`, HINTS[remote.exception]);
-    return new HdfsError(`WebHDFS at ${this.baseUrl} answered ${what} with HTTP ${response.status}${response.statusText === "" ? "" : ` ${response.statusText}`}: ${shortText(text)}`);
+    return new HdfsError(
+      `WebHDFS at ${this.baseUrl} answered ${what} with HTTP ${response.status}${response.statusText === "" ? "" : ` ${response.statusText}`}: ${shortText(text)}`,
+    );
   }
 }
 
@@ -364,7 +375,10 @@ function remoteException(text: string): RemoteException | undefined {
 
 /** A proxy's or Jetty's error page as one short line. */
 function shortText(text: string): string {
-  const plain = text.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim();
+  const plain = text
+    .replace(/<[^>]*>/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
   return plain === "" ? "(no message)" : plain.length > 300 ? `${plain.slice(0, 299)}…` : plain;
 }
 
@@ -374,7 +388,8 @@ function shortText(text: string): string {
  */
 function request(url: string, method: string, timeoutMs: number, body?: Buffer): Promise<Response> {
   return new Promise((resolve, reject) => {
-    const headers: http.OutgoingHttpHeaders = body === undefined ? { "Content-Length": 0 } : { "Content-Type": "application/octet-stream", "Content-Length": body.length };
+    const headers: http.OutgoingHttpHeaders =
+      body === undefined ? { "Content-Length": 0 } : { "Content-Type": "application/octet-stream", "Content-Length": body.length };
     const req = http.request(url, { method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));

@@ -25,6 +25,10 @@ export function renderTable(table: Table, maxWidth = 48): string {
   const rows: string[][] = [];
   for (let i = 0; i < table.numRows; i++) rows.push(names.map((name) => cell(table.getChild(name)?.get(i), maxWidth)));
   const widths = names.map((name, c) => Math.max(name.length, ...rows.map((r) => r[c]!.length)));
-  const line = (cells: readonly string[]) => cells.map((text, c) => text.padEnd(widths[c]!)).join("  ").trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((text, c) => text.padEnd(widths[c]!))
+      .join("  ")
+      .trimEnd();
   return [line(names), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }

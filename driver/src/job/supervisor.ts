@@ -101,7 +101,15 @@ export function launchSupervisor(stateDir: string, pipeline: string, command: re
   child.unref();
   if (child.pid === undefined) return undefined;
   // Recorded now, not when the child gets to it: a `stop` right after this start must find it.
-  const record: SupervisorRecord = { pipeline, pid: child.pid, host: os.hostname(), startedAt: new Date().toISOString(), logFile, processStart: processStart(child.pid), restarts: 0 };
+  const record: SupervisorRecord = {
+    pipeline,
+    pid: child.pid,
+    host: os.hostname(),
+    startedAt: new Date().toISOString(),
+    logFile,
+    processStart: processStart(child.pid),
+    restarts: 0,
+  };
   writeSupervisorRecord(stateDir, record);
   return record;
 }
@@ -115,7 +123,8 @@ export async function stopSupervisor(stateDir: string, pipeline: string, timeout
       process.kill(record.pid, name);
     } catch (error) {
       // Gone meanwhile, fine; another user's process is not ours to stop.
-      if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw new Error(`cannot stop the supervisor (pid ${record.pid}): ${(error as Error).message}`);
+      if ((error as NodeJS.ErrnoException).code !== "ESRCH")
+        throw new Error(`cannot stop the supervisor (pid ${record.pid}): ${(error as Error).message}`, { cause: error });
     }
   };
   signal("SIGTERM");

@@ -8,18 +8,7 @@
  */
 import fetch, { FetchError, type RequestInit } from "node-fetch";
 
-export type BatchState =
-  | "not_started"
-  | "starting"
-  | "running"
-  | "idle"
-  | "busy"
-  | "shutting_down"
-  | "error"
-  | "dead"
-  | "killed"
-  | "success"
-  | "recovering";
+export type BatchState = "not_started" | "starting" | "running" | "idle" | "busy" | "shutting_down" | "error" | "dead" | "killed" | "success" | "recovering";
 
 /** States after which a batch never runs again. */
 export const FINAL_STATES: readonly BatchState[] = ["error", "dead", "killed", "success"];
@@ -171,12 +160,21 @@ export class LivyClient {
       status = response.status;
       if (!response.ok) {
         const livyMessage = shortMessage(text);
-        throw new LivyError(`Livy answered ${method} ${path} with HTTP ${status}${response.statusText ? ` ${response.statusText}` : ""}: ${livyMessage}`, status, livyMessage);
+        throw new LivyError(
+          `Livy answered ${method} ${path} with HTTP ${status}${response.statusText ? ` ${response.statusText}` : ""}: ${livyMessage}`,
+          status,
+          livyMessage,
+        );
       }
     } catch (error) {
       if (error instanceof LivyError) throw error;
       const reason = (error as Error).name === "AbortError" ? `no answer within ${this.timeoutMs / 1000} s` : (error as Error).message;
-      throw new LivyError(`cannot reach Livy at ${this.base} (${method} ${path}): ${reason}`, undefined, undefined, error instanceof FetchError ? error.code : undefined);
+      throw new LivyError(
+        `cannot reach Livy at ${this.base} (${method} ${path}): ${reason}`,
+        undefined,
+        undefined,
+        error instanceof FetchError ? error.code : undefined,
+      );
     } finally {
       clearTimeout(timer);
     }

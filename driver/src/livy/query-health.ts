@@ -35,7 +35,16 @@ export interface QueryHealth {
   readonly error: string | undefined;
   /** Lines InfluxDB refused since the runner started. */
   readonly refusedTotal: number;
-  readonly lastRefusal: { readonly at: string; readonly batchId: number; readonly lines: number; readonly status: number; readonly reason: string; readonly path: string | undefined } | undefined;
+  readonly lastRefusal:
+    | {
+        readonly at: string;
+        readonly batchId: number;
+        readonly lines: number;
+        readonly status: number;
+        readonly reason: string;
+        readonly path: string | undefined;
+      }
+    | undefined;
   readonly lastWrite: { readonly at: string; readonly batchId: number; readonly lines: number } | undefined;
 }
 
@@ -90,11 +99,18 @@ export function queryHealth(query: string, events: readonly RunnerEvent[]): Quer
     query,
     health,
     progress: progress === undefined ? undefined : toProgress(progress),
-    waiting: health === "waiting" && wait !== undefined ? { since: wait.since, attempts: wait.attempt, cause: wait.cause, retryInMs: wait.retryInMs } : undefined,
-    restarting: health === "restarting" && restart !== undefined ? { at: restart.event.at, attempt: restart.event.attempt, cause: restart.event.cause, inMs: restart.event.inMs } : undefined,
+    waiting:
+      health === "waiting" && wait !== undefined ? { since: wait.since, attempts: wait.attempt, cause: wait.cause, retryInMs: wait.retryInMs } : undefined,
+    restarting:
+      health === "restarting" && restart !== undefined
+        ? { at: restart.event.at, attempt: restart.event.attempt, cause: restart.event.cause, inMs: restart.event.inMs }
+        : undefined,
     error: health === "failed" ? ended?.error : undefined,
     refusedTotal: refusal?.refusedTotal ?? 0,
-    lastRefusal: refusal === undefined ? undefined : { at: refusal.at, batchId: refusal.batchId, lines: refusal.lines, status: refusal.status, reason: refusal.reason, path: refusal.path },
+    lastRefusal:
+      refusal === undefined
+        ? undefined
+        : { at: refusal.at, batchId: refusal.batchId, lines: refusal.lines, status: refusal.status, reason: refusal.reason, path: refusal.path },
     lastWrite: written === undefined ? undefined : { at: written.at, batchId: written.batchId, lines: written.lines },
   };
 }

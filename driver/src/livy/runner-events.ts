@@ -39,7 +39,15 @@ const EVENT_FIELDS = {
 
 export type EventKind = keyof typeof EVENT_FIELDS;
 
-type Value<T> = T extends "string" ? string : T extends "number" ? number : T extends "string?" ? string | undefined : T extends "number?" ? number | undefined : unknown;
+type Value<T> = T extends "string"
+  ? string
+  : T extends "number"
+    ? number
+    : T extends "string?"
+      ? string | undefined
+      : T extends "number?"
+        ? number | undefined
+        : unknown;
 
 /** The event of kind K (of each kind, for a union). */
 export type EventOf<K extends EventKind> = K extends EventKind

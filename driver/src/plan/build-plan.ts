@@ -139,11 +139,7 @@ export function buildPlan(spec: PipelineSpec, specFile: string): PlanNode {
   rejectRules.push({ kind: "event-time-ahead", field: eventTimeField, path: eventTimePath, maxAhead: maxAhead(spec) });
   if (spec.registry.unregistered.value === "reject") rejectRules.push({ kind: "unregistered" });
 
-  const validColumns = [
-    ...fields.map((f) => f.name),
-    ...registryColumns,
-    ...Object.values(READING_COLUMNS),
-  ];
+  const validColumns = [...fields.map((f) => f.name), ...registryColumns, ...Object.values(READING_COLUMNS)];
   const rejectedColumns = [
     READING_COLUMNS.kafkaPartition,
     READING_COLUMNS.kafkaOffset,
@@ -225,14 +221,18 @@ export function buildPlan(spec: PipelineSpec, specFile: string): PlanNode {
       points: [
         {
           measurement: influx.measurements.raw.value,
-          fields: fields
-            .filter((f) => !tagNames.includes(f.name) && f.name !== eventTimeField)
-            .map((f) => ({ key: f.name, column: f.name, type: f.type })),
+          fields: fields.filter((f) => !tagNames.includes(f.name) && f.name !== eventTimeField).map((f) => ({ key: f.name, column: f.name, type: f.type })),
         },
       ],
       timestampColumn: READING_COLUMNS.eventTime,
     };
-    views.push({ kind: "view", name: VIEW_NAMES.influxRaw, purpose: "Raw readings as InfluxDB line protocol, timestamped at event time.", body: lines, watermark: undefined });
+    views.push({
+      kind: "view",
+      name: VIEW_NAMES.influxRaw,
+      purpose: "Raw readings as InfluxDB line protocol, timestamped at event time.",
+      body: lines,
+      watermark: undefined,
+    });
     sinks.push(influxSink("influx_raw", VIEW_NAMES.influxRaw, influx, checkpoints, "raw", refusedPath(influx, spec.sinks.rejected.path)));
   }
 
@@ -288,7 +288,9 @@ export function buildPlan(spec: PipelineSpec, specFile: string): PlanNode {
       },
       watermark: undefined,
     });
-    sinks.push(influxSink(`influx_window_${name}`, VIEW_NAMES.influxWindow(name), influx, checkpoints, "window", refusedPath(influx, spec.sinks.rejected.path)));
+    sinks.push(
+      influxSink(`influx_window_${name}`, VIEW_NAMES.influxWindow(name), influx, checkpoints, "window", refusedPath(influx, spec.sinks.rejected.path)),
+    );
   }
 
   return freezePlan({
@@ -303,12 +305,7 @@ export function buildPlan(spec: PipelineSpec, specFile: string): PlanNode {
   });
 }
 
-function parquetSink(
-  name: string,
-  query: string,
-  sink: PipelineSpec["sinks"]["raw"],
-  checkpoints: string,
-): SinkNode {
+function parquetSink(name: string, query: string, sink: PipelineSpec["sinks"]["raw"], checkpoints: string): SinkNode {
   return {
     kind: "parquet-sink",
     name,
@@ -337,14 +334,7 @@ function refusedPath(influx: InfluxSinkSpec, rejectedPath: Setting): string {
   return plainLastSegment ? `${parent}/${INFLUX_REFUSED_FOLDER}` : `${folder}/../${INFLUX_REFUSED_FOLDER}`;
 }
 
-function influxSink(
-  name: string,
-  query: string,
-  influx: InfluxSinkSpec,
-  checkpoints: string,
-  writes: "raw" | "window",
-  refused: string,
-): InfluxSinkNode {
+function influxSink(name: string, query: string, influx: InfluxSinkSpec, checkpoints: string, writes: "raw" | "window", refused: string): InfluxSinkNode {
   const version = influx.version.value === "1" ? 1 : 2;
   const params =
     version === 1

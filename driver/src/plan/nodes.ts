@@ -156,13 +156,7 @@ export interface LineProtocolNode {
   readonly timestampColumn: string;
 }
 
-export type ViewBody =
-  | ParseMessagesNode
-  | RegistryDevicesNode
-  | JoinRegistryNode
-  | SelectCheckedNode
-  | WindowAggregateNode
-  | LineProtocolNode;
+export type ViewBody = ParseMessagesNode | RegistryDevicesNode | JoinRegistryNode | SelectCheckedNode | WindowAggregateNode | LineProtocolNode;
 
 export interface ViewNode {
   readonly kind: "view";

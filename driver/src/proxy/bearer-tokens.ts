@@ -48,7 +48,8 @@ export class BearerTokens {
       throw new TokenError(`${TOKENS_ENV} is set but holds no token: authentication would be off`, `give ${TOKENS_ENV} comma-separated tokens, or unset it`);
     }
     const spaced = fromEnv.findIndex((t) => /\s/.test(t));
-    if (spaced >= 0) throw new TokenError(`${TOKENS_ENV} has a token with a space in it (token ${spaced + 1})`, "separate tokens with commas; a bearer token has no spaces");
+    if (spaced >= 0)
+      throw new TokenError(`${TOKENS_ENV} has a token with a space in it (token ${spaced + 1})`, "separate tokens with commas; a bearer token has no spaces");
     const tokens = [...fromEnv, ...(this.file === undefined ? [] : readTokenFile(this.file))];
     this.digests = [...new Set(tokens)].map(digest);
   }
@@ -81,13 +82,20 @@ function readTokenFile(file: string): string[] {
   try {
     text = readFileSync(file, "utf8");
   } catch (error) {
-    throw new TokenError(`cannot read the tokens file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, "pass --tokens-file with a readable file, one token per line");
+    throw new TokenError(
+      `cannot read the tokens file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      "pass --tokens-file with a readable file, one token per line",
+    );
   }
   const tokens = splitTokens(text, /\r?\n/, true);
   if (tokens.length === 0) {
-    throw new TokenError(`the tokens file ${file} lists no token: authentication would be off`, "write one token per line (lines starting with # are comments), or leave --tokens-file out");
+    throw new TokenError(
+      `the tokens file ${file} lists no token: authentication would be off`,
+      "write one token per line (lines starting with # are comments), or leave --tokens-file out",
+    );
   }
   const spaced = tokens.findIndex((t) => /\s/.test(t));
-  if (spaced >= 0) throw new TokenError(`the tokens file ${file} has a token with a space in it (token ${spaced + 1})`, "one token per line; a bearer token has no spaces");
+  if (spaced >= 0)
+    throw new TokenError(`the tokens file ${file} has a token with a space in it (token ${spaced + 1})`, "one token per line; a bearer token has no spaces");
   return tokens;
 }

@@ -333,7 +333,10 @@ export class GroupCommitWriter {
     pending.states.forEach((state, i) => {
       if (state === "queued") pending.states[i] = { status: "not-written", message: `not written: ${cause.queued}; send it again` };
       else if (state === "sending") {
-        pending.states[i] = { status: "unacknowledged", message: `not acknowledged: ${cause.sending}; it may still be written, so sending it again may store it twice` };
+        pending.states[i] = {
+          status: "unacknowledged",
+          message: `not acknowledged: ${cause.sending}; it may still be written, so sending it again may store it twice`,
+        };
       }
     });
     const outcomes = pending.states as RecordOutcome[];

@@ -90,7 +90,8 @@ export class KafkaTarget {
         () =>
         ({ namespace, level, log: entry }: LogEntry) => {
           const { message, timestamp: _timestamp, logger: _logger, ...fields } = entry;
-          (level === logLevel.ERROR ? log.error : log.warn).call(log, { component: "kafkajs", namespace, ...fields }, message);
+          if (level === logLevel.ERROR) log.error({ component: "kafkajs", namespace, ...fields }, message);
+          else log.warn({ component: "kafkajs", namespace, ...fields }, message);
         },
     });
   }
@@ -135,10 +136,12 @@ export class KafkaTarget {
       if ((await Promise.race([sending, stuck])) === "stuck") {
         const error = new Error(`Kafka did not answer a produce request for ${Math.round((this.options.stuckWriteMs ?? STUCK_WRITE_MS) / 1000)} s`);
         // The old producer may still finish this write (its clients were answered 503 long ago).
-        sending.then(
-          () => producer.disconnect(),
-          () => producer.disconnect(),
-        ).catch(() => undefined);
+        sending
+          .then(
+            () => producer.disconnect(),
+            () => producer.disconnect(),
+          )
+          .catch(() => undefined);
         throw error;
       }
     } catch (error) {
@@ -238,7 +241,10 @@ export class KafkaTarget {
         await producer.disconnect().catch(() => undefined);
         if (this.closed) break;
         const wait = CONNECT_BACKOFF_MS[Math.min(attempt, CONNECT_BACKOFF_MS.length - 1)]!;
-        this.options.log.warn({ brokers: this.brokers, attempt: attempt + 1, retryInMs: wait }, `cannot connect to Kafka at ${this.brokers}: ${(error as Error).message}; trying again in ${wait} ms`);
+        this.options.log.warn(
+          { brokers: this.brokers, attempt: attempt + 1, retryInMs: wait },
+          `cannot connect to Kafka at ${this.brokers}: ${(error as Error).message}; trying again in ${wait} ms`,
+        );
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, wait))), stopped]);
         clearTimeout(timer);
@@ -258,7 +264,8 @@ export class KafkaTarget {
       if (!(await admin.listTopics()).includes(this.options.topic)) {
         // It gets the broker's default partitions and replicas; a topic made meanwhile is kept.
         const created = await admin.createTopics({ topics: [{ topic: this.options.topic }], waitForLeaders: true });
-        if (created) this.options.log.info({ topic: this.options.topic }, `created topic ${this.options.topic} with the broker's default partitions and replication`);
+        if (created)
+          this.options.log.info({ topic: this.options.topic }, `created topic ${this.options.topic} with the broker's default partitions and replication`);
       }
       if (this.closed) return;
       this.topicMaxMessageBytes = await this.readMaxMessageBytes(admin);
@@ -278,7 +285,10 @@ export class KafkaTarget {
       return Number.isSafeInteger(value) && value > 0 ? value : undefined;
     } catch (error) {
       // Not fatal: a reading too large for the topic is then refused by Kafka itself (413 all the same).
-      this.options.log.warn({ topic: this.options.topic, error: (error as Error).message }, `cannot read max.message.bytes of topic ${this.options.topic}: ${(error as Error).message}; Kafka will refuse readings over it`);
+      this.options.log.warn(
+        { topic: this.options.topic, error: (error as Error).message },
+        `cannot read max.message.bytes of topic ${this.options.topic}: ${(error as Error).message}; Kafka will refuse readings over it`,
+      );
       return undefined;
     }
   }
@@ -295,8 +305,9 @@ export class KafkaTarget {
 /** Kafka's refusal of the records themselves, from a kafkajs error or one it wraps. */
 export function recordRefusal(error: unknown): RecordsRefused | undefined {
   for (let e = error as { type?: unknown; message?: string; cause?: unknown } | undefined; e !== undefined && e !== null; e = e.cause as typeof e) {
-    const code = typeof e.type === "string" ? RECORD_ERRORS[e.type] : undefined;
-    if (code !== undefined) return new RecordsRefused(`${e.type}: ${e.message ?? ""}`, code);
+    const type = typeof e.type === "string" ? e.type : undefined;
+    const code = type === undefined ? undefined : RECORD_ERRORS[type];
+    if (code !== undefined) return new RecordsRefused(`${type}: ${e.message ?? ""}`, code);
   }
   return undefined;
 }

@@ -53,7 +53,11 @@ function integerOption(value: string, name: string, min: number, max: number): n
 function bound(template: string, what: string, option: string): string {
   const resolved = resolveTemplate(parseTemplate(template), process.env);
   if (resolved.unset.length > 0) {
-    throw new ExitError(EXIT.invalidSpec, `the spec's ${what} "${template}" needs ${resolved.unset.join(", ")}, which ${resolved.unset.length === 1 ? "is" : "are"} not set`, `export ${resolved.unset.map((v) => `${v}=...`).join(" ")}, or pass ${option}`);
+    throw new ExitError(
+      EXIT.invalidSpec,
+      `the spec's ${what} "${template}" needs ${resolved.unset.join(", ")}, which ${resolved.unset.length === 1 ? "is" : "are"} not set`,
+      `export ${resolved.unset.map((v) => `${v}=...`).join(" ")}, or pass ${option}`,
+    );
   }
   return resolved.value;
 }
@@ -68,7 +72,10 @@ export async function proxyCommand(specFile: string | undefined, options: ProxyC
   const port = integerOption(options.port, "port", 0, 65535);
   const maxBody = integerOption(options.maxBody, "max-body", 1024, 256 * 1024 * 1024);
   const ackTimeoutMs = integerOption(options.ackTimeout, "ack-timeout", 100, 600_000);
-  const brokers = (options.brokers ?? bound(contract.kafka.bootstrapServers, "source.kafka.bootstrapServers", "--brokers")).split(",").map((b) => b.trim()).filter((b) => b !== "");
+  const brokers = (options.brokers ?? bound(contract.kafka.bootstrapServers, "source.kafka.bootstrapServers", "--brokers"))
+    .split(",")
+    .map((b) => b.trim())
+    .filter((b) => b !== "");
   const topic = options.topic ?? bound(contract.kafka.topic, "source.kafka.topic", "--topic");
   if (brokers.length === 0) throw new ExitError(EXIT.usage, "no Kafka broker to write to", "pass --brokers host:port[,host:port...]");
   let tokens: BearerTokens;
@@ -79,7 +86,11 @@ export async function proxyCommand(specFile: string | undefined, options: ProxyC
     throw error;
   }
   if (options.requireAuth === true && !tokens.enabled) {
-    throw new ExitError(EXIT.fileError, `--require-auth: no bearer token in ${TOKENS_ENV} or --tokens-file, and the proxy does not start without one`, `set ${TOKENS_ENV}=token-a,token-b or pass --tokens-file FILE`);
+    throw new ExitError(
+      EXIT.fileError,
+      `--require-auth: no bearer token in ${TOKENS_ENV} or --tokens-file, and the proxy does not start without one`,
+      `set ${TOKENS_ENV}=token-a,token-b or pass --tokens-file FILE`,
+    );
   }
   // Without authentication, only this machine may write unless --host says otherwise.
   const host = options.host ?? (tokens.enabled ? "0.0.0.0" : "127.0.0.1");
@@ -110,15 +121,25 @@ export async function proxyCommand(specFile: string | undefined, options: ProxyC
   });
 
   if (tokens.enabled) {
-    log.info({ auth: "on", tokens: tokens.count }, `authentication is on: POST ${STREAM_PATH} needs one of ${tokens.count} bearer token${tokens.count === 1 ? "" : "s"} (${TOKENS_ENV}${options.tokensFile === undefined ? "" : `, ${options.tokensFile}`})`);
+    log.info(
+      { auth: "on", tokens: tokens.count },
+      `authentication is on: POST ${STREAM_PATH} needs one of ${tokens.count} bearer token${tokens.count === 1 ? "" : "s"} (${TOKENS_ENV}${options.tokensFile === undefined ? "" : `, ${options.tokensFile}`})`,
+    );
   } else {
-    log.warn({ auth: "off" }, `authentication is off: no token in ${TOKENS_ENV} or --tokens-file, so whoever reaches ${host} can write readings${options.host === undefined ? " (listening on this machine only; pass --host 0.0.0.0 to accept others)" : ""}`);
+    log.warn(
+      { auth: "off" },
+      `authentication is off: no token in ${TOKENS_ENV} or --tokens-file, so whoever reaches ${host} can write readings${options.host === undefined ? " (listening on this machine only; pass --host 0.0.0.0 to accept others)" : ""}`,
+    );
   }
 
   try {
     await app.listen({ port, host });
   } catch (error) {
-    throw new ExitError(EXIT.fileError, `the proxy cannot listen on ${host}:${port}: ${(error as Error).message}`, "choose another --port, or stop what uses this one");
+    throw new ExitError(
+      EXIT.fileError,
+      `the proxy cannot listen on ${host}:${port}: ${(error as Error).message}`,
+      "choose another --port, or stop what uses this one",
+    );
   }
   // Only once the port is ours: a proxy that cannot listen has nothing of Kafka to stop.
   kafka.start();

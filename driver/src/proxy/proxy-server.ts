@@ -111,7 +111,10 @@ export function buildProxyServer(options: ProxyServerOptions): FastifyInstance {
     try {
       done(null, JSON.parse(text));
     } catch (error) {
-      const why = text.trim() === "" ? "the body is empty; send one reading (a JSON object) or an array of readings" : `the body is not JSON: ${(error as Error).message}`;
+      const why =
+        text.trim() === ""
+          ? "the body is empty; send one reading (a JSON object) or an array of readings"
+          : `the body is not JSON: ${(error as Error).message}`;
       done(Object.assign(new Error(why), { statusCode: 400, code: INVALID_JSON }), undefined);
     }
   });
@@ -172,9 +175,20 @@ export function buildProxyServer(options: ProxyServerOptions): FastifyInstance {
     };
     switch (error.code) {
       case "FST_ERR_CTP_BODY_TOO_LARGE":
-        return answer(413, errorAnswer("body-too-large", `the body is larger than ${options.maxBodyBytes} bytes; send fewer readings per request`, { limit: options.maxBodyBytes }));
+        return answer(
+          413,
+          errorAnswer("body-too-large", `the body is larger than ${options.maxBodyBytes} bytes; send fewer readings per request`, {
+            limit: options.maxBodyBytes,
+          }),
+        );
       case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-        return answer(415, errorAnswer("unsupported-media-type", `send readings as JSON with Content-Type: application/json, not ${request.headers["content-type"] ?? "no content type"}`));
+        return answer(
+          415,
+          errorAnswer(
+            "unsupported-media-type",
+            `send readings as JSON with Content-Type: application/json, not ${request.headers["content-type"] ?? "no content type"}`,
+          ),
+        );
       case UNSUPPORTED_CHARSET:
         return answer(415, errorAnswer("unsupported-media-type", error.message));
       case INVALID_JSON:
@@ -190,10 +204,13 @@ export function buildProxyServer(options: ProxyServerOptions): FastifyInstance {
   const checkCharset = async (request: FastifyRequest): Promise<void> => {
     const charset = charsetOf(request.headers["content-type"]);
     if (charset === undefined || charset.toLowerCase() === "utf-8") return;
-    throw Object.assign(new Error(`the body is declared as ${charset}; send readings as UTF-8 JSON (Content-Type: application/json, or application/json; charset=utf-8)`), {
-      statusCode: 415,
-      code: UNSUPPORTED_CHARSET,
-    });
+    throw Object.assign(
+      new Error(`the body is declared as ${charset}; send readings as UTF-8 JSON (Content-Type: application/json, or application/json; charset=utf-8)`),
+      {
+        statusCode: 415,
+        code: UNSUPPORTED_CHARSET,
+      },
+    );
   };
 
   app.post(STREAM_PATH, { preParsing: checkCharset }, async (request, reply) => {
@@ -234,7 +251,11 @@ export function buildProxyServer(options: ProxyServerOptions): FastifyInstance {
       return reply
         .code(503)
         .header("retry-after", String(error.retryAfterSeconds))
-        .send(errorAnswer("kafka-unavailable", `${error.message}; send the request again after ${error.retryAfterSeconds} s`, { retryAfter: error.retryAfterSeconds }));
+        .send(
+          errorAnswer("kafka-unavailable", `${error.message}; send the request again after ${error.retryAfterSeconds} s`, {
+            retryAfter: error.retryAfterSeconds,
+          }),
+        );
     }
     let tooLarge = 0;
     written.forEach((record, i) => {
@@ -295,7 +316,9 @@ function streamStatus(readings: number, accepted: number, notWritten: number, in
 /** The reasons of the refused readings, for the log line (at most LOGGED_REASONS). */
 function loggedReasons(results: readonly ReadingResult[]): Outcome["reasons"] {
   const refused = results.filter((r): r is Extract<ReadingResult, { status: "rejected" }> => r.status === "rejected");
-  return refused.length === 0 ? undefined : refused.slice(0, LOGGED_REASONS).map((r) => ({ index: r.index, reasons: r.reasons.map((reason) => reason.message) }));
+  return refused.length === 0
+    ? undefined
+    : refused.slice(0, LOGGED_REASONS).map((r) => ({ index: r.index, reasons: r.reasons.map((reason) => reason.message) }));
 }
 
 /** The charset parameter of a Content-Type, unquoted, if it has one. */

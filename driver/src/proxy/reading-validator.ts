@@ -41,8 +41,7 @@ export interface Reason {
 }
 
 export type Verdict =
-  | { readonly ok: true; readonly key: string | undefined; readonly value: string }
-  | { readonly ok: false; readonly reasons: readonly Reason[] };
+  { readonly ok: true; readonly key: string | undefined; readonly value: string } | { readonly ok: false; readonly reasons: readonly Reason[] };
 
 export interface ValidatorOptions {
   /** The largest reading, as compact JSON, that goes to Kafka as one message. */
@@ -103,12 +102,25 @@ export function readingValidator(contract: MessageContract, options: ValidatorOp
         if (at.length === 0) return [{ code: "not-an-object", message: `not a JSON object: ${describe(error.data)}` }];
         if (error.data === null) return missingUnder(at);
         if (field !== undefined) return [wrongType(field, `${describe(error.data)}, not ${typeText(field)}`)];
-        return [{ code: "wrong-type", path: pathText(at), message: `a value does not match its declared type: ${pathText(at)} is ${describe(error.data)}, but the spec reads ${article(error.params.type)} there` }];
+        return [
+          {
+            code: "wrong-type",
+            path: pathText(at),
+            message: `a value does not match its declared type: ${pathText(at)} is ${describe(error.data)}, but the spec reads ${article(error.params.type)} there`,
+          },
+        ];
       case "minimum":
       case "maximum":
       case "exclusiveMaximum":
         if (field !== undefined && field.name === eventField.name) {
-          return [{ code: "event-time-out-of-range", field: field.name, path: field.path, message: `event time ${field.name} (${field.path}) is out of range: not ${eventTimeRangeText(contract)}` }];
+          return [
+            {
+              code: "event-time-out-of-range",
+              field: field.name,
+              path: field.path,
+              message: `event time ${field.name} (${field.path}) is out of range: not ${eventTimeRangeText(contract)}`,
+            },
+          ];
         }
         if (field !== undefined) return [wrongType(field, `${String(error.data)}, out of the range of ${field.type}`)];
         // An element of an array beyond the indexed ones: it has the field's shape, not its name.
@@ -127,7 +139,12 @@ export function readingValidator(contract: MessageContract, options: ValidatorOp
       if (match === null) return undefined;
       ms = isoMillis(match);
       if (ms === undefined || ms < contract.eventTime.notBeforeMs || ms > contract.eventTime.lastMs) {
-        return { code: "event-time-out-of-range", field: eventField.name, path: eventField.path, message: `event time ${eventField.name} (${eventField.path}) is out of range: not ${eventTimeRangeText(contract)}` };
+        return {
+          code: "event-time-out-of-range",
+          field: eventField.name,
+          path: eventField.path,
+          message: `event time ${eventField.name} (${eventField.path}) is out of range: not ${eventTimeRangeText(contract)}`,
+        };
       }
     } else if (typeof value === "number") {
       ms = value * MS_PER_UNIT[contract.eventTime.unit];
@@ -179,7 +196,10 @@ export function readingValidator(contract: MessageContract, options: ValidatorOp
         reasons.push({ code: "malformed", message: "the reading is nested too deeply to be written again as JSON" });
       }
       if (value !== undefined && Buffer.byteLength(value) > options.maxReadingBytes) {
-        reasons.push({ code: "too-large", message: `the reading is ${Buffer.byteLength(value)} bytes as JSON; one reading may have at most ${options.maxReadingBytes}` });
+        reasons.push({
+          code: "too-large",
+          message: `the reading is ${Buffer.byteLength(value)} bytes as JSON; one reading may have at most ${options.maxReadingBytes}`,
+        });
       }
     }
     if (reasons.length > 0) return { ok: false, reasons: unique(reasons) };
@@ -191,14 +211,29 @@ export function readingValidator(contract: MessageContract, options: ValidatorOp
 /** A schema error no reason above covers: refused all the same, in ajv's words. */
 function unmapped(error: ErrorObject): Reason {
   const at = parsePointer(error.instancePath);
-  return { code: "wrong-type", path: pathText(at), message: `a value does not match the message schema at ${pathText(at)}: ${describe(error.data)} ${error.message ?? `fails ${error.keyword}`}` };
+  return {
+    code: "wrong-type",
+    path: pathText(at),
+    message: `a value does not match the message schema at ${pathText(at)}: ${describe(error.data)} ${error.message ?? `fails ${error.keyword}`}`,
+  };
 }
 
 function wrongType(field: ContractField, what: string): Reason {
-  return { code: "wrong-type", field: field.name, path: field.path, message: `a value does not match its declared type: ${field.name} (${field.path}) is ${what}` };
+  return {
+    code: "wrong-type",
+    field: field.name,
+    path: field.path,
+    message: `a value does not match its declared type: ${field.name} (${field.path}) is ${what}`,
+  };
 }
 
-const TYPE_TEXT: Readonly<Record<string, string>> = { int: "an integer (int)", long: "an integer (long)", double: "a number", boolean: "true or false", string: "a value" };
+const TYPE_TEXT: Readonly<Record<string, string>> = {
+  int: "an integer (int)",
+  long: "an integer (long)",
+  double: "a number",
+  boolean: "true or false",
+  string: "a value",
+};
 
 function typeText(field: ContractField): string {
   return TYPE_TEXT[field.type] ?? field.type;
@@ -223,11 +258,21 @@ function startsWith(pointer: readonly Segment[], prefix: readonly Segment[]): bo
 
 /** An ajv instance path (a JSON Pointer, RFC 6901) as segments. */
 function parsePointer(pointer: string): string[] {
-  return pointer === "" ? [] : pointer.slice(1).split("/").map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+  return pointer === ""
+    ? []
+    : pointer
+        .slice(1)
+        .split("/")
+        .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
 }
 
 function pathText(at: readonly Segment[]): string {
-  return "$" + at.map((s) => (/^\d+$/.test(String(s)) ? `[${s}]` : /^[A-Za-z_][A-Za-z0-9_-]*$/.test(String(s)) ? `.${s}` : `['${String(s).replace(/['\\]/g, "\\$&")}']`)).join("");
+  return (
+    "$" +
+    at
+      .map((s) => (/^\d+$/.test(String(s)) ? `[${s}]` : /^[A-Za-z_][A-Za-z0-9_-]*$/.test(String(s)) ? `.${s}` : `['${String(s).replace(/['\\]/g, "\\$&")}']`))
+      .join("")
+  );
 }
 
 /**
@@ -263,7 +308,14 @@ function valueAt(value: unknown, pointer: readonly Segment[]): unknown {
   let node = value;
   for (const segment of pointer) {
     if (node === null || typeof node !== "object") return undefined;
-    node = typeof segment === "number" ? (Array.isArray(node) ? node[segment] : undefined) : Array.isArray(node) ? undefined : (node as Record<string, unknown>)[segment];
+    node =
+      typeof segment === "number"
+        ? Array.isArray(node)
+          ? node[segment]
+          : undefined
+        : Array.isArray(node)
+          ? undefined
+          : (node as Record<string, unknown>)[segment];
   }
   return node;
 }

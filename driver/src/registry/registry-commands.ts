@@ -30,7 +30,11 @@ function registryTarget(specFile: string | undefined, options: SpecOptions): Reg
   const source = `${loaded.specFile}${loaded.profileFile === undefined ? "" : ` with ${loaded.profileFile}`}`;
   const format = spec.registry.format.value;
   if (format !== "csv") {
-    throw new ExitError(EXIT.invalidRegistry, `${source} reads its registry as ${format} (registry.format); the registry commands check and upload CSV files only`, "copy other formats with HDFS's own tools (hdfs dfs -put)");
+    throw new ExitError(
+      EXIT.invalidRegistry,
+      `${source} reads its registry as ${format} (registry.format); the registry commands check and upload CSV files only`,
+      "copy other formats with HDFS's own tools (hdfs dfs -put)",
+    );
   }
   return {
     source,
@@ -50,7 +54,11 @@ function openStore(location: string): RegistryStore {
     throw error;
   }
   if (store === undefined) {
-    throw new ExitError(EXIT.fileError, `the registry is at ${location}; the registry commands read and write local files and hdfs:// only`, "copy it with that file system's own tools");
+    throw new ExitError(
+      EXIT.fileError,
+      `the registry is at ${location}; the registry commands read and write local files and hdfs:// only`,
+      "copy it with that file system's own tools",
+    );
   }
   return store;
 }
@@ -68,7 +76,11 @@ function readCsv(file: string): Buffer {
   try {
     return readFileSync(file);
   } catch (error) {
-    throw new ExitError(EXIT.fileError, `cannot read the registry ${file}: ${(error as Error).message}`, `pass the CSV's path, e.g. sensor-streaming registry validate ${DEFAULT_REGISTRY_CSV}`);
+    throw new ExitError(
+      EXIT.fileError,
+      `cannot read the registry ${file}: ${(error as Error).message}`,
+      `pass the CSV's path, e.g. sensor-streaming registry validate ${DEFAULT_REGISTRY_CSV}`,
+    );
   }
 }
 
@@ -83,7 +95,11 @@ const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? "" 
 function checked(file: string, target: RegistryTarget, outcome: string, hint: string): RegistryCsv {
   const registry = readRegistryCsv(readCsv(file), target.shape);
   if (registry.problems.length === 0) return registry;
-  throw new ExitError(EXIT.invalidRegistry, `${formatProblems(file, registry.problems)}\n\n${file}: ${plural(registry.problems.length, "problem")} for ${target.source}; ${outcome}`, hint);
+  throw new ExitError(
+    EXIT.invalidRegistry,
+    `${formatProblems(file, registry.problems)}\n\n${file}: ${plural(registry.problems.length, "problem")} for ${target.source}; ${outcome}`,
+    hint,
+  );
 }
 
 export function registryValidateCommand(csv: string | undefined, specFile: string | undefined, options: SpecOptions, io: Output): number {
@@ -94,10 +110,20 @@ export function registryValidateCommand(csv: string | undefined, specFile: strin
   return EXIT.ok;
 }
 
-export async function registryUploadCommand(csv: string | undefined, specFile: string | undefined, options: SpecOptions & { dryRun?: boolean; ifMissing?: boolean }, io: Output): Promise<number> {
+export async function registryUploadCommand(
+  csv: string | undefined,
+  specFile: string | undefined,
+  options: SpecOptions & { dryRun?: boolean; ifMissing?: boolean },
+  io: Output,
+): Promise<number> {
   const file = csv ?? DEFAULT_REGISTRY_CSV;
   const target = registryTarget(specFile, options);
-  const registry = checked(file, target, `nothing was uploaded (${target.location} is as it was)`, "fix the lines above and upload again; sensor-streaming registry validate checks without uploading");
+  const registry = checked(
+    file,
+    target,
+    `nothing was uploaded (${target.location} is as it was)`,
+    "fix the lines above and upload again; sensor-streaming registry validate checks without uploading",
+  );
   const store = openStore(target.location);
   const current = await storeCall("read", store.location, () => store.read());
   const devices = plural(registry.rows.length, "device");
@@ -115,7 +141,8 @@ export async function registryUploadCommand(csv: string | undefined, specFile: s
   if (before === undefined) {
     io.out(`  no registry there yet: all ${devices} are new`);
   } else {
-    if (before.problems.length > 0) io.out(`  (the registry there has ${plural(before.problems.length, "problem")}; its devices are compared as Spark reads them)`);
+    if (before.problems.length > 0)
+      io.out(`  (the registry there has ${plural(before.problems.length, "problem")}; its devices are compared as Spark reads them)`);
     const lines = formatDiff(diff, target.shape);
     for (const line of lines) io.out(`  ${line}`);
     if (lines.length === 0) io.out("  the same devices and values; only the file's layout changed (row order, quoting, spacing or line ends)");
@@ -132,7 +159,11 @@ export async function registryShowCommand(specFile: string | undefined, options:
   if (current === undefined) {
     // The script uploads for the default spec and profile; another spec or profile is named.
     const args = pipelineArguments(specFile, options);
-    throw new ExitError(EXIT.fileError, `no registry at ${store.location}`, args === "" ? "upload one with ./data/upload-data.sh" : `upload one with: sensor-streaming registry upload ${DEFAULT_REGISTRY_CSV}${args}`);
+    throw new ExitError(
+      EXIT.fileError,
+      `no registry at ${store.location}`,
+      args === "" ? "upload one with ./data/upload-data.sh" : `upload one with: sensor-streaming registry upload ${DEFAULT_REGISTRY_CSV}${args}`,
+    );
   }
   const registry = readRegistryCsv(current, target.shape);
   if (registry.rows.length > 0) {

@@ -199,11 +199,17 @@ function parseLine(text: string): { values: string[]; issues: Array<{ column: nu
       i++;
       while (i < text.length) {
         if (text[i] === "\\" && text[i + 1] === '"') {
-          issues.push({ column: i + 1, message: `\\" inside a quoted value: Spark reads it as an escaped quote, RFC 4180 as a backslash ending the value; ${noQuotes}` });
+          issues.push({
+            column: i + 1,
+            message: `\\" inside a quoted value: Spark reads it as an escaped quote, RFC 4180 as a backslash ending the value; ${noQuotes}`,
+          });
           value += '"';
           i += 2;
         } else if (text[i] === '"' && text[i + 1] === '"') {
-          issues.push({ column: i + 1, message: `a doubled quote ("") inside a quoted value: Spark reads this registry with "\\" as its CSV escape character, not RFC 4180's doubled quote, and would keep quotes in the value; ${noQuotes}` });
+          issues.push({
+            column: i + 1,
+            message: `a doubled quote ("") inside a quoted value: Spark reads this registry with "\\" as its CSV escape character, not RFC 4180's doubled quote, and would keep quotes in the value; ${noQuotes}`,
+          });
           value += '"';
           i += 2;
         } else if (text[i] === '"') {
@@ -215,7 +221,11 @@ function parseLine(text: string): { values: string[]; issues: Array<{ column: nu
           i++;
         }
       }
-      if (!closed) issues.push({ column: opened + 1, message: "this quoted value is not closed on its line: Spark reads the registry one line at a time, so a value cannot contain a line break" });
+      if (!closed)
+        issues.push({
+          column: opened + 1,
+          message: "this quoted value is not closed on its line: Spark reads the registry one line at a time, so a value cannot contain a line break",
+        });
       while (isBlank(text[i])) i++;
       if (i < text.length && text[i] !== ",") {
         issues.push({ column: i + 1, message: "text after the closing quote of a value: put the whole value in double quotes" });
@@ -227,7 +237,11 @@ function parseLine(text: string): { values: string[]; issues: Array<{ column: nu
       const end = comma < 0 ? text.length : comma;
       const raw = text.slice(i, end);
       const quote = raw.indexOf('"');
-      if (quote >= 0) issues.push({ column: i + quote + 1, message: `a double quote inside an unquoted value: Spark would drop or keep it depending on what follows; ${noQuotes}` });
+      if (quote >= 0)
+        issues.push({
+          column: i + quote + 1,
+          message: `a double quote inside an unquoted value: Spark would drop or keep it depending on what follows; ${noQuotes}`,
+        });
       values.push(raw.replace(/[\u0000-\u0020]+$/, ""));
       i = end;
     }

@@ -55,7 +55,9 @@ export function formatDiff(diff: RegistryDiff, shape: RegistryShape): string[] {
   return [
     ...diff.added.map((d) => `added    ${d.key}: ${described(d)}`),
     ...diff.removed.map((d) => `removed  ${d.key}: ${described(d)}`),
-    ...diff.changed.map((c) => `changed  ${c.key}: ${c.columns.map((col) => `${col.name} ${JSON.stringify(col.before)} -> ${JSON.stringify(col.after)}`).join(", ")}`),
+    ...diff.changed.map(
+      (c) => `changed  ${c.key}: ${c.columns.map((col) => `${col.name} ${JSON.stringify(col.before)} -> ${JSON.stringify(col.after)}`).join(", ")}`,
+    ),
   ];
 }
 

@@ -57,7 +57,8 @@ export class ProxySender {
       while (batch.length > 0) {
         const answer = await this.post(`[${batch.join(",")}]`, batch.length);
         refused += answer.refused;
-        if (answer.again.length > 0) await this.waitAndRetry(`the proxy did not get ${answer.again.length} of ${batch.length} readings into Kafka`, answer.retryAfter);
+        if (answer.again.length > 0)
+          await this.waitAndRetry(`the proxy did not get ${answer.again.length} of ${batch.length} readings into Kafka`, answer.retryAfter);
         batch = answer.again.map((index) => batch[index]!);
       }
     }

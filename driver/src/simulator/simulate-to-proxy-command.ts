@@ -11,7 +11,11 @@ import { parseRegistryCsv, type RegistryDevice } from "./readings.js";
 import { simulate } from "./simulate.js";
 
 export function proxyToken(env: NodeJS.ProcessEnv): string | undefined {
-  const token = env.PROXY_TOKEN?.trim() || env.PROXY_TOKENS?.split(",").map((t) => t.trim()).find((t) => t !== "");
+  const token =
+    env.PROXY_TOKEN?.trim() ||
+    env.PROXY_TOKENS?.split(",")
+      .map((t) => t.trim())
+      .find((t) => t !== "");
   return token === "" ? undefined : token;
 }
 
@@ -26,7 +30,11 @@ function registryDevices(file: string): RegistryDevice[] {
   try {
     devices = parseRegistryCsv(text.replace(/^\uFEFF/, ""));
   } catch (error) {
-    throw new ExitError(EXIT.fileError, `cannot use the registry ${file}: ${(error as Error).message}`, "the header must name institute,DevEui,profile,classroom");
+    throw new ExitError(
+      EXIT.fileError,
+      `cannot use the registry ${file}: ${(error as Error).message}`,
+      "the header must name institute,DevEui,profile,classroom",
+    );
   }
   if (devices.length === 0) throw new ExitError(EXIT.fileError, `the registry ${file} lists no devices`);
   return devices;
@@ -45,7 +53,9 @@ export async function simulateToProxyCommand(options: SimulateCliOptions & { rea
   const controller = new AbortController();
   process.once("SIGINT", () => controller.abort());
   process.once("SIGTERM", () => controller.abort());
-  io.err(`simulator: ${devices.length} devices, ${rate} readings/s through the proxy at ${url}${durationSeconds === undefined ? " until Ctrl-C" : ` for ${durationSeconds} s`}`);
+  io.err(
+    `simulator: ${devices.length} devices, ${rate} readings/s through the proxy at ${url}${durationSeconds === undefined ? " until Ctrl-C" : ` for ${durationSeconds} s`}`,
+  );
   try {
     await simulate({
       brokers: [],

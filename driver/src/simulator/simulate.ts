@@ -51,7 +51,11 @@ export async function simulate(options: SimulateOptions): Promise<{ sent: number
       const messages: string[] = [];
       for (let i = 0; i < Math.max(0, due); i++) {
         if (random() < options.badFraction) {
-          messages.push(random() < 0.5 ? "{broken json" : JSON.stringify(readingMessage({ institute: "?", devEui: "UNREGISTERED", profile: "iaq", classroom: "?" }, Date.now(), random)));
+          messages.push(
+            random() < 0.5
+              ? "{broken json"
+              : JSON.stringify(readingMessage({ institute: "?", devEui: "UNREGISTERED", profile: "iaq", classroom: "?" }, Date.now(), random)),
+          );
           bad++;
         } else {
           const device = options.devices[Math.floor(random() * options.devices.length)]!;

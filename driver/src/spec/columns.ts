@@ -25,8 +25,4 @@ export const WINDOW_COLUMNS = {
   windowTag: "window",
 } as const;
 
-export const RESERVED_COLUMNS: readonly string[] = [
-  ...Object.values(READING_COLUMNS),
-  ...Object.values(REJECTED_COLUMNS),
-  ...Object.values(WINDOW_COLUMNS),
-];
+export const RESERVED_COLUMNS: readonly string[] = [...Object.values(READING_COLUMNS), ...Object.values(REJECTED_COLUMNS), ...Object.values(WINDOW_COLUMNS)];

@@ -6,10 +6,7 @@ import type { Environment } from "./interpolation.js";
 import type { LocatedNode } from "./located.js";
 import { pipelineSchema, type PipelineSpec } from "./pipeline-schema.js";
 
-export function decodeSpec(
-  root: LocatedNode,
-  env: Environment,
-): { spec: PipelineSpec | undefined; diagnostics: readonly Diagnostic[] } {
+export function decodeSpec(root: LocatedNode, env: Environment): { spec: PipelineSpec | undefined; diagnostics: readonly Diagnostic[] } {
   const ctx: DecodeContext = { diagnostics: [], env };
   const spec = pipelineSchema.decode(root, "", ctx);
   const complete = ctx.diagnostics.length === 0;

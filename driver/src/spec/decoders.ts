@@ -10,12 +10,7 @@
 import { allowedHint } from "./did-you-mean.js";
 import { diagnostic, type Diagnostic, type SourcePosition } from "./diagnostics.js";
 import { parseDuration, type Duration } from "./duration.js";
-import {
-  hasInterpolation,
-  parseTemplate,
-  resolveTemplate,
-  type Environment,
-} from "./interpolation.js";
+import { hasInterpolation, parseTemplate, resolveTemplate, type Environment } from "./interpolation.js";
 import { parseJsonPath, type JsonPathStep } from "./json-path.js";
 import { describeNode, type LocatedMap, type LocatedNode } from "./located.js";
 
@@ -62,10 +57,7 @@ function report(ctx: DecodeContext, d: Diagnostic): undefined {
 
 function wrongType(ctx: DecodeContext, node: LocatedNode, where: string, expected: string): undefined {
   where = where === "" ? "the spec" : where;
-  return report(
-    ctx,
-    diagnostic("wrong-type", node.pos, `${where} must be ${expected}, found ${describeNode(node)}`, `write ${expected} here`),
-  );
+  return report(ctx, diagnostic("wrong-type", node.pos, `${where} must be ${expected}, found ${describeNode(node)}`, `write ${expected} here`));
 }
 
 /** Rejects `${...}` outside settings: compiled logic must not depend on the environment. */
@@ -114,8 +106,7 @@ export function setting(): Decoder<Setting> {
   return {
     type: "string (may use ${VAR})",
     decode(node, where, ctx) {
-      const raw =
-        node.kind === "scalar" && node.value !== null && typeof node.value !== "object" ? String(node.value) : undefined;
+      const raw = node.kind === "scalar" && node.value !== null && typeof node.value !== "object" ? String(node.value) : undefined;
       if (raw === undefined) return wrongType(ctx, node, where, "a string");
       const template = parseTemplate(raw);
       if (template.error !== undefined) {
@@ -144,8 +135,7 @@ export function setting(): Decoder<Setting> {
 
 export function integer(options: { min?: number; max?: number } = {}): Decoder<Located<number>> {
   const { min, max } = options;
-  const range =
-    min !== undefined && max !== undefined ? ` from ${min} to ${max}` : min !== undefined ? ` of at least ${min}` : "";
+  const range = min !== undefined && max !== undefined ? ` from ${min} to ${max}` : min !== undefined ? ` of at least ${min}` : "";
   return {
     type: `integer${range}`,
     decode(node, where, ctx) {
@@ -236,10 +226,7 @@ export function jsonPath(): Decoder<Located<readonly JsonPathStep[]>> {
       if (node.kind !== "scalar" || typeof node.value !== "string") return wrongType(ctx, node, where, 'a JSON path such as "$.DevEui"');
       const parsed = parseJsonPath(node.value);
       if (!parsed.ok) {
-        return report(
-          ctx,
-          diagnostic("bad-json-path", node.pos, `${where}: ${parsed.problem}`, 'write "$.a.b", "$.a[0].b" or "$[\'odd name\'].b"'),
-        );
+        return report(ctx, diagnostic("bad-json-path", node.pos, `${where}: ${parsed.problem}`, 'write "$.a.b", "$.a[0].b" or "$[\'odd name\'].b"'));
       }
       return { value: parsed.steps, pos: node.pos };
     },
@@ -271,10 +258,7 @@ export function list<T>(element: Decoder<T>, options: { minItems?: number } = {}
     decode(node, where, ctx) {
       if (node.kind !== "seq") return wrongType(ctx, node, where, `a list of ${element.type}`);
       if (node.items.length < minItems) {
-        return report(
-          ctx,
-          diagnostic("bad-value", node.pos, `${where} needs at least ${minItems} item${minItems === 1 ? "" : "s"}`, `add items to ${where}`),
-        );
+        return report(ctx, diagnostic("bad-value", node.pos, `${where} needs at least ${minItems} item${minItems === 1 ? "" : "s"}`, `add items to ${where}`));
       }
       const out: T[] = [];
       node.items.forEach((item, i) => {
@@ -369,11 +353,11 @@ export function keyFailed(decoded: object | undefined, key: string): boolean {
 
 type Decoded<S> = S extends KeySpec<infer T> ? T : never;
 
-export type ObjectOf<F extends Record<string, KeySpec<any>>> = { readonly [K in keyof F]: Decoded<F[K]> } & {
+export type ObjectOf<F extends Record<string, KeySpec<unknown>>> = { readonly [K in keyof F]: Decoded<F[K]> } & {
   readonly pos: SourcePosition;
 };
 
-export function object<F extends Record<string, KeySpec<any>>>(keys: F): Decoder<ObjectOf<F>> {
+export function object<F extends Record<string, KeySpec<unknown>>>(keys: F): Decoder<ObjectOf<F>> {
   const names = Object.keys(keys);
   const docs: KeyDoc[] = names.map((key) => {
     const spec = keys[key]!;
@@ -394,22 +378,14 @@ export function object<F extends Record<string, KeySpec<any>>>(keys: F): Decoder
   };
 }
 
-function decodeObject<F extends Record<string, KeySpec<any>>>(
-  keys: F,
-  node: LocatedMap,
-  where: string,
-  ctx: DecodeContext,
-): ObjectOf<F> | undefined {
+function decodeObject<F extends Record<string, KeySpec<unknown>>>(keys: F, node: LocatedMap, where: string, ctx: DecodeContext): ObjectOf<F> | undefined {
   const names = Object.keys(keys);
   const prefix = where === "" ? "" : `${where}.`;
   for (const entry of node.entries) {
     // An unknown key is reported but does not fail the object, so the checks that need a
     // decoded spec still run and the user sees those problems in the same pass.
     if (!names.includes(entry.key)) {
-      report(
-        ctx,
-        diagnostic("unknown-key", entry.keyPos, `unknown key "${prefix}${entry.key}"`, allowedHint(entry.key, names)),
-      );
+      report(ctx, diagnostic("unknown-key", entry.keyPos, `unknown key "${prefix}${entry.key}"`, allowedHint(entry.key, names)));
     }
   }
   const out: Record<string, unknown> = { pos: node.pos };
@@ -422,10 +398,7 @@ function decodeObject<F extends Record<string, KeySpec<any>>>(
     const entry = isNull && spec.presence !== "required" ? undefined : found;
     if (entry === undefined) {
       if (spec.presence === "required") {
-        report(
-          ctx,
-          diagnostic("missing-key", node.pos, `${where === "" ? "the spec" : where} is missing the key "${key}"`, `add ${key}: (${spec.doc})`),
-        );
+        report(ctx, diagnostic("missing-key", node.pos, `${where === "" ? "the spec" : where} is missing the key "${key}"`, `add ${key}: (${spec.doc})`));
       } else if (spec.fallback !== undefined) {
         out[key] = spec.fallback(node.pos);
       }

@@ -42,24 +42,13 @@ export interface Diagnostic {
   readonly hint?: string;
 }
 
-export function diagnostic(
-  code: DiagnosticCode,
-  pos: SourcePosition,
-  message: string,
-  hint?: string,
-): Diagnostic {
+export function diagnostic(code: DiagnosticCode, pos: SourcePosition, message: string, hint?: string): Diagnostic {
   return Object.freeze(hint === undefined ? { code, pos, message } : { code, pos, message, hint });
 }
 
 /** Orders diagnostics by file, line and column so output is stable. */
 export function sortDiagnostics(list: readonly Diagnostic[]): Diagnostic[] {
-  return [...list].sort(
-    (a, b) =>
-      a.pos.file.localeCompare(b.pos.file) ||
-      a.pos.line - b.pos.line ||
-      a.pos.col - b.pos.col ||
-      a.code.localeCompare(b.code),
-  );
+  return [...list].sort((a, b) => a.pos.file.localeCompare(b.pos.file) || a.pos.line - b.pos.line || a.pos.col - b.pos.col || a.code.localeCompare(b.code));
 }
 
 /**

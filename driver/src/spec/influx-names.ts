@@ -20,7 +20,8 @@ export function influxNameProblem(name: string, kind: InfluxNameKind): string | 
   // Backslash is line protocol's escape character, and InfluxDB 1.x reads it back differently
   // in different places: measurement `a\,b` is listed as `a,b` and loses its field keys, a key
   // ending in a backslash escapes the "=" after it. Tested against InfluxDB 1.6.
-  if (name.includes("\\")) return `a ${kind} cannot contain a backslash (line protocol's escape character, which InfluxDB does not read back reliably in names)`;
+  if (name.includes("\\"))
+    return `a ${kind} cannot contain a backslash (line protocol's escape character, which InfluxDB does not read back reliably in names)`;
   if (kind !== "measurement" && name === "time") return `"time" cannot be a ${kind} (InfluxDB uses it for the timestamp)`;
   if (Buffer.byteLength(name, "utf8") > 255) return `a ${kind} is limited to 255 bytes here`;
   return undefined;

@@ -4,13 +4,9 @@
  * one value so that it maps onto one column of a declared schema.
  */
 
-export type JsonPathStep =
-  | { readonly kind: "member"; readonly name: string }
-  | { readonly kind: "index"; readonly index: number };
+export type JsonPathStep = { readonly kind: "member"; readonly name: string } | { readonly kind: "index"; readonly index: number };
 
-export type JsonPathResult =
-  | { ok: true; steps: readonly JsonPathStep[] }
-  | { ok: false; problem: string };
+export type JsonPathResult = { ok: true; steps: readonly JsonPathStep[] } | { ok: false; problem: string };
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*/;
 /** C0 and C1 controls, DEL and the Unicode line and paragraph separators. */
@@ -43,7 +39,10 @@ export function parseJsonPath(text: string): JsonPathResult {
       const name = quoted[1]!.replace(/\\(.)/gs, "$1");
       const control = CONTROL.exec(name);
       if (control !== null) {
-        return { ok: false, problem: `member name ${JSON.stringify(name)} at character ${i + 3} contains the control character U+${control[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}: the generated SQL and its schema cannot carry control characters in names` };
+        return {
+          ok: false,
+          problem: `member name ${JSON.stringify(name)} at character ${i + 3} contains the control character U+${control[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}: the generated SQL and its schema cannot carry control characters in names`,
+        };
       }
       steps.push({ kind: "member", name });
       i += quoted[0].length;
@@ -61,9 +60,7 @@ export function formatJsonPath(steps: readonly JsonPathStep[]): string {
   return (
     "$" +
     steps
-      .map((s) =>
-        s.kind === "index" ? `[${s.index}]` : /^[A-Za-z_][A-Za-z0-9_-]*$/.test(s.name) ? `.${s.name}` : `['${s.name.replace(/['\\]/g, "\\$&")}']`,
-      )
+      .map((s) => (s.kind === "index" ? `[${s.index}]` : /^[A-Za-z_][A-Za-z0-9_-]*$/.test(s.name) ? `.${s.name}` : `['${s.name.replace(/['\\]/g, "\\$&")}']`))
       .join("")
   );
 }

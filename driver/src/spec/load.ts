@@ -95,9 +95,7 @@ export function loadSpec(specFile: string, options: LoadOptions): LoadedSpec {
 
   if (diagnostics.length > 0) return { spec: undefined, diagnostics, sources, specFile: shownSpec, profileFile: shownProfile };
   if (root === undefined) {
-    diagnostics.push(
-      diagnostic("missing-key", { file: shownSpec, line: 1, col: 1 }, "the spec is empty", "start from conf/pipeline.yaml"),
-    );
+    diagnostics.push(diagnostic("missing-key", { file: shownSpec, line: 1, col: 1 }, "the spec is empty", "start from conf/pipeline.yaml"));
     return { spec: undefined, diagnostics, sources, specFile: shownSpec, profileFile: shownProfile };
   }
   const decoded = decodeSpec(root, options.env);

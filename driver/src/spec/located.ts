@@ -51,9 +51,7 @@ export function parseLocatedYaml(text: string, file: string): ParsedYaml {
   };
   for (const error of [...doc.errors, ...doc.warnings]) {
     const message = error.message.split("\n")[0] ?? error.message;
-    diagnostics.push(
-      diagnostic("yaml-syntax", posAt(error.pos[0]), `YAML: ${message}`, "fix the YAML syntax at this place"),
-    );
+    diagnostics.push(diagnostic("yaml-syntax", posAt(error.pos[0]), `YAML: ${message}`, "fix the YAML syntax at this place"));
   }
   if (doc.errors.length > 0) return { root: undefined, diagnostics };
 
@@ -74,8 +72,7 @@ export function parseLocatedYaml(text: string, file: string): ParsedYaml {
     }
     if (isScalar(yamlNode)) {
       const value = yamlNode.value;
-      const scalar: ScalarValue =
-        typeof value === "string" || typeof value === "number" || typeof value === "boolean" ? value : null;
+      const scalar: ScalarValue = typeof value === "string" || typeof value === "number" || typeof value === "boolean" ? value : null;
       return { kind: "scalar", value: scalar, pos };
     }
     if (yamlNode === null || yamlNode === undefined) return { kind: "scalar", value: null, pos };

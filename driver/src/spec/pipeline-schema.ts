@@ -176,7 +176,8 @@ const influxSchema = object({
 const sinksSchema = object({
   raw: required(
     parquetSinkSchema("${RAW_PATH:-.local-stack/data/raw}", "`event_date` (the reading's UTC date)"),
-    "Valid readings (fields, registry columns, event time, Kafka partition and offset) as Parquet, exactly once."),
+    "Valid readings (fields, registry columns, event time, Kafka partition and offset) as Parquet, exactly once.",
+  ),
   rejected: required(
     parquetSinkSchema("${REJECTED_PATH:-.local-stack/data/rejected}", "`kafka_date` (the UTC date it reached Kafka)"),
     "Rejected readings as Parquet: the raw message, the reason, Kafka partition, offset and timestamp.",
@@ -199,7 +200,11 @@ export const pipelineSchema = object({
   correlations: optional(correlationsSchema, "Pearson correlations per window and group."),
   storage: withDefault(
     object({
-      checkpoints: withDefault(setting(), "${CHECKPOINT_DIR:-.local-stack/checkpoints}", "Folder under which each sink keeps its checkpoint, in `<pipeline name>/<sink name>`."),
+      checkpoints: withDefault(
+        setting(),
+        "${CHECKPOINT_DIR:-.local-stack/checkpoints}",
+        "Folder under which each sink keeps its checkpoint, in `<pipeline name>/<sink name>`.",
+      ),
     }),
     "{}",
     "Checkpoint location.",

@@ -55,11 +55,7 @@ export function validateSpec(spec: PipelineSpec, options: ValidateOptions = { co
     spec,
     fieldNames: new Set(fields.map((f) => f.name.value)),
     fieldTypes,
-    readingColumns: [
-      ...fields.map((f) => f.name.value),
-      ...registryColumns,
-      ...Object.values(READING_COLUMNS),
-    ],
+    readingColumns: [...fields.map((f) => f.name.value), ...registryColumns, ...Object.values(READING_COLUMNS)],
     columnsKnown: !keyFailed(spec.source, "fields") && !keyFailed(spec.registry, "columns") && spec.registry?.columns !== undefined,
     guard,
   };
@@ -85,7 +81,12 @@ function checkUnique(out: Diagnostic[], names: readonly Located<string>[], what:
     if (first === undefined) seen.set(key, name);
     else {
       out.push(
-        diagnostic("duplicate-name", name.pos, `duplicate ${what} name "${name.value}" (first at line ${first.pos.line}; Spark compares names without case)`, `rename one of them`),
+        diagnostic(
+          "duplicate-name",
+          name.pos,
+          `duplicate ${what} name "${name.value}" (first at line ${first.pos.line}; Spark compares names without case)`,
+          `rename one of them`,
+        ),
       );
     }
   }
@@ -95,7 +96,14 @@ function checkColumns({ out, spec }: Checks): void {
   checkUnique(out, [...spec.source.fields.value.map((f) => f.name), ...(spec.registry.columns?.value ?? [])], "column");
   const reserved = (name: Located<string>, what: string): void => {
     if (RESERVED_COLUMNS.includes(name.value.toLowerCase())) {
-      out.push(diagnostic("duplicate-name", name.pos, `${what} "${name.value}" is a column the pipeline adds itself`, `choose another name; reserved: ${RESERVED_COLUMNS.join(", ")}`));
+      out.push(
+        diagnostic(
+          "duplicate-name",
+          name.pos,
+          `${what} "${name.value}" is a column the pipeline adds itself`,
+          `choose another name; reserved: ${RESERVED_COLUMNS.join(", ")}`,
+        ),
+      );
     }
   };
   for (const field of spec.source.fields.value) reserved(field.name, "field");
@@ -106,23 +114,41 @@ function checkMessageShape({ out, spec }: Checks): void {
   const fields = spec.source.fields.value.filter((f) => f.value.path !== undefined && f.value.type !== undefined);
   for (const conflict of buildMessageSchema(fields).conflicts) {
     const field = fields.find((f) => f.name.value === conflict.field)!;
-    out.push(diagnostic("bad-json-path", field.value.path.pos, `field "${conflict.field}": ${conflict.problem}`, "make the paths agree on the message's shape"));
+    out.push(
+      diagnostic("bad-json-path", field.value.path.pos, `field "${conflict.field}": ${conflict.problem}`, "make the paths agree on the message's shape"),
+    );
   }
 }
 
 function checkEventTime({ out, spec, fieldNames, fieldTypes }: Checks): void {
   const { field, unit } = spec.source.eventTime;
   if (!fieldNames.has(field.value)) {
-    out.push(diagnostic("unknown-field", field.pos, `source.eventTime.field "${field.value}" is not a message field`, allowedHint(field.value, [...fieldNames])));
+    out.push(
+      diagnostic("unknown-field", field.pos, `source.eventTime.field "${field.value}" is not a message field`, allowedHint(field.value, [...fieldNames])),
+    );
     return;
   }
   const type = fieldTypes.get(field.value);
   if (type === undefined) return;
   const wanted: readonly FieldType[] = unit.value === "iso8601" ? ["string"] : ["int", "long", "double"];
   if (!wanted.includes(type)) {
-    out.push(diagnostic("bad-value", unit.pos, `event time unit "${unit.value}" needs a field of type ${wanted.join(" or ")}, but "${field.value}" is ${type}`, `change the field's type or the unit`));
+    out.push(
+      diagnostic(
+        "bad-value",
+        unit.pos,
+        `event time unit "${unit.value}" needs a field of type ${wanted.join(" or ")}, but "${field.value}" is ${type}`,
+        `change the field's type or the unit`,
+      ),
+    );
   } else if (type === "int" && (unit.value === "milliseconds" || unit.value === "microseconds")) {
-    out.push(diagnostic("bad-value", unit.pos, `event time unit "${unit.value}" needs a long or double field: an int holds at most 2147483647 ${unit.value}, which is still January 1970`, `declare "${field.value}" with type: long`));
+    out.push(
+      diagnostic(
+        "bad-value",
+        unit.pos,
+        `event time unit "${unit.value}" needs a long or double field: an int holds at most 2147483647 ${unit.value}, which is still January 1970`,
+        `declare "${field.value}" with type: long`,
+      ),
+    );
   }
 }
 
@@ -131,7 +157,14 @@ function checkEventTimeLimits({ out, spec }: Checks): void {
   if (maxAhead === undefined) return;
   const watermark = spec.source.watermark;
   if (maxAhead.value.ms > MAX_AHEAD_DAYS * 86_400_000) {
-    out.push(diagnostic("bad-value", maxAhead.pos, `source.eventTime.maxAhead ${maxAhead.value.text} is more than ${MAX_AHEAD_DAYS} days`, `write at most ${MAX_AHEAD_DAYS} days, e.g. "1 day"`));
+    out.push(
+      diagnostic(
+        "bad-value",
+        maxAhead.pos,
+        `source.eventTime.maxAhead ${maxAhead.value.text} is more than ${MAX_AHEAD_DAYS} days`,
+        `write at most ${MAX_AHEAD_DAYS} days, e.g. "1 day"`,
+      ),
+    );
   } else if (spec.windows.value.length > 0 && watermark !== undefined && maxAhead.value.ms > watermark.value.ms) {
     // The watermark is the newest event time of the whole stream minus its delay: a reading
     // accepted that far ahead would close the open windows of every classroom at once.
@@ -153,17 +186,33 @@ function checkRegistry({ out, spec, fieldNames }: Checks): void {
   }
   const key = spec.registry.key;
   if (key !== undefined && (spec.registry.columns?.value ?? []).some((c) => c.value.toLowerCase() === key.value.toLowerCase())) {
-    out.push(diagnostic("duplicate-name", key.pos, `registry.key "${key.value}" is also listed in registry.columns`, "the key is matched, not carried: the reading keeps it as its join field"));
+    out.push(
+      diagnostic(
+        "duplicate-name",
+        key.pos,
+        `registry.key "${key.value}" is also listed in registry.columns`,
+        "the key is matched, not carried: the reading keeps it as its join field",
+      ),
+    );
   }
 }
 
 function checkWindows(checks: Checks): void {
   const { out, spec, guard } = checks;
   const windows = spec.windows.value;
-  checkUnique(out, windows.filter((w) => w.name !== undefined).map((w) => w.name), "window");
+  checkUnique(
+    out,
+    windows.filter((w) => w.name !== undefined).map((w) => w.name),
+    "window",
+  );
   if (windows.length > 0 && spec.source?.watermark === undefined && !keyFailed(spec.source, "watermark")) {
     out.push(
-      diagnostic("missing-watermark", spec.windows.pos, "windows need a watermark: without one Spark keeps every window's state forever and never closes a window", 'add source.watermark, e.g. "2 minutes"'),
+      diagnostic(
+        "missing-watermark",
+        spec.windows.pos,
+        "windows need a watermark: without one Spark keeps every window's state forever and never closes a window",
+        'add source.watermark, e.g. "2 minutes"',
+      ),
     );
   }
   for (const window of windows) {
@@ -184,9 +233,23 @@ function checkWindowSlide({ out }: Checks, window: WindowSpec): void {
   const slide = window.slide?.value ?? size;
   const slidePos = window.slide?.pos ?? window.size.pos;
   if (slide.ms > size.ms) {
-    out.push(diagnostic("bad-window", slidePos, `window "${window.name.value}": slide ${slide.text} is larger than size ${size.text}, so readings between windows would be lost`, "make slide at most size"));
+    out.push(
+      diagnostic(
+        "bad-window",
+        slidePos,
+        `window "${window.name.value}": slide ${slide.text} is larger than size ${size.text}, so readings between windows would be lost`,
+        "make slide at most size",
+      ),
+    );
   } else if (size.ms % slide.ms !== 0) {
-    out.push(diagnostic("bad-window", slidePos, `window "${window.name.value}": size ${size.text} is not a multiple of slide ${slide.text}`, "choose a slide that divides size, so every reading falls in the same number of windows"));
+    out.push(
+      diagnostic(
+        "bad-window",
+        slidePos,
+        `window "${window.name.value}": size ${size.text} is not a multiple of slide ${slide.text}`,
+        "choose a slide that divides size, so every reading falls in the same number of windows",
+      ),
+    );
   }
 }
 
@@ -195,7 +258,14 @@ function checkWindowGroups({ out, spec, readingColumns, columnsKnown }: Checks, 
   const groupable = readingColumns.filter((c) => c !== READING_COLUMNS.eventTime);
   for (const column of window.groupBy.value) {
     if (columnsKnown && !groupable.includes(column.value)) {
-      out.push(diagnostic("unknown-field", column.pos, `window "${window.name.value}" groups by "${column.value}", which is not a field or registry column`, allowedHint(column.value, groupable)));
+      out.push(
+        diagnostic(
+          "unknown-field",
+          column.pos,
+          `window "${window.name.value}" groups by "${column.value}", which is not a field or registry column`,
+          allowedHint(column.value, groupable),
+        ),
+      );
     }
     const problem = influxNameProblem(column.value, "tag key");
     if (spec.sinks?.influxdb !== undefined && problem !== undefined) {
@@ -214,7 +284,14 @@ function checkMetric({ out, fieldNames, fieldTypes }: Checks, metric: Located<st
   const type = fieldTypes.get(metric.value);
   if (type === undefined) return false;
   if (!NUMERIC_FIELD_TYPES.includes(type)) {
-    out.push(diagnostic("non-numeric-field", metric.pos, `${where} names "${metric.value}", which is ${type}, not a number`, `use a field of type ${NUMERIC_FIELD_TYPES.join(", ")}`));
+    out.push(
+      diagnostic(
+        "non-numeric-field",
+        metric.pos,
+        `${where} names "${metric.value}", which is ${type}, not a number`,
+        `use a field of type ${NUMERIC_FIELD_TYPES.join(", ")}`,
+      ),
+    );
     return false;
   }
   return true;
@@ -232,7 +309,12 @@ function checkCorrelations(checks: Checks): void {
   const { out, spec, guard } = checks;
   const correlations = spec.correlations;
   if (correlations === undefined) return;
-  if (correlations.pairs === undefined && correlations.allPairsOf === undefined && !keyFailed(correlations, "pairs") && !keyFailed(correlations, "allPairsOf")) {
+  if (
+    correlations.pairs === undefined &&
+    correlations.allPairsOf === undefined &&
+    !keyFailed(correlations, "pairs") &&
+    !keyFailed(correlations, "allPairsOf")
+  ) {
     out.push(diagnostic("missing-key", correlations.pos, "correlations needs pairs or allPairsOf", "add pairs: [[a, b]] or allPairsOf: [a, b, c]"));
   }
   const seenPairs = new Map<string, number>();
@@ -278,7 +360,9 @@ function checkPartitions({ out, spec, readingColumns, columnsKnown, guard }: Che
       if (!known) return;
       for (const column of sink!.partitionBy.value) {
         if (!columns.includes(column.value)) {
-          out.push(diagnostic("unknown-field", column.pos, `${where}.partitionBy "${column.value}" is not a column of that sink`, allowedHint(column.value, columns)));
+          out.push(
+            diagnostic("unknown-field", column.pos, `${where}.partitionBy "${column.value}" is not a column of that sink`, allowedHint(column.value, columns)),
+          );
         }
       }
     });
@@ -291,7 +375,8 @@ function checkInflux(checks: Checks): void {
   if (influx === undefined) return;
   const influxKey = (name: Located<string>, kind: InfluxNameKind, role: string): void => {
     const problem = influxNameProblem(name.value, kind);
-    if (problem !== undefined) out.push(diagnostic("bad-influx-name", name.pos, `${role} "${name.value}" is written as an InfluxDB ${kind}: ${problem}`, "rename it"));
+    if (problem !== undefined)
+      out.push(diagnostic("bad-influx-name", name.pos, `${role} "${name.value}" is written as an InfluxDB ${kind}: ${problem}`, "rename it"));
   };
 
   guard(() => {
@@ -305,7 +390,9 @@ function checkInflux(checks: Checks): void {
     const database = influx.database;
     const problem = database === undefined ? undefined : influxDatabaseProblem(database.value);
     if (problem !== undefined) {
-      out.push(diagnostic("bad-influx-name", database!.pos, `sinks.influxdb.database "${database!.value}": ${problem}`, "choose another database name, e.g. sensors"));
+      out.push(
+        diagnostic("bad-influx-name", database!.pos, `sinks.influxdb.database "${database!.value}": ${problem}`, "choose another database name, e.g. sensors"),
+      );
     }
     if (version === "2") {
       need("org", "add org: <your organisation>");
@@ -317,7 +404,14 @@ function checkInflux(checks: Checks): void {
     if (!/^https?:\/\/[^\s/]+/.test(influx.url.value)) {
       out.push(diagnostic("bad-value", influx.url.pos, `sinks.influxdb.url "${influx.url.value}" is not an http(s) URL`, "write e.g. http://localhost:8086"));
     } else if (influx.url.value.endsWith("/")) {
-      out.push(diagnostic("bad-value", influx.url.pos, `sinks.influxdb.url "${influx.url.value}" ends with "/"`, "write the base URL without the trailing slash; the write path is added to it"));
+      out.push(
+        diagnostic(
+          "bad-value",
+          influx.url.pos,
+          `sinks.influxdb.url "${influx.url.value}" ends with "/"`,
+          "write the base URL without the trailing slash; the write path is added to it",
+        ),
+      );
     }
   });
   guard(() => {
@@ -330,7 +424,14 @@ function checkInflux(checks: Checks): void {
       const sink = folder(spec.sinks[name].path.value);
       const mine = folder(refused.value);
       if (mine === sink || mine.startsWith(`${sink}/`) || sink.startsWith(`${mine}/`)) {
-        out.push(diagnostic("bad-value", refused.pos, `sinks.influxdb.refusedPath "${refused.value}" overlaps sinks.${name}.path "${spec.sinks[name].path.value}"`, "give the refused points a folder of their own, e.g. beside the rejected readings"));
+        out.push(
+          diagnostic(
+            "bad-value",
+            refused.pos,
+            `sinks.influxdb.refusedPath "${refused.value}" overlaps sinks.${name}.path "${spec.sinks[name].path.value}"`,
+            "give the refused points a folder of their own, e.g. beside the rejected readings",
+          ),
+        );
       }
     }
   });
@@ -338,7 +439,8 @@ function checkInflux(checks: Checks): void {
     guard(() => {
       const measurement = influx.measurements[key];
       const problem = influxNameProblem(measurement.value, "measurement");
-      if (problem !== undefined) out.push(diagnostic("bad-influx-name", measurement.pos, `measurement "${measurement.value}": ${problem}`, "choose another measurement name"));
+      if (problem !== undefined)
+        out.push(diagnostic("bad-influx-name", measurement.pos, `measurement "${measurement.value}": ${problem}`, "choose another measurement name"));
     });
   }
   guard(() => {
@@ -347,7 +449,14 @@ function checkInflux(checks: Checks): void {
     for (const tag of influx.raw.tags.value) {
       if (!readingColumns.includes(tag.value) || tag.value === READING_COLUMNS.eventTime) {
         if (columnsKnown) {
-          out.push(diagnostic("unknown-field", tag.pos, `sinks.influxdb.raw.tags "${tag.value}" is not a field or registry column`, allowedHint(tag.value, readingColumns)));
+          out.push(
+            diagnostic(
+              "unknown-field",
+              tag.pos,
+              `sinks.influxdb.raw.tags "${tag.value}" is not a field or registry column`,
+              allowedHint(tag.value, readingColumns),
+            ),
+          );
         }
       } else influxKey(tag, "tag key", "raw tag");
     }

@@ -37,7 +37,7 @@ describe("sensor-streaming validate", () => {
       const run = cli(["validate", ...args]);
       expect(run.stderr).toBe("");
       expect(run.code).toBe(0);
-      expect(run.stdout).toContain('conf/pipeline.yaml');
+      expect(run.stdout).toContain("conf/pipeline.yaml");
       expect(run.stdout).toContain('is valid: pipeline "schools"');
     }
   });
@@ -48,7 +48,10 @@ describe("sensor-streaming validate", () => {
     );
     const run = cli(["validate", file]);
     expect(run.code).toBe(2);
-    const line = readFileSync(file, "utf8").split("\n").findIndex((l) => l.includes("5 minuts")) + 1;
+    const line =
+      readFileSync(file, "utf8")
+        .split("\n")
+        .findIndex((l) => l.includes("5 minuts")) + 1;
     expect(run.stderr).toContain(`:${line}:11: error[bad-duration]: windows[0].size: "minuts" is not a time unit`);
     expect(run.stderr).toContain('did you mean "minutes"?');
     expect(run.stderr).toMatch(/\n\s+\|\s{11}\^\n/);

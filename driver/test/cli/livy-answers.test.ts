@@ -55,7 +55,16 @@ async function livyRunning(events: Array<Record<string, unknown>>): Promise<Stan
 
 /** The state file `start` would have written for batch 7, naming two queries. */
 function recordedJob(name: string, url: string): Record<string, string> {
-  const state = { pipeline: "schools", batchId: 7, livyUrl: url, target: "local", planFile: "/staging/plan.json", stopFile: "/staging/STOP", sinks: ["raw_parquet", "influx_raw"], startedAt: "2026-03-01T10:00:00Z" };
+  const state = {
+    pipeline: "schools",
+    batchId: 7,
+    livyUrl: url,
+    target: "local",
+    planFile: "/staging/plan.json",
+    stopFile: "/staging/STOP",
+    sinks: ["raw_parquet", "influx_raw"],
+    startedAt: "2026-03-01T10:00:00Z",
+  };
   const dir = stateDir(name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, "schools.json"), JSON.stringify(state));
@@ -99,8 +108,24 @@ describe("sensor-streaming status exits like systemctl status", () => {
     livy = await livyRunning([
       progress("raw_parquet"),
       progress("influx_raw"),
-      { event: "influx-refused", query: "influx_raw", batchId: 3, lines: 2, status: 400, reason: "points beyond retention policy dropped=2", refusedTotal: 2, path: "file:///data/refused" },
-      { event: "influx-waiting", query: "influx_raw", since: "2026-03-01T10:00:03Z", attempt: 4, cause: "ConnectException: Connection refused", retryInMs: 8000 },
+      {
+        event: "influx-refused",
+        query: "influx_raw",
+        batchId: 3,
+        lines: 2,
+        status: 400,
+        reason: "points beyond retention policy dropped=2",
+        refusedTotal: 2,
+        path: "file:///data/refused",
+      },
+      {
+        event: "influx-waiting",
+        query: "influx_raw",
+        since: "2026-03-01T10:00:03Z",
+        attempt: 4,
+        cause: "ConnectException: Connection refused",
+        retryInMs: 8000,
+      },
     ]);
     const env = recordedJob("waiting", livy.url);
     const text = await cli(["status"], env).done;
@@ -115,7 +140,13 @@ describe("sensor-streaming status exits like systemctl status", () => {
       problems: ["influx_raw waits for InfluxDB"],
       queries: {
         raw_parquet: { health: "ok" },
-        influx_raw: { health: "waiting", waitingSince: "2026-03-01T10:00:03Z", waitingAttempts: 4, refusedTotal: 2, lastRefusal: { status: 400, reason: "points beyond retention policy dropped=2" } },
+        influx_raw: {
+          health: "waiting",
+          waitingSince: "2026-03-01T10:00:03Z",
+          waitingAttempts: 4,
+          refusedTotal: 2,
+          lastRefusal: { status: 400, reason: "points beyond retention policy dropped=2" },
+        },
       },
     });
   });
@@ -136,7 +167,9 @@ describe("sensor-streaming start", () => {
     livy = await standInLivy(() => html(500, JETTY_500));
     const run = await cli(["start"], { LIVY_URL: livy.url, SENSOR_STREAMING_STATE: stateDir("livy-500") }).done;
     expect(run.code).toBe(8);
-    expect(run.stderr).toContain("Livy answered GET /batches?from=0&size=1000 with HTTP 500 Internal Server Error: HTTP ERROR 500 Problem accessing /batches. Reason: Server Error");
+    expect(run.stderr).toContain(
+      "Livy answered GET /batches?from=0&size=1000 with HTTP 500 Internal Server Error: HTTP ERROR 500 Problem accessing /batches. Reason: Server Error",
+    );
     expect(run.stderr).toContain("hint: Livy is up but failing");
     expect(run.stderr).not.toMatch(/<[a-z/]/i);
   }, 30_000);

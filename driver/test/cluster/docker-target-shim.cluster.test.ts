@@ -92,7 +92,8 @@ afterAll(async () => {
   await cli(["stop", spec, "--profile", "hdfs", "--timeout", "60"]).catch(() => undefined);
   const livy = new LivyClient(env.LIVY_URL);
   for (const batch of await livy.list().catch(() => [])) {
-    if (String(batch.name).startsWith(`sensor-streaming-${PIPELINE}`) && !["success", "dead", "killed", "error"].includes(batch.state)) await livy.delete(batch.id);
+    if (String(batch.name).startsWith(`sensor-streaming-${PIPELINE}`) && !["success", "dead", "killed", "error"].includes(batch.state))
+      await livy.delete(batch.id);
   }
   await hdfs.delete(parseHdfsUri(base)!.path, true).catch(() => undefined);
   rmSync(work, { recursive: true, force: true });
@@ -112,10 +113,16 @@ describe("SENSOR_STREAMING_TARGET=docker against the cluster-mode stack (docker 
     const log = readFileSync(calls, "utf8").trim().split("\n");
     const staging = cliEnv.SENSOR_STREAMING_CONTAINER_STAGING!;
     expect(log).toContainEqual(expect.stringMatching(new RegExp(`^cp \\S+ spark-master:${staging}/${PIPELINE}/[0-9a-f]{16}\\.partial$`)));
-    expect(log).toContainEqual(expect.stringMatching(new RegExp(`^exec spark-master mv ${staging}/${PIPELINE}/[0-9a-f]{16}\\.partial ${staging}/${PIPELINE}/[0-9a-f]{16}$`)));
+    expect(log).toContainEqual(
+      expect.stringMatching(new RegExp(`^exec spark-master mv ${staging}/${PIPELINE}/[0-9a-f]{16}\\.partial ${staging}/${PIPELINE}/[0-9a-f]{16}$`)),
+    );
     expect(log).toContainEqual(expect.stringMatching(/^cp \S+\.jar spark-master:\S+\/runner\/sensor-streaming-runner-[0-9a-f]{16}\.jar$/));
     // Then made readable for Livy's user, whatever the umask of the machine that copied them.
-    expect(log).toContainEqual(expect.stringMatching(new RegExp(`^exec spark-master chmod -R a\\+rX ${staging}/${PIPELINE}/[0-9a-f]{16} ${staging}/runner/sensor-streaming-runner-[0-9a-f]{16}\\.jar$`)));
+    expect(log).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`^exec spark-master chmod -R a\\+rX ${staging}/${PIPELINE}/[0-9a-f]{16} ${staging}/runner/sensor-streaming-runner-[0-9a-f]{16}\\.jar$`),
+      ),
+    );
     expect(log.every((line) => /^(exec|cp) /.test(line))).toBe(true);
 
     // Livy runs the staged plan: every valid reading lands once in Parquet on HDFS.

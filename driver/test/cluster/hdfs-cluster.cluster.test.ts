@@ -79,7 +79,11 @@ function script(name: string, args: readonly string[]): Promise<CliRun> {
   return new Promise((resolve) => {
     // The scripts run the stack themselves (stack.sh up, env): they need its settings from this
     // process (SENSOR_STREAMING_CACHE, ports), as an operator's shell would have them.
-    const child = spawn(path.join(root, name), args, { cwd: root, env: { ...process.env, ...cliEnv, SENSOR_STREAMING_SPEC: spec, SENSOR_STREAMING_PROFILE: "hdfs" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(path.join(root, name), args, {
+      cwd: root,
+      env: { ...process.env, ...cliEnv, SENSOR_STREAMING_SPEC: spec, SENSOR_STREAMING_PROFILE: "hdfs" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
@@ -106,7 +110,12 @@ function close(actual: unknown, expected: number, what: string): void {
 
 /** Every window the watermark has closed is in InfluxDB with the independently computed values. */
 async function expectWindows(watermark: number): Promise<void> {
-  const expected = expectedWindows(valid.map((v) => v.reading), 2 * MINUTE, MINUTE, watermark);
+  const expected = expectedWindows(
+    valid.map((v) => v.reading),
+    2 * MINUTE,
+    MINUTE,
+    watermark,
+  );
   await waitFor(`${expected.length} statistics points`, async () => ((await statistics()).size >= expected.length ? true : undefined), 400_000);
   const points = await statistics();
   expect(points.size).toBe(expected.length);
@@ -160,7 +169,8 @@ afterAll(async () => {
   await script("stop-spark-streaming.sh", ["--timeout", "60"]).catch(() => undefined);
   const livy = new LivyClient(env.LIVY_URL);
   for (const batch of await livy.list().catch(() => [])) {
-    if (String(batch.name).startsWith(`sensor-streaming-${PIPELINE}`) && !["success", "dead", "killed", "error"].includes(batch.state)) await livy.delete(batch.id);
+    if (String(batch.name).startsWith(`sensor-streaming-${PIPELINE}`) && !["success", "dead", "killed", "error"].includes(batch.state))
+      await livy.delete(batch.id);
   }
   // HDFS keeps its files across runs: this run's folder goes.
   const folder = parseHdfsUri(base)!.path.split("/").slice(0, 2).join("/");
@@ -200,7 +210,9 @@ describe("on HDFS and a Spark standalone cluster, through Livy", () => {
     const start = await cli(["start", spec, "--profile", "hdfs", "--no-supervise"]);
     expect(start.code, start.stderr).toBe(0);
     // The job runs on the standalone master, with an executor on each worker.
-    const master = (await (await fetch(`http://localhost:${process.env.SPARK_MASTER_WEBUI_PORT ?? 8080}/json/`)).json()) as { activeapps: Array<{ name: string; cores: number }> };
+    const master = (await (await fetch(`http://localhost:${process.env.SPARK_MASTER_WEBUI_PORT ?? 8080}/json/`)).json()) as {
+      activeapps: Array<{ name: string; cores: number }>;
+    };
     expect(master.activeapps.find((a) => a.name === `sensor-streaming ${PIPELINE}`)?.cores).toBe(2);
 
     await waitForRaw("every valid reading in Parquet on HDFS");
@@ -288,7 +300,10 @@ describe("on HDFS and a Spark standalone cluster, through Livy", () => {
     expect(await hdfs.status(`${control}/${PIPELINE}.STOP.alive`)).toBeUndefined();
 
     const changed = path.join(work, "changed.yaml");
-    writeFileSync(changed, readFileSync(spec, "utf8").replace("{ name: 2m, size: 2 minutes, slide: 1 minute,", "{ name: 2m, size: 4 minutes, slide: 1 minute,"));
+    writeFileSync(
+      changed,
+      readFileSync(spec, "utf8").replace("{ name: 2m, size: 2 minutes, slide: 1 minute,", "{ name: 2m, size: 4 minutes, slide: 1 minute,"),
+    );
     const refused = await cli(["start", changed, "--profile", "hdfs", "--no-supervise"]);
     expect(refused.code, refused.stderr).toBe(9);
     expect(refused.stderr).toContain("influx_window_2m: the state of window_2m changed");

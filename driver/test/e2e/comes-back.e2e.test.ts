@@ -73,7 +73,8 @@ afterAll(async () => {
   await runCli(["stop", spec, "--timeout", "30"], cliEnv);
   const livy = new LivyClient(env.LIVY_URL);
   for (const batch of await livy.list()) {
-    if (String(batch.name).startsWith(`sensor-streaming-${PIPELINE}-`) && !["success", "dead", "killed", "error"].includes(batch.state)) await livy.delete(batch.id);
+    if (String(batch.name).startsWith(`sensor-streaming-${PIPELINE}-`) && !["success", "dead", "killed", "error"].includes(batch.state))
+      await livy.delete(batch.id);
   }
 });
 
@@ -107,10 +108,14 @@ describe("a killed Spark driver comes back on its own", () => {
       300_000,
     );
     const supervisorLogFile = path.join(work, "state", `${PIPELINE}.supervisor.log`);
-    await waitFor("the supervisor to see its new job run", async () => (/restarted pipeline/.test(readFileSync(supervisorLogFile, "utf8")) ? true : undefined), 300_000);
+    await waitFor(
+      "the supervisor to see its new job run",
+      async () => (/restarted pipeline/.test(readFileSync(supervisorLogFile, "utf8")) ? true : undefined),
+      300_000,
+    );
     await waitFor("phase 2 in Parquet and InfluxDB", arrived, 300_000);
     const status = await runCli(["status", spec, "--json"], cliEnv);
-    expect(JSON.parse(status.stdout).running, status.stdout).toBe(true);
+    expect((JSON.parse(status.stdout) as { running: boolean }).running, status.stdout).toBe(true);
 
     const raw = await readSinkRows(path.join(work, "data", "raw"));
     const rawOffsets = raw.map((r) => String(r.kafka_offset));
@@ -131,7 +136,7 @@ describe("a killed Spark driver comes back on its own", () => {
     // Longer than a supervisor would need to notice and resubmit (5 s look + 5 s backoff + submit).
     await new Promise((r) => setTimeout(r, 30_000));
     const after = await runCli(["status", spec, "--json"], cliEnv);
-    expect(JSON.parse(after.stdout).running, "nothing restarts a stopped pipeline").toBe(false);
+    expect((JSON.parse(after.stdout) as { running: boolean }).running, "nothing restarts a stopped pipeline").toBe(false);
   }, 900_000);
 
   it("starts no second driver while a restarted Livy does not know the running one, and stop still ends it", async () => {

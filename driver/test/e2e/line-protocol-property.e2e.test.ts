@@ -46,7 +46,10 @@ let work: string;
  */
 function stackEnv(): StackEnv {
   const text = execFileSync(path.join(root, "infrastructure/local/stack.sh"), ["env"], { cwd: root, encoding: "utf8" });
-  const exports = [...text.matchAll(/^export ([A-Z_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!.replace(/\\(.)/g, "$1").replace(/^'(.*)'$/, "$1")]);
+  const exports = [...text.matchAll(/^export ([A-Z_]+)=(.*)$/gm)].map((m): [string, string] => [
+    m[1]!,
+    m[2]!.replace(/\\(.)/g, "$1").replace(/^'(.*)'$/, "$1"),
+  ]);
   return Object.fromEntries(exports) as unknown as StackEnv;
 }
 
@@ -81,7 +84,10 @@ async function writeOne(build: (id: string) => string): Promise<string> {
   const id = `c${cases++}`;
   await write(`${build(id)}\n${SENTINEL},of=${id} f=1i ${TIME}`);
   const sentinel = await query(`SELECT "f" FROM ${SENTINEL} WHERE "of" = '${id}'`);
-  expect(sentinel.flatMap((s) => s.values), `the line after ${JSON.stringify(build(id))}`).toEqual([[TIME, 1]]);
+  expect(
+    sentinel.flatMap((s) => s.values),
+    `the line after ${JSON.stringify(build(id))}`,
+  ).toEqual([[TIME, 1]]);
   return id;
 }
 
@@ -93,8 +99,7 @@ const unit = fc.oneof(
   { weight: 1, arbitrary: fc.string({ unit: "binary", minLength: 1, maxLength: 1 }) },
 );
 /** JavaScript strings with a lone surrogate cannot be sent as UTF-8 (nor come out of Spark). */
-const text = (minLength = 0): fc.Arbitrary<string> =>
-  fc.string({ unit, minLength, maxLength: 24 }).filter((s) => !/\p{Cs}/u.test(s));
+const text = (minLength = 0): fc.Arbitrary<string> => fc.string({ unit, minLength, maxLength: 24 }).filter((s) => !/\p{Cs}/u.test(s));
 const acceptedName = (kind: InfluxNameKind): fc.Arbitrary<string> => text(1).filter((s) => influxNameProblem(s, kind) === undefined);
 
 /** The documented substitution: newlines become spaces, an unrepresentable backslash U+FFFD. */
@@ -154,11 +159,14 @@ describe("every escaped position reads back from InfluxDB", () => {
   it("tag keys that validation accepts: exactly", async () => {
     await fc.assert(
       // In the pipeline tags and fields are different columns: "f" is this test's field.
-      fc.asyncProperty(acceptedName("tag key").filter((key) => key !== "f"), async (key) => {
-        const id = await writeOne((id) => `${id},${escapeKey(key)}=v f=1i ${TIME}`);
-        const [series] = await query(`SHOW TAG KEYS FROM ${id}`);
-        expect(series?.values).toEqual([[key]]);
-      }),
+      fc.asyncProperty(
+        acceptedName("tag key").filter((key) => key !== "f"),
+        async (key) => {
+          const id = await writeOne((id) => `${id},${escapeKey(key)}=v f=1i ${TIME}`);
+          const [series] = await query(`SHOW TAG KEYS FROM ${id}`);
+          expect(series?.values).toEqual([[key]]);
+        },
+      ),
       { numRuns: RUNS },
     );
   }, 300_000);
@@ -206,7 +214,7 @@ function sparkSql(statements: string, conf: Readonly<Record<string, string>>): P
 
 describe("the Spark SQL escaping", () => {
   it("agrees with its TypeScript twin on a few hundred strings, and its lines read back from InfluxDB", async () => {
-    const edges = ["", "B12\\", "a\\,b", "x\\ y\\=z\"w", "\\", "\\\\", "a\r\nb\\\n", "é€😀", "\u0000", "a\u2028\\\u2028", "\\\u0085"];
+    const edges = ["", "B12\\", "a\\,b", 'x\\ y\\=z"w', "\\", "\\\\", "a\r\nb\\\n", "é€😀", "\u0000", "a\u2028\\\u2028", "\\\u0085"];
     const inputs = [...edges, ...fc.sample(text(), { numRuns: 300, seed: 20261128 })];
     const hex = (s: string): string => Buffer.from(s, "utf8").toString("hex");
     const rows = inputs.map((s, i) => `(${i}, '${hex(s)}')`).join(",\n");
@@ -224,7 +232,8 @@ describe("the Spark SQL escaping", () => {
     const fromSpark = new Map<number, { tag: string; str: string }>();
     for (const line of output) {
       const match = /^(\d+)\t([0-9A-F]*)\t([0-9A-F]*)$/.exec(line);
-      if (match !== null) fromSpark.set(Number(match[1]), { tag: Buffer.from(match[2]!, "hex").toString("utf8"), str: Buffer.from(match[3]!, "hex").toString("utf8") });
+      if (match !== null)
+        fromSpark.set(Number(match[1]), { tag: Buffer.from(match[2]!, "hex").toString("utf8"), str: Buffer.from(match[3]!, "hex").toString("utf8") });
     }
     expect(fromSpark.size, output.slice(-20).join("\n")).toBe(inputs.length);
     inputs.forEach((s, i) => {

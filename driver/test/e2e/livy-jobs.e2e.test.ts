@@ -62,7 +62,9 @@ describe("start, status, stop through Livy", () => {
     await produce(generate(T0, T0 + 3 * 60_000, 20_000, 3).map(message));
     const start = await runCli(["start", spec, "--no-supervise"], cliEnv);
     expect(start.stderr).toContain("waiting until Spark runs every query");
-    expect(start.stderr, "start creates the InfluxDB 1.x database the plan writes to").toMatch(/InfluxDB database sensors_e2e at http:\/\/localhost:\d+ is ready/);
+    expect(start.stderr, "start creates the InfluxDB 1.x database the plan writes to").toMatch(
+      /InfluxDB database sensors_e2e at http:\/\/localhost:\d+ is ready/,
+    );
     expect(start.code, start.stderr).toBe(0);
     const id = Number(/running as Livy batch (\d+)/.exec(start.stdout)?.[1]);
     expect(await new LivyClient(env.LIVY_URL).state(id)).toBe("running");
@@ -81,8 +83,16 @@ describe("start, status, stop through Livy", () => {
 
     // Readings flow to Parquet and InfluxDB, windows close once the watermark passes them.
     await produce([message({ device: DEVICES[0]!, t: T0 + 10 * 60_000, temperature: 20, co2: 500 })]);
-    await waitFor("raw rows in Parquet", async () => ((await readSinkRows(path.join(work, "data/raw")).catch(() => [])).length >= offsets.length ? true : undefined), 180_000);
-    await waitFor("statistics in InfluxDB", async () => ((await influxPoints(env.INFLUXDB_URL, DATABASE, "classroom_statistics")).length > 0 ? true : undefined), 180_000);
+    await waitFor(
+      "raw rows in Parquet",
+      async () => ((await readSinkRows(path.join(work, "data/raw")).catch(() => [])).length >= offsets.length ? true : undefined),
+      180_000,
+    );
+    await waitFor(
+      "statistics in InfluxDB",
+      async () => ((await influxPoints(env.INFLUXDB_URL, DATABASE, "classroom_statistics")).length > 0 ? true : undefined),
+      180_000,
+    );
   }, 600_000);
 
   it("stops gracefully, twice without harm, and a restart resumes without loss or duplicates", async () => {
@@ -103,7 +113,11 @@ describe("start, status, stop through Livy", () => {
     await produce(generate(T0 + 11 * 60_000, T0 + 12 * 60_000, 20_000, 4).map(message));
     const restart = await runCli(["start", spec, "--no-supervise"], cliEnv);
     expect(restart.code, restart.stderr).toBe(0);
-    await waitFor("the new readings in Parquet", async () => ((await readSinkRows(path.join(work, "data/raw"))).length >= offsets.length ? true : undefined), 180_000);
+    await waitFor(
+      "the new readings in Parquet",
+      async () => ((await readSinkRows(path.join(work, "data/raw"))).length >= offsets.length ? true : undefined),
+      180_000,
+    );
     expect((await runCli(["stop", spec], cliEnv)).code).toBe(0);
     const raw = await readSinkRows(path.join(work, "data/raw"));
     expect(raw.map((r) => String(r.kafka_offset)).sort()).toEqual([...offsets].sort());
@@ -125,12 +139,14 @@ describe("start, status, stop through Livy", () => {
     let screen = "";
     child.stdout.on("data", (chunk: Buffer) => (screen += chunk.toString("utf8")));
     const exited = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? -1)));
-    await waitFor("the live view", async () => (/raw_parquet\s+batch \d+/.test(screen) && /influx_window_2m\s+batch \d+/.test(screen) ? true : undefined), 240_000).catch(
-      (error: Error) => {
-        child.kill();
-        throw new Error(`${error.message}; the terminal showed:\n${screen.slice(-3000)}`);
-      },
-    );
+    await waitFor(
+      "the live view",
+      async () => (/raw_parquet\s+batch \d+/.test(screen) && /influx_window_2m\s+batch \d+/.test(screen) ? true : undefined),
+      240_000,
+    ).catch((error: Error) => {
+      child.kill();
+      throw new Error(`${error.message}; the terminal showed:\n${screen.slice(-3000)}`);
+    });
     expect(screen).toMatch(/pipeline e2e_livy: Livy batch \d+ running, up/);
     expect(screen).toMatch(/influx_window_2m\s+batch \d+, \d+ rows, in [\d.]+\/s, processed [\d.]+\/s, \d+ ms/);
     child.stdin.write("\x03");
@@ -202,7 +218,9 @@ describe("start, status, stop through Livy", () => {
     expect(outside.stderr).toContain("Livy refused the request:");
     expect(outside.stderr).toMatch(/not-whitelisted/);
     const batches = await new LivyClient(env.LIVY_URL).list();
-    expect(batches.filter((b) => String(b.name).startsWith("sensor-streaming-e2e_livy-") && !["success", "dead", "killed", "error"].includes(b.state))).toEqual([]);
+    expect(batches.filter((b) => String(b.name).startsWith("sensor-streaming-e2e_livy-") && !["success", "dead", "killed", "error"].includes(b.state))).toEqual(
+      [],
+    );
   }, 120_000);
 
   it("says clearly when Livy cannot be reached", async () => {

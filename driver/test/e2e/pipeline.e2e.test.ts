@@ -76,12 +76,7 @@ async function statisticsPoints() {
 
 /** Waits until InfluxDB holds a statistics point for every window expected to be closed. */
 async function waitForWindows(expected: readonly WindowStats[], runner: RunnerProcess): Promise<void> {
-  await waitFor(
-    `${expected.length} statistics points`,
-    async () => ((await statisticsPoints()).length >= expected.length ? true : undefined),
-    240_000,
-    runner,
-  );
+  await waitFor(`${expected.length} statistics points`, async () => ((await statisticsPoints()).length >= expected.length ? true : undefined), 240_000, runner);
 }
 
 function key(institute: unknown, classroom: unknown, end: unknown): string {
@@ -119,17 +114,39 @@ describe("the compiled pipeline on real Kafka, Spark and InfluxDB", () => {
     await sendValid(phaseA);
     await sendRejected([
       { value: "{not json", reason: "malformed JSON: not a JSON object" },
-      { value: JSON.stringify({ deviceName: "x", GWInfo: [{ gwname: "g", sendtime: T0 }], parsedPayload: {} }), reason: "missing required field device_id ($.DevEui)" },
-      { value: JSON.stringify({ DevEui: "A1-IAQ", GWInfo: [], parsedPayload: { temperature: 1 } }), reason: "missing or invalid event time sent_at ($.GWInfo[0].sendtime)" },
-      { value: JSON.stringify({ DevEui: "NOT-REGISTERED", GWInfo: [{ gwname: "g", sendtime: T0 }], parsedPayload: { temperature: 1 } }), reason: "device not in the registry" },
-      { value: JSON.stringify({ DevEui: "A1-IAQ", GWInfo: [{ gwname: "g", sendtime: T0 }], parsedPayload: { co2: "n/a" } }), reason: "a value does not match its declared type" },
+      {
+        value: JSON.stringify({ deviceName: "x", GWInfo: [{ gwname: "g", sendtime: T0 }], parsedPayload: {} }),
+        reason: "missing required field device_id ($.DevEui)",
+      },
+      {
+        value: JSON.stringify({ DevEui: "A1-IAQ", GWInfo: [], parsedPayload: { temperature: 1 } }),
+        reason: "missing or invalid event time sent_at ($.GWInfo[0].sendtime)",
+      },
+      {
+        value: JSON.stringify({ DevEui: "NOT-REGISTERED", GWInfo: [{ gwname: "g", sendtime: T0 }], parsedPayload: { temperature: 1 } }),
+        reason: "device not in the registry",
+      },
+      {
+        value: JSON.stringify({ DevEui: "A1-IAQ", GWInfo: [{ gwname: "g", sendtime: T0 }], parsedPayload: { co2: "n/a" } }),
+        reason: "a value does not match its declared type",
+      },
     ]);
     await sendValid([advanceA]);
 
     const runner = startRunner("run-1");
-    const expected = expectedWindows(sentValid.map((s) => s.reading), SIZE, SLIDE, advanceA.t - WATERMARK_DELAY);
+    const expected = expectedWindows(
+      sentValid.map((s) => s.reading),
+      SIZE,
+      SLIDE,
+      advanceA.t - WATERMARK_DELAY,
+    );
     await waitForWindows(expected, runner);
-    await waitFor("every raw point", async () => ((await influxPoints(env.INFLUXDB_URL, DATABASE, "sensor_readings")).length >= sentValid.length ? true : undefined), 120_000, runner);
+    await waitFor(
+      "every raw point",
+      async () => ((await influxPoints(env.INFLUXDB_URL, DATABASE, "sensor_readings")).length >= sentValid.length ? true : undefined),
+      120_000,
+      runner,
+    );
     expect(await runner.stop()).toBe(0);
     expect(runner.events.some((e) => e.event === "runner-stopping")).toBe(true);
     expect(runner.events.filter((e) => e.event === "query-progress").length).toBeGreaterThan(0);
@@ -191,7 +208,7 @@ describe("the compiled pipeline on real Kafka, Spark and InfluxDB", () => {
 
     const points = await influxPoints(env.INFLUXDB_URL, DATABASE, "sensor_readings");
     expect(points.length).toBe(sentValid.length);
-    const quoted = points.find((p) => typeof p.pir === "string" && (p.pir as string).includes("quoted"));
+    const quoted = points.find((p) => typeof p.pir === "string" && p.pir.includes("quoted"));
     expect(quoted?.pir).toBe('idle "quoted" \\ back');
     const withComma = points.filter((p) => p.classroom === "Sala, gran=2");
     expect(withComma.length).toBe(sentValid.filter((s) => s.reading.device.classroom === "Sala, gran=2").length);
@@ -201,7 +218,12 @@ describe("the compiled pipeline on real Kafka, Spark and InfluxDB", () => {
     await sendValid(phaseB);
     await sendValid([advanceB]);
     const runner = startRunner("run-2");
-    const expected = expectedWindows(sentValid.map((s) => s.reading), SIZE, SLIDE, advanceB.t - WATERMARK_DELAY);
+    const expected = expectedWindows(
+      sentValid.map((s) => s.reading),
+      SIZE,
+      SLIDE,
+      advanceB.t - WATERMARK_DELAY,
+    );
     await waitForWindows(expected, runner);
     await waitFor("every raw row", async () => ((await readSinkRows(path.join(work, "raw"))).length >= sentValid.length ? true : undefined), 120_000, runner);
     expect(await runner.stop()).toBe(0);

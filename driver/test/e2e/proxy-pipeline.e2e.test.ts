@@ -72,7 +72,8 @@ afterAll(async () => {
   proxy?.kill("SIGTERM");
   const livy = new LivyClient(env.LIVY_URL);
   for (const batch of await livy.list().catch(() => [])) {
-    if (String(batch.name).startsWith(`sensor-streaming-${PIPELINE}-`) && !["success", "dead", "killed", "error"].includes(batch.state)) await livy.delete(batch.id);
+    if (String(batch.name).startsWith(`sensor-streaming-${PIPELINE}-`) && !["success", "dead", "killed", "error"].includes(batch.state))
+      await livy.delete(batch.id);
   }
 });
 
@@ -81,9 +82,14 @@ describe("sensors -> HTTP -> the proxy -> Kafka -> the pipeline -> Parquet and I
     const start = await runCli(["start", spec, "--no-supervise"], cliEnv);
     expect(start.code, start.stderr).toBe(0);
     try {
-      const simulate = await runCli(["simulate", "--to", proxyUrl, "--registry", path.join(work, "registry.csv"), "--rate", "40", "--duration", "8", "--bad", "0.05", "--seed", "3"], cliEnv);
+      const simulate = await runCli(
+        ["simulate", "--to", proxyUrl, "--registry", path.join(work, "registry.csv"), "--rate", "40", "--duration", "8", "--bad", "0.05", "--seed", "3"],
+        cliEnv,
+      );
       expect(simulate.code, simulate.stderr).toBe(0);
-      const done = /simulator: done, (\d+) readings and (\d+) bad messages sent .*\(the proxy refused (\d+) as invalid\)/.exec(`${simulate.stdout}${simulate.stderr}`);
+      const done = /simulator: done, (\d+) readings and (\d+) bad messages sent .*\(the proxy refused (\d+) as invalid\)/.exec(
+        `${simulate.stdout}${simulate.stderr}`,
+      );
       expect(done, `${simulate.stdout}${simulate.stderr}`).not.toBeNull();
       const [sent, bad, refused] = done!.slice(1).map(Number) as [number, number, number];
       expect(sent).toBeGreaterThan(100);
@@ -93,16 +99,28 @@ describe("sensors -> HTTP -> the proxy -> Kafka -> the pipeline -> Parquet and I
       const inTopic = await topicSize();
       expect(inTopic).toBe(sent + bad - refused);
 
-      await waitFor("every posted reading in Parquet", async () => ((await readSinkRows(path.join(work, "data/raw")).catch(() => [])).length >= sent ? true : undefined), 300_000);
+      await waitFor(
+        "every posted reading in Parquet",
+        async () => ((await readSinkRows(path.join(work, "data/raw")).catch(() => [])).length >= sent ? true : undefined),
+        300_000,
+      );
       const raw = await readSinkRows(path.join(work, "data/raw"));
       expect(raw.length).toBe(sent);
       expect(new Set(raw.map((r) => String(r.kafka_offset))).size).toBe(sent);
       // A point is a device's reading at one instant: readings of a device sent within the same
       // millisecond are one point in InfluxDB.
       const points = new Set(raw.map((r) => `${String(r.device_id)} ${(r.event_time as Date).getTime()}`)).size;
-      await waitFor("every posted reading in InfluxDB", async () => ((await influxPoints(env.INFLUXDB_URL, DATABASE, "sensor_readings")).length >= points ? true : undefined), 300_000);
+      await waitFor(
+        "every posted reading in InfluxDB",
+        async () => ((await influxPoints(env.INFLUXDB_URL, DATABASE, "sensor_readings")).length >= points ? true : undefined),
+        300_000,
+      );
       expect((await influxPoints(env.INFLUXDB_URL, DATABASE, "sensor_readings")).length).toBe(points);
-      await waitFor("the unregistered devices' readings in the dead letters", async () => ((await readSinkRows(path.join(work, "data/rejected")).catch(() => [])).length >= inTopic - sent ? true : undefined), 120_000);
+      await waitFor(
+        "the unregistered devices' readings in the dead letters",
+        async () => ((await readSinkRows(path.join(work, "data/rejected")).catch(() => [])).length >= inTopic - sent ? true : undefined),
+        120_000,
+      );
       const dead = await readSinkRows(path.join(work, "data/rejected"));
       expect(dead.length).toBe(inTopic - sent);
       expect(new Set(dead.map((r) => r.reject_reason))).toEqual(new Set(dead.length === 0 ? [] : ["device not in the registry"]));

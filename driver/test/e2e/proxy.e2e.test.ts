@@ -82,12 +82,12 @@ class ProxyProcess {
     }
   }
 
-  post(body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: Record<string, any> }> {
+  post(body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: AnswerBody }> {
     return fetch(`${this.url}/stream`, {
       method: "POST",
       headers: { "content-type": "application/json", ...headers },
       body: typeof body === "string" ? body : JSON.stringify(body),
-    }).then(async (response) => ({ status: response.status, headers: response.headers, body: (await response.json()) as Record<string, any> }));
+    }).then(async (response) => ({ status: response.status, headers: response.headers, body: (await response.json()) as AnswerBody }));
   }
 
   async stop(): Promise<number> {
@@ -126,11 +126,32 @@ async function topicCount(topic: string): Promise<number> {
   }
 }
 
+/**
+ * What the tests read of the proxy's JSON answer: a StreamAnswer's results (an ErrorAnswer has
+ * none, and a test reads them only after checking the status).
+ */
+interface AnswerBody {
+  readonly results: ReadonlyArray<{
+    readonly index: number;
+    readonly status: string;
+    readonly reasons: ReadonlyArray<{ readonly code: string; readonly path: string }>;
+  }>;
+  readonly [key: string]: unknown;
+}
+
+/** A reading in Kafka, as reading() below makes them (what the tests read of it). */
+interface StoredReading {
+  readonly DevEui: string;
+  readonly deviceName: string;
+  readonly GWInfo: ReadonlyArray<{ readonly sendtime: number }>;
+  readonly [key: string]: unknown;
+}
+
 interface Stored {
   readonly partition: number;
   readonly offset: number;
   readonly key: string | undefined;
-  readonly value: Record<string, any>;
+  readonly value: StoredReading;
 }
 
 /** Every message of the topic up to its current end, in offset order per partition. */
@@ -150,13 +171,16 @@ async function readTopic(topic: string): Promise<Stored[]> {
       eachMessage: async ({ partition, message }) => {
         const offset = Number(message.offset);
         if (offset >= ends.get(partition)!) return;
-        out.push({ partition, offset, key: message.key?.toString("utf8"), value: JSON.parse(message.value!.toString("utf8")) as Record<string, any> });
+        out.push({ partition, offset, key: message.key?.toString("utf8"), value: JSON.parse(message.value!.toString("utf8")) as StoredReading });
         if (offset === ends.get(partition)! - 1) waiting.delete(partition);
         if (waiting.size === 0) resolve();
       },
     });
   });
-  await Promise.race([done, sleep(60_000).then(() => Promise.reject(new Error(`reading ${topic} took over 60 s; still waiting for partitions ${[...waiting].join(", ")}`)))]);
+  await Promise.race([
+    done,
+    sleep(60_000).then(() => Promise.reject(new Error(`reading ${topic} took over 60 s; still waiting for partitions ${[...waiting].join(", ")}`))),
+  ]);
   await consumer.disconnect();
   return out.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
 }
@@ -228,19 +252,24 @@ describe("the ingestion proxy with the local stack's Kafka", () => {
       const mine = stored.filter((m) => m.value.DevEui === device.devEui);
       expect(new Set(mine.map((m) => m.key)), `key of ${device.devEui}`).toEqual(new Set([device.devEui]));
       expect(new Set(mine.map((m) => m.partition)).size, `${device.devEui} in one partition`).toBe(1);
-      expect(mine.map((m) => m.value.deviceName), `${device.devEui} in the order sent`).toEqual(sent.get(device.devEui));
+      expect(
+        mine.map((m) => m.value.deviceName),
+        `${device.devEui} in the order sent`,
+      ).toEqual(sent.get(device.devEui));
     }
-    expect(stored[0]!.value, "the reading as sent, as compact JSON").toEqual(reading(stored[0]!.value.DevEui, stored[0]!.value.deviceName, stored[0]!.value.GWInfo[0].sendtime));
+    expect(stored[0]!.value, "the reading as sent, as compact JSON").toEqual(
+      reading(stored[0]!.value.DevEui, stored[0]!.value.deviceName, stored[0]!.value.GWInfo[0]!.sendtime),
+    );
   });
 
   it("answers invalid readings with 400 and every reason, writes none of them, and writes the valid part of a mixed batch (207)", async () => {
     const before = await topicCount(topic);
     const single = await proxy.post({ DevEui: "A1-IAQ", GWInfo: [{ sendtime: "yesterday" }], parsedPayload: { co2: "a lot" } });
     expect(single.status).toBe(400);
-    expect(single.body.results[0].reasons.map((r: { code: string; path: string }) => `${r.code} ${r.path}`)).toEqual(["wrong-type $.GWInfo[0].sendtime", "wrong-type $.parsedPayload.co2"]);
+    expect(single.body.results[0]!.reasons.map((r) => `${r.code} ${r.path}`)).toEqual(["wrong-type $.GWInfo[0].sendtime", "wrong-type $.parsedPayload.co2"]);
     const batch = await proxy.post([{ GWInfo: [{ sendtime: Date.now() }] }, reading("A1-IAQ", "bad-future", Date.now() + 3 * 86_400_000), 17]);
     expect(batch.status).toBe(400);
-    expect(batch.body.results.map((r: { reasons: Array<{ code: string }> }) => r.reasons.map((x) => x.code))).toEqual([["missing-field"], ["event-time-ahead"], ["not-an-object"]]);
+    expect(batch.body.results.map((r) => r.reasons.map((x) => x.code))).toEqual([["missing-field"], ["event-time-ahead"], ["not-an-object"]]);
     expect((await proxy.post("{not json")).status).toBe(400);
     expect((await proxy.post("[]")).status).toBe(400);
     expect((await proxy.post(reading("A1-IAQ", "bad-type"), { "content-type": "text/plain" })).status).toBe(415);
@@ -249,7 +278,7 @@ describe("the ingestion proxy with the local stack's Kafka", () => {
     const mixed = await proxy.post([reading("A1-IAQ", "mixed-0"), { DevEui: "A1-IAQ", deviceName: "mixed-bad" }, reading("B1-WIN", "mixed-2")]);
     expect(mixed.status).toBe(207);
     expect(mixed.body).toMatchObject({ accepted: 2, rejected: 1 });
-    expect(mixed.body.results.map((r: { status: string }) => r.status)).toEqual(["accepted", "rejected", "accepted"]);
+    expect(mixed.body.results.map((r) => r.status)).toEqual(["accepted", "rejected", "accepted"]);
     expect(await topicCount(topic)).toBe(before + 2);
     const names = (await readTopic(topic)).map((m) => m.value.deviceName);
     expect(names.filter((n) => String(n).startsWith("mixed-")).sort()).toEqual(["mixed-0", "mixed-2"]);
@@ -267,10 +296,13 @@ describe("the ingestion proxy with the local stack's Kafka", () => {
   it("the simulator sends through the proxy: every reading it sent is in the topic", async () => {
     writeFileSync(path.join(work, "registry.csv"), registryCsv());
     const before = await topicCount(topic);
-    const result = await runCli(["simulate", "--to", proxy.url, "--registry", path.join(work, "registry.csv"), "--rate", "40", "--duration", "3", "--bad", "0"], {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-    });
+    const result = await runCli(
+      ["simulate", "--to", proxy.url, "--registry", path.join(work, "registry.csv"), "--rate", "40", "--duration", "3", "--bad", "0"],
+      {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+      },
+    );
     expect(result.code, result.stderr).toBe(0);
     const sent = Number(/simulator: done, (\d+) readings and 0 bad messages sent through/.exec(result.stderr)?.[1]);
     expect(sent).toBeGreaterThan(50);
@@ -301,12 +333,15 @@ describe("the ingestion proxy with the local stack's Kafka", () => {
     const accepted = answers.flatMap((answer, i) =>
       answer instanceof Error || (answer.status !== 200 && answer.status !== 207)
         ? []
-        : (answer.body.results as Array<{ index: number; status: string }>).filter((r) => r.status === "accepted").map((r) => ids[i]![r.index]!),
+        : answer.body.results.filter((r) => r.status === "accepted").map((r) => ids[i]![r.index]!),
     );
     for (const answer of answers) if (!(answer instanceof Error)) expect([200, 207, 503]).toContain(answer.status);
     const drained = (await readTopic(topic)).map((m) => String(m.value.deviceName)).filter((name) => name.startsWith("drain-"));
     const stored = new Set(drained);
-    expect(accepted.filter((id) => !stored.has(id)), "every reading answered accepted was written").toEqual([]);
+    expect(
+      accepted.filter((id) => !stored.has(id)),
+      "every reading answered accepted was written",
+    ).toEqual([]);
     expect(drained.length, "none twice").toBe(stored.size);
     expect(proxy.lines.at(-1)).toMatchObject({ msg: "stopped" });
   });
@@ -387,8 +422,14 @@ describe("Kafka stopped under load", () => {
     }
     expect((await proxy.health()).status).toBe(200);
 
-    expect([...statuses.keys()].filter((s) => s !== 200 && s !== 503), "only 200 and 503, no errors or cut connections").toEqual([]);
-    expect(retryAfter.every((r) => r !== null && Number(r) >= 1), "every 503 says when to come back").toBe(true);
+    expect(
+      [...statuses.keys()].filter((s) => s !== 200 && s !== 503),
+      "only 200 and 503, no errors or cut connections",
+    ).toEqual([]);
+    expect(
+      retryAfter.every((r) => r !== null && Number(r) >= 1),
+      "every 503 says when to come back",
+    ).toBe(true);
     const stored = await readTopic(topic);
     const copies = new Map<string, number>();
     for (const m of stored) copies.set(m.value.deviceName, (copies.get(m.value.deviceName) ?? 0) + 1);
@@ -404,4 +445,3 @@ describe("Kafka stopped under load", () => {
     expect(await proxy.stop()).toBe(0);
   }, 600_000);
 });
-

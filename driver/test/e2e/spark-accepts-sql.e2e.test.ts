@@ -43,7 +43,19 @@ function explain(planFile: string): Promise<{ status: number; stdout: string; st
   return new Promise((resolve) => {
     const child = spawn(
       path.join(env.SPARK_HOME, "bin/spark-submit"),
-      ["--master", "local[1]", "--conf", "spark.ui.enabled=false", "--jars", env.SPARK_KAFKA_JARS, "--class", "io.sensorstreaming.runner.Runner", jar, planFile, "--explain"],
+      [
+        "--master",
+        "local[1]",
+        "--conf",
+        "spark.ui.enabled=false",
+        "--jars",
+        env.SPARK_KAFKA_JARS,
+        "--class",
+        "io.sensorstreaming.runner.Runner",
+        jar,
+        planFile,
+        "--explain",
+      ],
       { env: { ...process.env, SPARK_HOME: env.SPARK_HOME }, stdio: ["ignore", "pipe", "pipe"] },
     );
     let stdout = "";
@@ -73,7 +85,11 @@ describe("Spark accepts the generated SQL", () => {
         ...env,
         E2E_TOPIC: "explain",
         E2E_DIR: work,
-        REGISTRY_PATH: registryFor(parsed.registry.format.value, parsed.registry.key.value, parsed.registry.columns.value.map((c) => c.value)),
+        REGISTRY_PATH: registryFor(
+          parsed.registry.format.value,
+          parsed.registry.key.value,
+          parsed.registry.columns.value.map((c) => c.value),
+        ),
       };
       const plan = buildPlan(parsed, loaded.specFile);
       const dir = path.join(work, plan.pipeline);
@@ -82,7 +98,10 @@ describe("Spark accepts the generated SQL", () => {
         writeFileSync(path.join(dir, file.name), file.name === "plan.json" ? bindPlan(file.content, bindings, work) : file.content);
       }
       const run = await explain(path.join(dir, "plan.json"));
-      const events = run.stdout.split("\n").filter((l) => l.startsWith(EVENT_PREFIX)).map((l) => JSON.parse(l.slice(EVENT_PREFIX.length)) as { event: string; sinks?: number });
+      const events = run.stdout
+        .split("\n")
+        .filter((l) => l.startsWith(EVENT_PREFIX))
+        .map((l) => JSON.parse(l.slice(EVENT_PREFIX.length)) as { event: string; sinks?: number });
       const rejection = run.stderr.split("\n").find((l) => l.includes("sensor-streaming runner:"));
       expect(rejection, "Spark's verdict").toBeUndefined();
       expect(run.status).toBe(0);
@@ -97,7 +116,10 @@ describe("Spark accepts the generated SQL", () => {
     const loaded = loadSpec("driver/test/fixtures/minimal/spec.yaml", { env: {}, cwd: root });
     for (const file of compiledFiles(buildPlan(loaded.spec!, loaded.specFile))) {
       const content = file.name === "04-valid-readings.sql" ? file.content.replace("reject_reason IS NULL", "no_such_column IS NULL") : file.content;
-      writeFileSync(path.join(dir, file.name), file.name === "plan.json" ? bindPlan(content, { ...env, REGISTRY_PATH: registryFor("csv", "DevEui", ["institute", "classroom"]) }, work) : content);
+      writeFileSync(
+        path.join(dir, file.name),
+        file.name === "plan.json" ? bindPlan(content, { ...env, REGISTRY_PATH: registryFor("csv", "DevEui", ["institute", "classroom"]) }, work) : content,
+      );
     }
     const run = await explain(path.join(dir, "plan.json"));
     expect(run.status).toBe(3);

@@ -61,7 +61,9 @@ describe("the committed sql/ folder", () => {
     expect(loaded.diagnostics).toEqual([]);
     const plan = buildPlan(loaded.spec!, loaded.specFile);
     const dir = path.join(root, "sql", plan.pipeline);
-    const generated = readdirSync(dir).filter((f) => f.endsWith(".sql") || f === "plan.json").sort();
+    const generated = readdirSync(dir)
+      .filter((f) => f.endsWith(".sql") || f === "plan.json")
+      .sort();
     const files = compiledFiles(plan);
     expect(generated, "files in sql/schools (run: npm run compile:default)").toEqual(files.map((f) => f.name).sort());
     for (const file of files) {

@@ -155,15 +155,27 @@ describe("plans the runner must refuse", () => {
   /** What to break, and the error (instance path and keyword) that must name the break. */
   const rejected: Array<[string, (plan: JsonObject) => void, { at: string; keyword: string; naming?: string }]> = [
     ["an unknown top-level property", (plan) => (plan.extra = true), { at: "", keyword: "additionalProperties", naming: "extra" }],
-    ["an unknown property in a view", (plan) => ((plan.views as JsonObject[])[0]!.mode = "batch"), { at: "/views/0", keyword: "additionalProperties", naming: "mode" }],
+    [
+      "an unknown property in a view",
+      (plan) => ((plan.views as JsonObject[])[0]!.mode = "batch"),
+      { at: "/views/0", keyword: "additionalProperties", naming: "mode" },
+    ],
     [
       "an unknown property in the influx settings",
       (plan) => ((firstSinkOfKind(plan, "influx-lines").influx as JsonObject).token = "secret"),
       { at: "/influx", keyword: "additionalProperties", naming: "token" },
     ],
     ["a sink of unknown kind", (plan) => ((plan.sinks as JsonObject[])[0]!.kind = "console"), { at: "/sinks/0/kind", keyword: "const" }],
-    ["a parquet sink without checkpoint", (plan) => delete firstSinkOfKind(plan, "parquet").checkpoint, { at: "/sinks/", keyword: "required", naming: "checkpoint" }],
-    ["an influx sink without checkpoint", (plan) => delete firstSinkOfKind(plan, "influx-lines").checkpoint, { at: "/sinks/", keyword: "required", naming: "checkpoint" }],
+    [
+      "a parquet sink without checkpoint",
+      (plan) => delete firstSinkOfKind(plan, "parquet").checkpoint,
+      { at: "/sinks/", keyword: "required", naming: "checkpoint" },
+    ],
+    [
+      "an influx sink without checkpoint",
+      (plan) => delete firstSinkOfKind(plan, "influx-lines").checkpoint,
+      { at: "/sinks/", keyword: "required", naming: "checkpoint" },
+    ],
     ["a trigger of unknown kind", (plan) => (firstSinkOfKind(plan, "parquet").trigger = { kind: "once" }), { at: "/trigger/kind", keyword: "const" }],
     [
       "a processing-time trigger without interval",

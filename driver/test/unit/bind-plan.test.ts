@@ -13,7 +13,11 @@ const plan = (sink: Record<string, unknown>) =>
 describe("bindPlan", () => {
   it("keeps spaces and non-ASCII characters of a spec path as they are, not percent-encoded", () => {
     const bound = JSON.parse(
-      bindPlan(plan({ name: "raw", kind: "parquet", path: "data dir/raw ü", checkpoint: "${CHECKPOINT_DIR:-checkpoints}/raw #1" }), { CHECKPOINT_DIR: "/var/lib/sensor streaming" }, "/home/ana/schulen"),
+      bindPlan(
+        plan({ name: "raw", kind: "parquet", path: "data dir/raw ü", checkpoint: "${CHECKPOINT_DIR:-checkpoints}/raw #1" }),
+        { CHECKPOINT_DIR: "/var/lib/sensor streaming" },
+        "/home/ana/schulen",
+      ),
     ) as { sources: Array<{ path: string }>; sinks: Array<{ path: string; checkpoint: string }> };
     expect(bound.sinks[0]!.path).toBe("file:///home/ana/schulen/data dir/raw ü");
     expect(bound.sinks[0]!.checkpoint).toBe("file:///var/lib/sensor streaming/raw #1");
@@ -21,7 +25,18 @@ describe("bindPlan", () => {
   });
 
   it("binds an InfluxDB sink's dead-letter folder like any other path", () => {
-    const bound = JSON.parse(bindPlan(plan({ name: "influx_raw", kind: "influx-lines", checkpoint: "/cp", influx: { writeUrl: "http://influx:8086/write?db=x", refusedPath: "data/influx refused" } }), {}, "/srv")) as {
+    const bound = JSON.parse(
+      bindPlan(
+        plan({
+          name: "influx_raw",
+          kind: "influx-lines",
+          checkpoint: "/cp",
+          influx: { writeUrl: "http://influx:8086/write?db=x", refusedPath: "data/influx refused" },
+        }),
+        {},
+        "/srv",
+      ),
+    ) as {
       sinks: Array<{ influx: { writeUrl: string; refusedPath: string } }>;
     };
     expect(bound.sinks[0]!.influx).toEqual({ writeUrl: "http://influx:8086/write?db=x", refusedPath: "file:///srv/data/influx refused" });
@@ -33,7 +48,8 @@ describe("bindPlan", () => {
   });
 
   it("binds plain paths exactly as before, so checkpoints written by earlier versions still match", () => {
-    for (const p of ["/srv/data/raw", "/srv/.local-stack/checkpoints/schools/raw_parquet", "/srv/a-b_c.d/e=1"]) expect(toLocation(p, "/")).toBe(pathToFileURL(p).href);
+    for (const p of ["/srv/data/raw", "/srv/.local-stack/checkpoints/schools/raw_parquet", "/srv/a-b_c.d/e=1"])
+      expect(toLocation(p, "/")).toBe(pathToFileURL(p).href);
   });
 });
 

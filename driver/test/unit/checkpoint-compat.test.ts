@@ -43,7 +43,9 @@ describe("compareSink", () => {
     const after = compile(edited("size: 5 minutes", "size: 10 minutes"));
     const verdict = compareSink("influx_window_5m", written("influx_window_5m"), after.plan, after.sql);
     expect(verdict.kind).toBe("incompatible");
-    expect(verdict.kind === "incompatible" && verdict.reasons.join()).toContain('window {"size":"5 minutes","slide":"1 minute"} -> {"size":"10 minutes","slide":"1 minute"}');
+    expect(verdict.kind === "incompatible" && verdict.reasons.join()).toContain(
+      'window {"size":"5 minutes","slide":"1 minute"} -> {"size":"10 minutes","slide":"1 minute"}',
+    );
     expect(compareSink("influx_window_1h", written("influx_window_1h"), after.plan, after.sql).kind).toBe("resumes");
     expect(compareSink("raw_parquet", written("raw_parquet"), after.plan, after.sql).kind).toBe("resumes");
   });

@@ -10,7 +10,17 @@ import { afterEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { stagingTarget } from "../../src/cli/job/session.js";
 import { DockerStagingTarget } from "../../src/deploy/staging-target.js";
-import { asMapping, environmentOf, INFRASTRUCTURE, listeningPorts, loadComposeProject, readEnvFile, ROOT, withDefaults, type Mapping } from "./compose-project.js";
+import {
+  asMapping,
+  environmentOf,
+  INFRASTRUCTURE,
+  listeningPorts,
+  loadComposeProject,
+  readEnvFile,
+  ROOT,
+  withDefaults,
+  type Mapping,
+} from "./compose-project.js";
 
 const project = loadComposeProject();
 const service = (name: string): Mapping => project.services.find((s) => s.name === name)!.def;
@@ -79,7 +89,11 @@ describe("the cluster profile and the compose files", () => {
     // The token the runner writes with is the one InfluxDB was initialised with.
     const tokenVariable = init.get("DOCKER_INFLUXDB_INIT_ADMIN_TOKEN")!.replace(/^\$\{([A-Z_]+).*$/, "$1");
     expect(environmentOf(service("livy")).get(influx.tokenEnv as string)).toMatch(new RegExp(`^\\$\\{${tokenVariable}[:}]`));
-    const datasource = (parse(readFileSync(path.join(INFRASTRUCTURE, "grafana/provisioning/datasources/influxdb.yaml"), "utf8")) as { datasources: Array<{ url: string; jsonData: Mapping }> }).datasources[0]!;
+    const datasource = (
+      parse(readFileSync(path.join(INFRASTRUCTURE, "grafana/provisioning/datasources/influxdb.yaml"), "utf8")) as {
+        datasources: Array<{ url: string; jsonData: Mapping }>;
+      }
+    ).datasources[0]!;
     expect(datasource.jsonData.organization).toBe(influx.org);
     expect(datasource.jsonData.defaultBucket).toBe(influx.bucket);
     expect(datasource.url).toBe(withDefaults(influx.url as string));
@@ -138,7 +152,8 @@ describe("the docker staging target and the Spark containers", () => {
     // ${SPARK_MASTER_CONTAINER:-spark-master}: the CLI's default is the file's default.
     expect(withDefaults(String(service("spark-master").container_name))).toBe(target.container);
     expect(service("spark-master").container_name).toBe("${SPARK_MASTER_CONTAINER:-spark-master}");
-    const mounts = (name: string): string[] => ((service(name).volumes as string[] | undefined) ?? []).filter((v) => v.split(":")[1] === target.root).map((v) => v.split(":")[0]!);
+    const mounts = (name: string): string[] =>
+      ((service(name).volumes as string[] | undefined) ?? []).filter((v) => v.split(":")[1] === target.root).map((v) => v.split(":")[0]!);
     // The same named volume in both: what is copied into spark-master is what Livy's driver reads.
     expect(mounts("spark-master")).toEqual(["spark-staging"]);
     expect(mounts("livy")).toEqual(["spark-staging"]);

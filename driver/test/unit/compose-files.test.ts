@@ -7,7 +7,17 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { asMapping, dependenciesOf, environmentOf, generatedSecrets, INFRASTRUCTURE, loadComposeProject, publishedPorts, ROOT, withDefaults } from "./compose-project.js";
+import {
+  asMapping,
+  dependenciesOf,
+  environmentOf,
+  generatedSecrets,
+  INFRASTRUCTURE,
+  loadComposeProject,
+  publishedPorts,
+  ROOT,
+  withDefaults,
+} from "./compose-project.js";
 
 const project = loadComposeProject();
 const serviceNames = new Set(project.services.map((s) => s.name));
@@ -36,7 +46,17 @@ describe("the compose files", () => {
   });
 
   it("define the services of the cluster, each name once", () => {
-    expect(project.services.map((s) => s.name).sort()).toEqual(["datanode", "grafana", "influxdb", "kafka", "livy", "namenode", "proxy", "spark-master", "spark-worker"]);
+    expect(project.services.map((s) => s.name).sort()).toEqual([
+      "datanode",
+      "grafana",
+      "influxdb",
+      "kafka",
+      "livy",
+      "namenode",
+      "proxy",
+      "spark-master",
+      "spark-worker",
+    ]);
     expect(serviceNames.size).toBe(project.services.length);
   });
 
@@ -53,13 +73,18 @@ describe("the compose files", () => {
     for (const service of project.services) {
       for (const [dependency, condition] of dependenciesOf(service.def)) {
         if (!serviceNames.has(dependency)) problems.push(`${service.name} (${service.file}) depends on ${dependency}, which no compose file defines`);
-        if (condition !== "service_healthy") problems.push(`${service.name} depends on ${dependency} with condition ${condition ?? "(none)"}, not service_healthy`);
+        if (condition !== "service_healthy")
+          problems.push(`${service.name} depends on ${dependency} with condition ${condition ?? "(none)"}, not service_healthy`);
       }
     }
     expect(problems).toEqual([]);
     // The dependencies that make "healthy" mean "ready for a job".
     const livy = project.services.find((s) => s.name === "livy")!;
-    expect(dependenciesOf(livy.def).map(([d]) => d).sort()).toEqual(["datanode", "influxdb", "kafka", "spark-master", "spark-worker"]);
+    expect(
+      dependenciesOf(livy.def)
+        .map(([d]) => d)
+        .sort(),
+    ).toEqual(["datanode", "influxdb", "kafka", "spark-master", "spark-worker"]);
   });
 
   it("form a graph without cycles", () => {
@@ -78,7 +103,8 @@ describe("the compose files", () => {
     const open: string[] = [];
     for (const service of project.services) {
       for (const port of publishedPorts(service.def)) {
-        if (port.hostIp !== "127.0.0.1" && !PUBLIC_SERVICES.has(service.name)) open.push(`${service.name} publishes ${port.published}:${port.target} on ${port.hostIp ?? "every interface"}`);
+        if (port.hostIp !== "127.0.0.1" && !PUBLIC_SERVICES.has(service.name))
+          open.push(`${service.name} publishes ${port.published}:${port.target} on ${port.hostIp ?? "every interface"}`);
       }
     }
     expect(open).toEqual([]);
@@ -96,14 +122,24 @@ describe("the compose files", () => {
     }
     expect(literal).toEqual([]);
     const secretKeys = project.services.flatMap((s) => [...environmentOf(s.def).keys()].filter((k) => SECRET_KEY.test(k)));
-    expect(secretKeys).toEqual(expect.arrayContaining(["DOCKER_INFLUXDB_INIT_PASSWORD", "DOCKER_INFLUXDB_INIT_ADMIN_TOKEN", "GF_SECURITY_ADMIN_PASSWORD", "INFLUXDB_TOKEN", "PROXY_TOKENS"]));
+    expect(secretKeys).toEqual(
+      expect.arrayContaining([
+        "DOCKER_INFLUXDB_INIT_PASSWORD",
+        "DOCKER_INFLUXDB_INIT_ADMIN_TOKEN",
+        "GF_SECURITY_ADMIN_PASSWORD",
+        "INFLUXDB_TOKEN",
+        "PROXY_TOKENS",
+      ]),
+    );
   });
 
   it("require exactly the secrets start-all.sh generates", () => {
     const generated = new Set(generatedSecrets());
     expect(generated.size).toBeGreaterThan(0);
     const required = new Set(
-      project.services.flatMap((s) => [...environmentOf(s.def).entries()].filter(([k]) => SECRET_KEY.test(k)).map(([, v]) => /^\$\{([A-Z_][A-Z0-9_]*)/.exec(v)![1]!)),
+      project.services.flatMap((s) =>
+        [...environmentOf(s.def).entries()].filter(([k]) => SECRET_KEY.test(k)).map(([, v]) => /^\$\{([A-Z_][A-Z0-9_]*)/.exec(v)![1]!),
+      ),
     );
     expect([...required].sort()).toEqual([...generated].sort());
     // stop-all.sh needs the same names to parse the files.
@@ -115,7 +151,9 @@ describe("the compose files", () => {
   });
 
   it("keep Grafana's data source token out of its provisioning file", () => {
-    const file = parse(readFileSync(path.join(INFRASTRUCTURE, "grafana/provisioning/datasources/influxdb.yaml"), "utf8")) as { datasources: Array<{ secureJsonData?: Record<string, string> }> };
+    const file = parse(readFileSync(path.join(INFRASTRUCTURE, "grafana/provisioning/datasources/influxdb.yaml"), "utf8")) as {
+      datasources: Array<{ secureJsonData?: Record<string, string> }>;
+    };
     for (const source of file.datasources) {
       for (const [key, value] of Object.entries(source.secureJsonData ?? {})) expect(value, key).toMatch(/^\$(\{[A-Z_][A-Z0-9_]*\}|[A-Z_][A-Z0-9_]*)$/);
     }

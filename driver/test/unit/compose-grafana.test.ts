@@ -94,7 +94,11 @@ function queries(): Query[] {
   return [
     ...dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ where: `panel "${p.title}"`, flux: t.query }))),
     ...dashboard.templating.list.filter((v) => v.type === "query").map((v) => ({ where: `variable ${v.name}`, flux: v.query })),
-    ...alerting.groups.flatMap((g) => g.rules.flatMap((r) => r.data.filter((d) => d.datasourceUid !== "__expr__").map((d) => ({ where: `alert "${r.title}"`, flux: String(asMapping(d.model).query) })))),
+    ...alerting.groups.flatMap((g) =>
+      g.rules.flatMap((r) =>
+        r.data.filter((d) => d.datasourceUid !== "__expr__").map((d) => ({ where: `alert "${r.title}"`, flux: String(asMapping(d.model).query) })),
+      ),
+    ),
   ];
 }
 
@@ -103,7 +107,8 @@ function problemsOf(query: Query, written: Map<string, MeasurementNames>, window
   const names = fluxNames(query.flux);
   const problems: string[] = [];
   if (names.measurements.length === 0) problems.push(`${query.where} names no measurement`);
-  for (const m of names.measurements) if (!written.has(m)) problems.push(`${query.where} reads measurement ${m}, which the plan does not write (it writes ${[...written.keys()].join(", ")})`);
+  for (const m of names.measurements)
+    if (!written.has(m)) problems.push(`${query.where} reads measurement ${m}, which the plan does not write (it writes ${[...written.keys()].join(", ")})`);
   const read = names.measurements.map((m) => written.get(m)).filter((m): m is MeasurementNames => m !== undefined);
   const fields = new Set(read.flatMap((m) => [...m.fields]));
   const tags = new Set(read.flatMap((m) => [...m.tags]));
@@ -112,7 +117,9 @@ function problemsOf(query: Query, written: Map<string, MeasurementNames>, window
   for (const [tag, value] of names.tagValues) {
     const allowed = new Set(read.flatMap((m) => [...(m.constantTagValues.get(tag) ?? [])]));
     const resolved = value === "${window}" ? [...windows] : [value];
-    for (const v of resolved) if (allowed.size > 0 && !allowed.has(v)) problems.push(`${query.where} asks for ${tag} = "${v}", which the plan never writes (it writes ${[...allowed].join(", ")})`);
+    for (const v of resolved)
+      if (allowed.size > 0 && !allowed.has(v))
+        problems.push(`${query.where} asks for ${tag} = "${v}", which the plan never writes (it writes ${[...allowed].join(", ")})`);
   }
   return problems;
 }
@@ -143,17 +150,25 @@ describe("the Grafana dashboard and alert", () => {
   it("label series only by tags the plan writes", () => {
     const tags = new Set([...written.values()].flatMap((m) => [...m.tags]));
     for (const panel of dashboard.panels) {
-      for (const label of all(panel.fieldConfig?.defaults?.displayName ?? "", /__field\.labels\.([A-Za-z0-9_]+)/g)) expect(tags.has(label), `${panel.title}: ${label}`).toBe(true);
+      for (const label of all(panel.fieldConfig?.defaults?.displayName ?? "", /__field\.labels\.([A-Za-z0-9_]+)/g))
+        expect(tags.has(label), `${panel.title}: ${label}`).toBe(true);
     }
   });
 
   it("show CO2, temperature and humidity per classroom, statistics per window and the correlations", () => {
-    const fieldsOf = (measurement: string): Set<string> => new Set(queries().filter((q) => fluxNames(q.flux).measurements.includes(measurement)).flatMap((q) => fluxNames(q.flux).fields));
+    const fieldsOf = (measurement: string): Set<string> =>
+      new Set(
+        queries()
+          .filter((q) => fluxNames(q.flux).measurements.includes(measurement))
+          .flatMap((q) => fluxNames(q.flux).fields),
+      );
     expect([...fieldsOf("sensor_readings")]).toEqual(expect.arrayContaining(["co2", "temperature", "humidity"]));
     expect([...fieldsOf("classroom_statistics")]).toEqual(expect.arrayContaining(["co2_mean", "temperature_mean", "humidity_mean", "readings"]));
     const correlations = [...written.get("classroom_correlations")!.fields].filter((f) => !f.endsWith("__n"));
     expect([...fieldsOf("classroom_correlations")].sort()).toEqual(correlations.sort());
-    expect(dashboard.panels.some((p) => p.type === "table" && (p.targets ?? []).some((t) => fluxNames(t.query).measurements.includes("classroom_correlations")))).toBe(true);
+    expect(
+      dashboard.panels.some((p) => p.type === "table" && (p.targets ?? []).some((t) => fluxNames(t.query).measurements.includes("classroom_correlations"))),
+    ).toBe(true);
   });
 
   it("alert when a classroom's mean CO2 stays above 1000 ppm for 15 minutes", () => {
@@ -180,12 +195,15 @@ describe("the Grafana dashboard and alert", () => {
 
 describe("fluxNames, and the check built on it", () => {
   it("reads measurement, fields, tags and pinned tag values out of a query", () => {
-    const names = fluxNames('from(bucket: "b") |> filter(fn: (r) => r._measurement == "m" and r._field == "f" and r.window == "5m" and r["room"] =~ /x/) |> group(columns: ["institute", "_time"])');
+    const names = fluxNames(
+      'from(bucket: "b") |> filter(fn: (r) => r._measurement == "m" and r._field == "f" and r.window == "5m" and r["room"] =~ /x/) |> group(columns: ["institute", "_time"])',
+    );
     expect(names).toEqual({ measurements: ["m"], fields: ["f"], tags: ["window", "room", "institute"], tagValues: [["window", "5m"]], buckets: ["b"] });
   });
 
   it("reports a field, a tag and a window the plan does not write", () => {
-    const flux = 'from(bucket: "sensors") |> filter(fn: (r) => r._measurement == "classroom_statistics" and r._field == "co2_average" and r.room == "a" and r.window == "10m")';
+    const flux =
+      'from(bucket: "sensors") |> filter(fn: (r) => r._measurement == "classroom_statistics" and r._field == "co2_average" and r.room == "a" and r.window == "10m")';
     expect(problemsOf({ where: "q", flux }, written, windows)).toEqual([
       "q reads field co2_average, which classroom_statistics does not have",
       "q uses tag room, which classroom_statistics does not have",

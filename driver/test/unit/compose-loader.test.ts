@@ -70,10 +70,17 @@ describe("compose-check (compose-go, the loader of docker compose)", () => {
   it(
     "fails on a depends_on naming a service no file defines, on the including project's line and the file's own",
     async () => {
-      const dir = brokenCopy("missing-dependency", "spark/compose.yaml", "      datanode:\n        condition: service_healthy", "      hdfs-datanode:\n        condition: service_healthy");
+      const dir = brokenCopy(
+        "missing-dependency",
+        "spark/compose.yaml",
+        "      datanode:\n        condition: service_healthy",
+        "      hdfs-datanode:\n        condition: service_healthy",
+      );
       const result = await check(dir);
       expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(1);
-      expect(lineOf(result.stdout, `${dir}/docker-compose.yml`)).toBe(`error ${dir}/docker-compose.yml: service "livy" depends on undefined service "hdfs-datanode": invalid compose project`);
+      expect(lineOf(result.stdout, `${dir}/docker-compose.yml`)).toBe(
+        `error ${dir}/docker-compose.yml: service "livy" depends on undefined service "hdfs-datanode": invalid compose project`,
+      );
       expect(lineOf(result.stdout, `${dir}/spark/compose.yaml`)).toMatch(/^error .*: service "livy" depends on undefined service "hdfs-datanode"/);
       // The other files are still fine.
       expect(lineOf(result.stdout, `${dir}/hadoop/compose.yaml`)).toMatch(/^ok /);

@@ -76,13 +76,19 @@ export interface PublishedPort {
 export function publishedPorts(def: Mapping): PublishedPort[] {
   return ((def.ports as unknown[] | undefined) ?? []).map((entry) => {
     if (typeof entry === "string" || typeof entry === "number") {
-      const parts = withDefaults(String(entry)).replace(/\/(tcp|udp)$/, "").split(":");
+      const parts = withDefaults(String(entry))
+        .replace(/\/(tcp|udp)$/, "")
+        .split(":");
       if (parts.length === 3) return { hostIp: parts[0], published: parts[1]!, target: parts[2]! };
       if (parts.length === 2) return { hostIp: undefined, published: parts[0]!, target: parts[1]! };
       return { hostIp: undefined, published: "", target: parts[0]! };
     }
     const long = asMapping(entry);
-    return { hostIp: long.host_ip === undefined ? undefined : String(long.host_ip), published: withDefaults(String(long.published ?? "")), target: String(long.target) };
+    return {
+      hostIp: long.host_ip === undefined ? undefined : String(long.host_ip),
+      published: withDefaults(String(long.published ?? "")),
+      target: String(long.target),
+    };
   });
 }
 
@@ -95,10 +101,12 @@ export function listeningPorts(def: Mapping): Set<string> {
 export function environmentOf(def: Mapping): Map<string, string> {
   const env = def.environment;
   if (Array.isArray(env)) {
-    return new Map(env.map(String).map((line) => {
-      const eq = line.indexOf("=");
-      return eq < 0 ? [line, ""] : [line.slice(0, eq), line.slice(eq + 1)];
-    }));
+    return new Map(
+      env.map(String).map((line) => {
+        const eq = line.indexOf("=");
+        return eq < 0 ? [line, ""] : [line.slice(0, eq), line.slice(eq + 1)];
+      }),
+    );
   }
   return new Map(Object.entries(asMapping(env)).map(([k, v]) => [k, v === null ? "" : String(v)]));
 }

@@ -1,18 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  duration,
-  integer,
-  list,
-  name,
-  object,
-  oneOf,
-  optional,
-  required,
-  setting,
-  string,
-  withDefault,
-  type DecodeContext,
-} from "../../src/spec/decoders.js";
+import { duration, integer, list, name, object, oneOf, optional, required, setting, string, withDefault, type DecodeContext } from "../../src/spec/decoders.js";
 import type { Environment } from "../../src/spec/interpolation.js";
 import type { LocatedNode, ScalarValue } from "../../src/spec/located.js";
 import { parseLocatedYaml } from "../../src/spec/located.js";
@@ -113,16 +100,8 @@ describe("setting()", () => {
     const c = ctx({ B: "" });
     expect(setting().decode(scalar("${A}/${B}"), "source.kafka.topic", c)).toBeUndefined();
     expect(c.diagnostics.map((d) => [d.code, d.message, d.hint])).toEqual([
-      [
-        "unset-variable",
-        "source.kafka.topic uses ${A}, which is not set and has no default",
-        "export A=... before running, or write ${A:-default}",
-      ],
-      [
-        "unset-variable",
-        "source.kafka.topic uses ${B}, which is not set and has no default",
-        "export B=... before running, or write ${B:-default}",
-      ],
+      ["unset-variable", "source.kafka.topic uses ${A}, which is not set and has no default", "export A=... before running, or write ${A:-default}"],
+      ["unset-variable", "source.kafka.topic uses ${B}, which is not set and has no default", "export B=... before running, or write ${B:-default}"],
     ]);
   });
 

@@ -5,12 +5,7 @@ const SOURCE = ["name: schools", "source:", "  watermark: 5 minuts", ""].join("\
 
 describe("renderDiagnostic", () => {
   it("shows file:line:col, the source line and a caret under the column, then the hint", () => {
-    const d = diagnostic(
-      "bad-duration",
-      { file: "spec.yaml", line: 3, col: 14 },
-      'source.watermark: "minuts" is not a time unit',
-      'did you mean "minutes"?',
-    );
+    const d = diagnostic("bad-duration", { file: "spec.yaml", line: 3, col: 14 }, 'source.watermark: "minuts" is not a time unit', 'did you mean "minutes"?');
     expect(renderDiagnostic(d, new Map([["spec.yaml", SOURCE]]))).toBe(
       [
         'spec.yaml:3:14: error[bad-duration]: source.watermark: "minuts" is not a time unit',
@@ -40,9 +35,7 @@ describe("renderDiagnostic", () => {
 
   it("handles CRLF sources", () => {
     const d = diagnostic("bad-value", { file: "f.yaml", line: 2, col: 4 }, "m");
-    expect(renderDiagnostic(d, new Map([["f.yaml", "a: 1\r\nb: 2\r\n"]]))).toBe(
-      ["f.yaml:2:4: error[bad-value]: m", "  |", "2 | b: 2", "  |    ^"].join("\n"),
-    );
+    expect(renderDiagnostic(d, new Map([["f.yaml", "a: 1\r\nb: 2\r\n"]]))).toBe(["f.yaml:2:4: error[bad-value]: m", "  |", "2 | b: 2", "  |    ^"].join("\n"));
   });
 
   it("prints only the header (and hint) when the source is unknown or the line does not exist", () => {
@@ -64,8 +57,7 @@ describe("diagnostic", () => {
 
 describe("sortDiagnostics", () => {
   it("orders by file, line, column, then code, without changing the input", () => {
-    const d = (file: string, line: number, col: number, code: Diagnostic["code"]) =>
-      diagnostic(code, { file, line, col }, `${file}:${line}:${col}`);
+    const d = (file: string, line: number, col: number, code: Diagnostic["code"]) => diagnostic(code, { file, line, col }, `${file}:${line}:${col}`);
     const input = [
       d("b.yaml", 1, 1, "bad-value"),
       d("a.yaml", 10, 1, "bad-value"),

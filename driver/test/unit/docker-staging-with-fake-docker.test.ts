@@ -40,7 +40,13 @@ describe("DockerStagingTarget (fake docker: no Docker engine here)", () => {
   chmodSync(jar, 0o600);
   const files = [
     { name: "01-parsed-readings.sql", content: "SELECT 1\n" },
-    { name: "plan.json", content: JSON.stringify({ pipeline: "schools", sinks: [{ name: "raw", path: "hdfs://namenode:9000/raw", checkpoint: "${CP:-hdfs://namenode:9000/cp}/raw" }] }) },
+    {
+      name: "plan.json",
+      content: JSON.stringify({
+        pipeline: "schools",
+        sinks: [{ name: "raw", path: "hdfs://namenode:9000/raw", checkpoint: "${CP:-hdfs://namenode:9000/cp}/raw" }],
+      }),
+    },
   ];
   const target = new DockerStagingTarget("spark-master", "/opt/sensor-streaming/staging", fakeDocker);
 

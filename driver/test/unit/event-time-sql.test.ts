@@ -26,7 +26,10 @@ function eventTimeSql(unit: TimeUnit, type: FieldType, notBefore = Y2000): strin
   const node: ParseMessagesNode = {
     kind: "parse-messages",
     from: "kafka_readings",
-    schema: { kind: "struct", members: new Map([["GWInfo", { kind: "array", element: { kind: "struct", members: new Map([["sendtime", { kind: "leaf", type }]]) } }]]) },
+    schema: {
+      kind: "struct",
+      members: new Map([["GWInfo", { kind: "array", element: { kind: "struct", members: new Map([["sendtime", { kind: "leaf", type }]]) } }]]),
+    },
     fields: [{ name: "sent_at", path: PATH, type, required: true }],
     eventTime: eventTime(unit, notBefore),
   };
@@ -102,6 +105,8 @@ describe("event-time reject reasons", () => {
     ["iso8601", "not an ISO-8601 time from"],
   ])("names the unit (%s) in the out-of-range reason", (unit, text) => {
     expect(reasons(unit, 600_000)).toContain(`is out of range: ${text} 2000-01-01 to 9999-12-31'`);
-    expect(reasons(unit, 600_000)).toContain("- 600000 > unix_millis(reading.kafka_timestamp) THEN 'event time sent_at ($.GWInfo[0].sendtime) is more than 10 minutes ahead of its Kafka timestamp'");
+    expect(reasons(unit, 600_000)).toContain(
+      "- 600000 > unix_millis(reading.kafka_timestamp) THEN 'event time sent_at ($.GWInfo[0].sendtime) is more than 10 minutes ahead of its Kafka timestamp'",
+    );
   });
 });

@@ -11,14 +11,21 @@ const chart = explainMermaid(plan);
 describe("explainMermaid", () => {
   it("draws each source, view and sink once, windows with their size and slide, sinks with their trigger", () => {
     expect(chart.startsWith("flowchart LR\n")).toBe(true);
-    for (const name of [...plan.sources.map((s) => `source_${s.name}`), ...plan.views.map((v) => `view_${v.name}`), ...plan.sinks.map((s) => `sink_${s.name}`)]) {
+    for (const name of [
+      ...plan.sources.map((s) => `source_${s.name}`),
+      ...plan.views.map((v) => `view_${v.name}`),
+      ...plan.sinks.map((s) => `sink_${s.name}`),
+    ]) {
       expect(chart.match(new RegExp(`^  ${name}[\\[{(]`, "gm")), name).toHaveLength(1);
     }
     for (const view of plan.views.filter((v) => v.body.kind === "window-aggregate")) {
       const body = view.body as Extract<typeof view.body, { kind: "window-aggregate" }>;
       expect(chart).toContain(`view_${view.name}{{"${view.name}<br/>window ${body.window.name}: ${body.window.size.text}, every ${body.window.slide.text}`);
     }
-    for (const sink of plan.sinks) expect(chart).toMatch(new RegExp(`sink_${sink.name}\\[/".*${sink.trigger.kind === "available-now" ? "available now" : `every ${sink.trigger.interval.text}`}"/\\]`));
+    for (const sink of plan.sinks)
+      expect(chart).toMatch(
+        new RegExp(`sink_${sink.name}\\[/".*${sink.trigger.kind === "available-now" ? "available now" : `every ${sink.trigger.interval.text}`}"/\\]`),
+      );
   });
 
   it("has an edge from every input of every view and into every sink", () => {

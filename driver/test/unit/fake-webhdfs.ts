@@ -142,7 +142,8 @@ export async function fakeWebHdfs(): Promise<FakeWebHdfs> {
       if ((existing.type === "DIRECTORY") !== (source.type === "DIRECTORY")) {
         throw new RemoteError(403, "IOException", `Source ${from} and destination ${to} must both be directories`);
       }
-      if (existing.type === "DIRECTORY" && children(to).length > 0) throw new RemoteError(403, "IOException", `rename destination directory is not empty: ${to}`);
+      if (existing.type === "DIRECTORY" && children(to).length > 0)
+        throw new RemoteError(403, "IOException", `rename destination directory is not empty: ${to}`);
       entries.delete(to);
     }
     move(from, to);
@@ -167,7 +168,15 @@ export async function fakeWebHdfs(): Promise<FakeWebHdfs> {
         return json({ FileStatus: wireStatus(path, "") });
       case "GET LISTSTATUS":
         if (!entries.has(path)) throw notFound(`File ${path} does not exist.`);
-        return json({ FileStatuses: { FileStatus: isDir(path) ? children(path).sort().map((p) => wireStatus(p, p.slice(p.lastIndexOf("/") + 1))) : [wireStatus(path, "")] } });
+        return json({
+          FileStatuses: {
+            FileStatus: isDir(path)
+              ? children(path)
+                  .sort()
+                  .map((p) => wireStatus(p, p.slice(p.lastIndexOf("/") + 1)))
+              : [wireStatus(path, "")],
+          },
+        });
       case "GET OPEN":
         // The NameNode checks only that the path exists; the DataNode finds out it is a folder.
         if (!entries.has(path)) throw notFound(`File ${path} not found.`);
@@ -179,7 +188,7 @@ export async function fakeWebHdfs(): Promise<FakeWebHdfs> {
         return json({ boolean: true });
       case "PUT RENAME": {
         const to = query.get("destination");
-        if (to === null || !to.startsWith("/")) throw new RemoteError(400, "IllegalArgumentException", "Invalid value for webhdfs parameter \"destination\"");
+        if (to === null || !to.startsWith("/")) throw new RemoteError(400, "IllegalArgumentException", 'Invalid value for webhdfs parameter "destination"');
         if (query.get("renameoptions") === "OVERWRITE") {
           renameOverwrite(path, to);
           response.writeHead(200, { "Content-Type": "application/octet-stream" });
@@ -211,7 +220,8 @@ export async function fakeWebHdfs(): Promise<FakeWebHdfs> {
     if (method === "PUT" && op === "CREATE") {
       const existing = entries.get(path);
       if (existing?.type === "DIRECTORY") throw new RemoteError(403, "FileAlreadyExistsException", `${path} already exists as a directory`);
-      if (existing !== undefined && query.get("overwrite") !== "true") throw new RemoteError(403, "FileAlreadyExistsException", `${path} for client 127.0.0.1 already exists`);
+      if (existing !== undefined && query.get("overwrite") !== "true")
+        throw new RemoteError(403, "FileAlreadyExistsException", `${path} for client 127.0.0.1 already exists`);
       makeDirs(parentOf(path));
       entries.set(path, { type: "FILE", data: body, modificationTime: now() });
       response.writeHead(201, { Location: `hdfs://localhost:9000${encodePath(path)}`, "Content-Length": "0" });
@@ -228,7 +238,15 @@ export async function fakeWebHdfs(): Promise<FakeWebHdfs> {
       const path = raw.split("/").map(decodeURIComponent).join("/") || "/";
       const op = url.searchParams.get("op") ?? "";
       const body = await readBody(request);
-      requests.push({ server: isDataNode ? "datanode" : "namenode", method: request.method ?? "", op, path, url: request.url ?? "", user: url.searchParams.get("user.name"), bodyLength: body.length });
+      requests.push({
+        server: isDataNode ? "datanode" : "namenode",
+        method: request.method ?? "",
+        op,
+        path,
+        url: request.url ?? "",
+        user: url.searchParams.get("user.name"),
+        bodyLength: body.length,
+      });
       try {
         const failure = isDataNode ? undefined : failures.get(op);
         if (failure !== undefined) {
@@ -240,7 +258,9 @@ export async function fakeWebHdfs(): Promise<FakeWebHdfs> {
       } catch (error) {
         if (!(error instanceof RemoteError)) throw error;
         response.writeHead(error.status, { "Content-Type": "application/json" });
-        response.end(JSON.stringify({ RemoteException: { exception: error.exception, javaClassName: `org.apache.hadoop.${error.exception}`, message: error.message } }));
+        response.end(
+          JSON.stringify({ RemoteException: { exception: error.exception, javaClassName: `org.apache.hadoop.${error.exception}`, message: error.message } }),
+        );
       }
     })();
   });

@@ -19,7 +19,16 @@ afterAll(() => rmSync(states, { recursive: true, force: true }));
 let livy: StandIn | undefined;
 afterEach(async () => livy?.close());
 
-const state: JobState = { pipeline: "schools", batchId: 7, livyUrl: "", target: "local", planFile: "", stopFile: "", sinks: ["raw_parquet"], startedAt: new Date().toISOString() };
+const state: JobState = {
+  pipeline: "schools",
+  batchId: 7,
+  livyUrl: "",
+  target: "local",
+  planFile: "",
+  stopFile: "",
+  sinks: ["raw_parquet"],
+  startedAt: new Date().toISOString(),
+};
 const batch = (s: string) => json(200, { id: 7, name: "sensor-streaming-schools-20260301T100000", state: s, appId: null, appInfo: {}, log: [] });
 const progress = `${EVENT_PREFIX}${JSON.stringify({ event: "query-progress", at: "2026-03-01T10:00:00Z", query: "raw_parquet", progress: { batchId: 2, timestamp: "x", numInputRows: 3 } })}`;
 const log = json(200, { id: 7, from: 0, total: 2, log: ["stdout: ", progress] });
@@ -61,7 +70,9 @@ describe("follow (start --foreground) against a stand-in Livy over HTTP", () => 
     const code = await follow(new LivyClient(livy.url, { backoffMs: 1 }), state, states, io, { pollMs: 5, outage: new LivyOutage(60_000) });
     expect(code).toBe(EXIT.ok);
     const screen = out.join("\n");
-    expect(screen).toMatch(/raw_parquet {10}batch 2, 3 rows.*\n {2}Livy not answering since \d\d:\d\d:\d\d, retrying: (Livy answered GET \/batches\/7 with HTTP 503 Service Unavailable: 503 Service Unavailable|cannot reach Livy .*)\n/);
+    expect(screen).toMatch(
+      /raw_parquet {10}batch 2, 3 rows.*\n {2}Livy not answering since \d\d:\d\d:\d\d, retrying: (Livy answered GET \/batches\/7 with HTTP 503 Service Unavailable: 503 Service Unavailable|cannot reach Livy .*)\n/,
+    );
     expect(screen).toMatch(/Livy batch 7 success/);
   });
 

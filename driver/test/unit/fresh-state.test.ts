@@ -11,7 +11,11 @@ const plan = {
   ],
 } as unknown as PlanJson;
 const io = { out: () => undefined, err: () => undefined };
-const incompatible = (sink: string, reasons: string[]): SinkVerdict => ({ sink, planned: `file:///cp/${sink}`, verdict: { kind: "incompatible", checkpoint: `file:///cp/${sink}`, reasons } });
+const incompatible = (sink: string, reasons: string[]): SinkVerdict => ({
+  sink,
+  planned: `file:///cp/${sink}`,
+  verdict: { kind: "incompatible", checkpoint: `file:///cp/${sink}`, reasons },
+});
 
 describe("checkpointsToUse", () => {
   it("refuses an incompatible checkpoint without --fresh-state (exit 9)", () => {
@@ -27,7 +31,12 @@ describe("checkpointsToUse", () => {
 
   it("refuses fresh state for a Parquet sink that keeps its folder, which would skip batches", () => {
     expect(() => checkpointsToUse([incompatible("raw_parquet", ["the Kafka topic changed from a to b"])], plan, true, io)).toThrow(/needs a new output folder/);
-    const moved = checkpointsToUse([incompatible("raw_parquet", ["the output folder changed from x to y (a file sink's checkpoint belongs to its folder)"])], plan, true, io);
+    const moved = checkpointsToUse(
+      [incompatible("raw_parquet", ["the output folder changed from x to y (a file sink's checkpoint belongs to its folder)"])],
+      plan,
+      true,
+      io,
+    );
     expect(moved.get("raw_parquet")).toMatch(/raw_parquet\.\d{8}T/);
   });
 });

@@ -72,14 +72,16 @@ describe("influxDatabaseProblem (InfluxDB 1.x ValidName)", () => {
     for (const name of ["sensors", "odd db", 'a"b', "é€", "_internal_copy", "a.b"]) expect(influxDatabaseProblem(name), name).toBeUndefined();
   });
 
-  it("rejects what InfluxDB answers with \"invalid name\"", () => {
+  it('rejects what InfluxDB answers with "invalid name"', () => {
     expect(influxDatabaseProblem("")).toBe("a database name cannot be empty");
     expect(influxDatabaseProblem(".")).toBe('a database cannot be named "."');
     expect(influxDatabaseProblem("..")).toBe('a database cannot be named ".."');
     expect(influxDatabaseProblem("a/b")).toBe('a database name cannot contain "/" or "\\"');
     expect(influxDatabaseProblem("a\\b")).toBe('a database name cannot contain "/" or "\\"');
     for (const name of ["a\nb", "a\tb", "a\u00a0b", "a\u2028b", "a\u0000"]) {
-      expect(influxDatabaseProblem(name), JSON.stringify(name)).toBe("a database name cannot contain control characters, newlines or spaces other than the plain space");
+      expect(influxDatabaseProblem(name), JSON.stringify(name)).toBe(
+        "a database name cannot contain control characters, newlines or spaces other than the plain space",
+      );
     }
   });
 });

@@ -18,9 +18,7 @@ describe("parseTemplate", () => {
 
   it("a default may be empty or contain ':', '-' and '/'", () => {
     expect(parseTemplate("${A:-}").parts).toEqual([{ kind: "variable", text: "A", fallback: "" }]);
-    expect(parseTemplate("${URL:-http://h:8086/x-y}").parts).toEqual([
-      { kind: "variable", text: "URL", fallback: "http://h:8086/x-y" },
-    ]);
+    expect(parseTemplate("${URL:-http://h:8086/x-y}").parts).toEqual([{ kind: "variable", text: "URL", fallback: "http://h:8086/x-y" }]);
   });
 
   it("splits text and variables", () => {

@@ -54,9 +54,7 @@ describe("parseJsonPath: invalid paths", () => {
   });
 
   it("a filter $.a[?(@.x)]", () => {
-    expect(problem(parseJsonPath("$.a[?(@.x)]"))).toBe(
-      'unexpected "[" at character 4 (wildcards and filters are not supported)',
-    );
+    expect(problem(parseJsonPath("$.a[?(@.x)]"))).toBe('unexpected "[" at character 4 (wildcards and filters are not supported)');
   });
 
   it("a trailing dot $.a.", () => {
@@ -88,14 +86,11 @@ describe("formatJsonPath", () => {
     expect(formatJsonPath([member("1st")])).toBe("$['1st']");
   });
 
-  it.each(["$.a.b", "$.GWInfo[0].gwname", "$['odd key'].x", "$['it\\'s'][2]", "$.co2-ppm", "$['a\\\\b'].c"])(
-    "round-trips %s",
-    (text) => {
-      const parsed = steps(parseJsonPath(text));
-      expect(formatJsonPath(parsed)).toBe(text);
-      expect(steps(parseJsonPath(formatJsonPath(parsed)))).toEqual(parsed);
-    },
-  );
+  it.each(["$.a.b", "$.GWInfo[0].gwname", "$['odd key'].x", "$['it\\'s'][2]", "$.co2-ppm", "$['a\\\\b'].c"])("round-trips %s", (text) => {
+    const parsed = steps(parseJsonPath(text));
+    expect(formatJsonPath(parsed)).toBe(text);
+    expect(steps(parseJsonPath(formatJsonPath(parsed)))).toEqual(parsed);
+  });
 });
 
 describe("parseJsonPath: control characters in member names", () => {
@@ -114,4 +109,3 @@ describe("parseJsonPath: control characters in member names", () => {
     expect(steps(parseJsonPath("$['é €😀 \\\\`x`']"))).toEqual([member("é €😀 \\`x`")]);
   });
 });
-

@@ -4,14 +4,7 @@
  * arbitrary strings against a real InfluxDB, and the SQL twins against Spark.
  */
 import { describe, expect, it } from "vitest";
-import {
-  escapeKey,
-  escapeMeasurement,
-  escapeStringField,
-  escapeTagValue,
-  stringValueSql,
-  tagValueSql,
-} from "../../src/emit/sql/line-protocol-escaping.js";
+import { escapeKey, escapeMeasurement, escapeStringField, escapeTagValue, stringValueSql, tagValueSql } from "../../src/emit/sql/line-protocol-escaping.js";
 
 describe("escapeTagValue", () => {
   it.each([
@@ -61,7 +54,7 @@ describe("escapeStringField", () => {
 });
 
 describe("names", () => {
-  it("a measurement escapes commas and spaces only: `a=b` and `a\"b` read back as written", () => {
+  it('a measurement escapes commas and spaces only: `a=b` and `a"b` read back as written', () => {
     expect(escapeMeasurement('sensor readings,x=1"')).toBe('sensor\\ readings\\,x=1"');
   });
 

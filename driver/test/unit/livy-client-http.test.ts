@@ -22,7 +22,9 @@ async function failure(call: Promise<unknown>): Promise<LivyError> {
 
 describe("shortMessage", () => {
   it("takes Livy's msg from its JSON error", () => {
-    expect(shortMessage('{"msg":"requirement failed: Local path /x cannot be added to user sessions."}')).toBe("requirement failed: Local path /x cannot be added to user sessions.");
+    expect(shortMessage('{"msg":"requirement failed: Local path /x cannot be added to user sessions."}')).toBe(
+      "requirement failed: Local path /x cannot be added to user sessions.",
+    );
   });
 
   it("strips an HTML page to its text and cuts it", () => {
@@ -38,7 +40,9 @@ describe("LivyClient against a stand-in Livy over HTTP", () => {
     const error = await failure(new LivyClient(livy.url, { backoffMs: 1 }).list());
     expect(error.status).toBe(500);
     expect(error.unavailable).toBe(true);
-    expect(error.message).toBe("Livy answered GET /batches?from=0&size=1000 with HTTP 500 Internal Server Error: HTTP ERROR 500 Problem accessing /batches. Reason: Server Error Powered by Jetty:// 9.3.24.v20180605");
+    expect(error.message).toBe(
+      "Livy answered GET /batches?from=0&size=1000 with HTTP 500 Internal Server Error: HTTP ERROR 500 Problem accessing /batches. Reason: Server Error Powered by Jetty:// 9.3.24.v20180605",
+    );
     expect(livy.requests).toHaveLength(4);
   });
 

@@ -100,9 +100,7 @@ describe("parseLocatedYaml", () => {
   it("reports a duplicate key at the second occurrence", () => {
     const parsed = parseLocatedYaml("a: 1\nb: 2\na: 3\n", "dup.yaml");
     expect(parsed.root).toBeUndefined();
-    expect(parsed.diagnostics.map((d) => [d.code, d.pos.line, d.pos.col, d.message])).toEqual([
-      ["yaml-syntax", 3, 1, "YAML: Map keys must be unique"],
-    ]);
+    expect(parsed.diagnostics.map((d) => [d.code, d.pos.line, d.pos.col, d.message])).toEqual([["yaml-syntax", 3, 1, "YAML: Map keys must be unique"]]);
   });
 
   // Regression test: this was once wrong (see the test's name).

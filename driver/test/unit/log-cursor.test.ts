@@ -3,7 +3,10 @@ import { LogCursor, sections } from "../../src/livy/log-cursor.js";
 
 describe("LogCursor (Livy's batch log: a stdout and a stderr section, each capped)", () => {
   it("splits the sections", () => {
-    expect([...sections(["stdout: ", "a", "b", "\nstderr: ", "x"])]).toEqual([["stdout", ["a", "b"]], ["stderr", ["x"]]]);
+    expect([...sections(["stdout: ", "a", "b", "\nstderr: ", "x"])]).toEqual([
+      ["stdout", ["a", "b"]],
+      ["stderr", ["x"]],
+    ]);
   });
 
   it("returns only new lines when stdout grows and pushes stderr down the list", () => {

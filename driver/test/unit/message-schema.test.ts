@@ -60,13 +60,8 @@ describe("buildMessageSchema", () => {
   });
 
   it("reports a value read as an object by a later field", () => {
-    const { schema, conflicts } = buildMessageSchema([
-      field("co2", "$.p.co2", "double"),
-      field("tvoc", "$.p.co2.tvoc", "double"),
-    ]);
-    expect(conflicts).toEqual([
-      { field: "tvoc", problem: 'its path treats $.p.co2 as an object, but field "co2" reads it differently' },
-    ]);
+    const { schema, conflicts } = buildMessageSchema([field("co2", "$.p.co2", "double"), field("tvoc", "$.p.co2.tvoc", "double")]);
+    expect(conflicts).toEqual([{ field: "tvoc", problem: 'its path treats $.p.co2 as an object, but field "co2" reads it differently' }]);
     expect(plain(schema)).toEqual({ p: { co2: "double" } });
   });
 
@@ -82,9 +77,7 @@ describe("buildMessageSchema", () => {
 
   it("reports one path read with two types", () => {
     const { conflicts } = buildMessageSchema([field("a", "$.v", "double"), field("b", "$.v", "long")]);
-    expect(conflicts).toEqual([
-      { field: "b", problem: 'its path treats $.v as a value of type long, but field "a" reads it differently' },
-    ]);
+    expect(conflicts).toEqual([{ field: "b", problem: 'its path treats $.v as a value of type long, but field "a" reads it differently' }]);
   });
 
   it("reports an array read as an object and an object read as an array", () => {
@@ -103,9 +96,7 @@ describe("buildMessageSchema", () => {
       field("clash", "$.a", "string"),
       field("later", "$.z", "boolean"),
     ]);
-    expect(conflicts).toEqual([
-      { field: "clash", problem: 'its path treats $.a as a value of type string, but field "first" reads it differently' },
-    ]);
+    expect(conflicts).toEqual([{ field: "clash", problem: 'its path treats $.a as a value of type string, but field "first" reads it differently' }]);
     expect(plain(schema)).toEqual({ a: { b: "long", c: "long" }, z: "boolean" });
   });
 
@@ -119,9 +110,19 @@ describe("buildMessageSchema", () => {
       field("items_lower", "$.list[0].name", "string"),
     ]);
     expect(conflicts).toEqual([
-      { field: "co2_upper", problem: 'its path reads $.p.CO2, which differs only in case from $.p.co2 read by field "co2" (Spark compares member names without case)' },
-      { field: "device_lower", problem: 'its path reads $.deveui, which differs only in case from $.DevEui read by field "device" (Spark compares member names without case)' },
-      { field: "items_lower", problem: 'its path reads $.list[0].name, which differs only in case from $.list[0].Name read by field "items" (Spark compares member names without case)' },
+      {
+        field: "co2_upper",
+        problem: 'its path reads $.p.CO2, which differs only in case from $.p.co2 read by field "co2" (Spark compares member names without case)',
+      },
+      {
+        field: "device_lower",
+        problem: 'its path reads $.deveui, which differs only in case from $.DevEui read by field "device" (Spark compares member names without case)',
+      },
+      {
+        field: "items_lower",
+        problem:
+          'its path reads $.list[0].name, which differs only in case from $.list[0].Name read by field "items" (Spark compares member names without case)',
+      },
     ]);
     expect(plain(schema)).toEqual({ p: { co2: "double" }, DevEui: "string", list: [{ Name: "string" }] });
   });
@@ -140,4 +141,3 @@ describe("buildMessageSchema", () => {
     expect(buildMessageSchema([field("c", "$.meta._corrupt_record", "string")]).conflicts).toEqual([]);
   });
 });
-

@@ -10,6 +10,8 @@ describe("pipelineArguments", () => {
 
   it("repeats another spec and the options, quoted for a shell where needed", () => {
     expect(pipelineArguments("conf/other.yaml", { profile: "local" })).toBe(" conf/other.yaml --profile local");
-    expect(pipelineArguments("my spec's.yaml", { target: "docker", livy: "http://livy:8998" })).toBe(" 'my spec'\\''s.yaml' --target docker --livy http://livy:8998");
+    expect(pipelineArguments("my spec's.yaml", { target: "docker", livy: "http://livy:8998" })).toBe(
+      " 'my spec'\\''s.yaml' --target docker --livy http://livy:8998",
+    );
   });
 });

@@ -14,11 +14,16 @@ import { compiledFiles } from "../../src/emit/compiled-files.js";
 import { bindPlan } from "../../src/deploy/bind-plan.js";
 
 const root = path.resolve(import.meta.dirname, "../../..");
-const profile = (name: string): Record<string, unknown> => parse(readFileSync(path.join(root, "conf/profiles", `${name}.yaml`), "utf8")) as Record<string, unknown>;
+const profile = (name: string): Record<string, unknown> =>
+  parse(readFileSync(path.join(root, "conf/profiles", `${name}.yaml`), "utf8")) as Record<string, unknown>;
 
 /** Host names and ports of either environment read as one; InfluxDB's version and credentials left out. */
 function normalised(value: unknown): unknown {
-  if (typeof value === "string") return value.replace(/\/\/(namenode|localhost):9000/g, "//HDFS").replace(/\b(kafka|localhost):9092\b/g, "KAFKA").replace(/\/\/(influxdb|localhost):8086/g, "//INFLUXDB");
+  if (typeof value === "string")
+    return value
+      .replace(/\/\/(namenode|localhost):9000/g, "//HDFS")
+      .replace(/\b(kafka|localhost):9092\b/g, "KAFKA")
+      .replace(/\/\/(influxdb|localhost):8086/g, "//INFLUXDB");
   if (Array.isArray(value)) return value.map(normalised);
   if (value !== null && typeof value === "object") {
     return Object.fromEntries(
@@ -38,7 +43,10 @@ describe("the hdfs and cluster profiles", () => {
   it("put every location of the schools pipeline on HDFS", () => {
     const { plan } = loadPlan(path.join(root, "conf/pipeline.yaml"), { profile: "hdfs" });
     const planJson = compiledFiles(plan).find((f) => f.name === "plan.json")!.content;
-    const bound = JSON.parse(bindPlan(planJson, {}, root)) as { sources: Array<{ kind: string; path?: string }>; sinks: Array<{ checkpoint: string; path?: string; influx?: { refusedPath?: string } }> };
+    const bound = JSON.parse(bindPlan(planJson, {}, root)) as {
+      sources: Array<{ kind: string; path?: string }>;
+      sinks: Array<{ checkpoint: string; path?: string; influx?: { refusedPath?: string } }>;
+    };
     const locations = [
       ...bound.sources.filter((s) => s.kind === "file").map((s) => s.path!),
       ...bound.sinks.flatMap((s) => [s.checkpoint, s.path, s.influx?.refusedPath].filter((l): l is string => l !== undefined)),

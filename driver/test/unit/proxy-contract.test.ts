@@ -34,7 +34,10 @@ function contractWith(fields: string, eventTime: string): MessageContract {
       "source:",
       "  kafka: { bootstrapServers: localhost:9092, topic: t }",
       "  fields:",
-      ...fields.trim().split("\n").map((l) => `    ${l.trim()}`),
+      ...fields
+        .trim()
+        .split("\n")
+        .map((l) => `    ${l.trim()}`),
       `  eventTime: ${eventTime}`,
       "registry: { path: r.csv, key: DevEui, joinOn: device_id, columns: [classroom] }",
       "sinks: { raw: { path: raw }, rejected: { path: rejected } }",
@@ -70,11 +73,20 @@ describe("the message contract of conf/pipeline.yaml", () => {
     expect(schema.properties.GWInfo).toMatchObject({
       type: "array",
       minItems: 1,
-      prefixItems: [{ type: "object", required: ["sendtime"], properties: { sendtime: { title: "sent_at", type: "integer", minimum: 946684800000, maximum: 253402300799999 } } }],
+      prefixItems: [
+        {
+          type: "object",
+          required: ["sendtime"],
+          properties: { sendtime: { title: "sent_at", type: "integer", minimum: 946684800000, maximum: 253402300799999 } },
+        },
+      ],
       // Later elements share the shape, without the event time's range.
       items: { type: ["object", "null"], properties: { sendtime: { type: ["integer", "null"], minimum: -(2 ** 63), exclusiveMaximum: 2 ** 63 } } },
     });
-    expect(schema.properties.parsedPayload).toMatchObject({ type: ["object", "null"], properties: { co2: { type: ["number", "null"] }, light_level: { type: ["integer", "null"] } } });
+    expect(schema.properties.parsedPayload).toMatchObject({
+      type: ["object", "null"],
+      properties: { co2: { type: ["number", "null"] }, light_level: { type: ["integer", "null"] } },
+    });
     expect(schema.properties.parsedPayload!.required).toBeUndefined();
   });
 
@@ -82,7 +94,13 @@ describe("the message contract of conf/pipeline.yaml", () => {
     expect(schools.deviceKey).toBe("device_id");
     expect(schools.eventTime).toMatchObject({ field: "sent_at", unit: "milliseconds", notBefore: "2000-01-01", notBeforeMs: Date.UTC(2000, 0, 1) });
     expect(schools.kafka).toEqual({ bootstrapServers: "${KAFKA_BOOTSTRAP:-localhost:9092}", topic: "${KAFKA_TOPIC:-live-data}" });
-    expect(schools.fields.find((f) => f.name === "sent_at")).toEqual({ name: "sent_at", path: "$.GWInfo[0].sendtime", pointer: ["GWInfo", 0, "sendtime"], type: "long", required: true });
+    expect(schools.fields.find((f) => f.name === "sent_at")).toEqual({
+      name: "sent_at",
+      path: "$.GWInfo[0].sendtime",
+      pointer: ["GWInfo", 0, "sendtime"],
+      type: "long",
+      required: true,
+    });
   });
 });
 
@@ -92,7 +110,7 @@ describe("a reading checked against the contract", () => {
     expect(verdict).toEqual({ ok: true, key: "A1-IAQ", value: JSON.stringify(reading()) });
   });
 
-  it("takes any value for a string field, as Spark does (a number device id is the device \"42\")", () => {
+  it('takes any value for a string field, as Spark does (a number device id is the device "42")', () => {
     expect(check(reading({ DevEui: 42 }), NOW)).toMatchObject({ ok: true, key: "42" });
     expect(check(reading({ deviceName: { nested: true } }, { pir: 1 }), NOW)).toMatchObject({ ok: true });
   });
@@ -146,7 +164,9 @@ describe("a reading checked against the contract", () => {
   it("never accepts what the schema calls invalid, even where no reason of its own fits (an element after the indexed one)", () => {
     const verdict = check(JSON.parse(`{"DevEui":"gw1","GWInfo":[{"sendtime":${NOW}},{"sendtime":1e30}]}`), NOW);
     expect(reasons(verdict)).toEqual([["wrong-type", "$.GWInfo[1].sendtime"]]);
-    expect(verdict.ok ? "" : verdict.reasons[0]!.message).toBe("a value does not match the message schema at $.GWInfo[1].sendtime: the number 1e+30 must be < 9223372036854776000");
+    expect(verdict.ok ? "" : verdict.reasons[0]!.message).toBe(
+      "a value does not match the message schema at $.GWInfo[1].sendtime: the number 1e+30 must be < 9223372036854776000",
+    );
   });
 
   it("refuses integers beyond 2^53, which would be written changed, except in double fields (the same double either way)", () => {
@@ -158,11 +178,16 @@ describe("a reading checked against the contract", () => {
       code: "unsafe-integer",
       field: "device_id",
       path: "$.DevEui",
-      message: "device_id ($.DevEui) is an integer beyond 2^53, which cannot be carried exactly (it would be written as 12345678901234567000); send it as a string",
+      message:
+        "device_id ($.DevEui) is an integer beyond 2^53, which cannot be carried exactly (it would be written as 12345678901234567000); send it as a string",
     });
-    expect(reasons(check(parsed(`{"DevEui":"A1",${sendtime},"parsedPayload":{"light_level":9007199254740993}}`), NOW))).toEqual([["unsafe-integer", "$.parsedPayload.light_level"]]);
+    expect(reasons(check(parsed(`{"DevEui":"A1",${sendtime},"parsedPayload":{"light_level":9007199254740993}}`), NOW))).toEqual([
+      ["unsafe-integer", "$.parsedPayload.light_level"],
+    ]);
     expect(reasons(check(parsed(`{"DevEui":"A1",${sendtime},"extra":[{"id":-9007199254740993}]}`), NOW))).toEqual([["unsafe-integer", "$.extra[0].id"]]);
-    expect(check(parsed(`{"DevEui":"A1",${sendtime},"parsedPayload":{"light_level":9007199254740991,"co2":12345678901234567890}}`), NOW)).toMatchObject({ ok: true });
+    expect(check(parsed(`{"DevEui":"A1",${sendtime},"parsedPayload":{"light_level":9007199254740991,"co2":12345678901234567890}}`), NOW)).toMatchObject({
+      ok: true,
+    });
   });
 
   it("refuses a reading larger than one Kafka message may be, and one nested too deeply to write", () => {
@@ -208,7 +233,10 @@ describe("other specs' contracts", () => {
   });
 
   it("an event time may be as far ahead of the clock as the spec's maxAhead when that is more than a day", () => {
-    const contract = contractWith(`device_id: { path: $.id, type: string, required: true }`.concat("\n", "t: { path: $.t, type: long, required: true }"), '{ field: t, unit: milliseconds, maxAhead: "3 days" }');
+    const contract = contractWith(
+      `device_id: { path: $.id, type: string, required: true }`.concat("\n", "t: { path: $.t, type: long, required: true }"),
+      '{ field: t, unit: milliseconds, maxAhead: "3 days" }',
+    );
     expect(contract.eventTime.maxAheadOfClock).toEqual({ ms: 3 * DAY, text: "3 days" });
     expect(schools.eventTime.maxAheadOfClock, "the watermark's 2 minutes: still a day").toEqual({ ms: DAY, text: "1 day" });
     const checkIt = readingValidator(contract, { maxReadingBytes: 4096 });

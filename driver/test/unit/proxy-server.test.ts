@@ -89,8 +89,25 @@ function reading(device: string, overrides: Record<string, unknown> = {}): Recor
   return { DevEui: device, GWInfo: [{ gwname: "gw", sendtime: NOW - 1000 }], parsedPayload: { temperature: 20.5 }, ...overrides };
 }
 
+/** What the tests read of the proxy's JSON answers: a StreamAnswer's counts and results, an ErrorAnswer's error. */
+interface Answer {
+  readonly accepted: number;
+  readonly rejected: number;
+  readonly error: string;
+  readonly results: ReadonlyArray<{
+    readonly index: number;
+    readonly status: string;
+    readonly reasons: ReadonlyArray<{ readonly code: string; readonly path: string }>;
+  }>;
+}
+
 function post(app: FastifyInstance, body: unknown, headers: Record<string, string> = {}) {
-  return app.inject({ method: "POST", url: "/stream", headers: { "content-type": "application/json", ...headers }, payload: typeof body === "string" ? body : JSON.stringify(body) });
+  return app.inject({
+    method: "POST",
+    url: "/stream",
+    headers: { "content-type": "application/json", ...headers },
+    payload: typeof body === "string" ? body : JSON.stringify(body),
+  });
 }
 
 describe("POST /stream", () => {
@@ -104,9 +121,14 @@ describe("POST /stream", () => {
 
   it("a mixed batch: 207, the valid readings written, every reason of the others with its index", async () => {
     const { app, writer } = proxy();
-    const response = await post(app, [reading("A1"), reading("A2", { GWInfo: [] }), { DevEui: "A3" , GWInfo: [{ sendtime: "now" }], parsedPayload: { co2: "high" } }, reading("A4")]);
+    const response = await post(app, [
+      reading("A1"),
+      reading("A2", { GWInfo: [] }),
+      { DevEui: "A3", GWInfo: [{ sendtime: "now" }], parsedPayload: { co2: "high" } },
+      reading("A4"),
+    ]);
     expect(response.statusCode).toBe(207);
-    const body = response.json();
+    const body = response.json<Answer>();
     expect(body.accepted).toBe(2);
     expect(body.rejected).toBe(2);
     expect(body.results.map((r: { index: number; status: string }) => [r.index, r.status])).toEqual([
@@ -115,7 +137,7 @@ describe("POST /stream", () => {
       [2, "rejected"],
       [3, "accepted"],
     ]);
-    expect(body.results[2].reasons.map((r: { code: string; path: string }) => [r.code, r.path])).toEqual([
+    expect(body.results[2]!.reasons.map((r: { code: string; path: string }) => [r.code, r.path])).toEqual([
       ["wrong-type", "$.GWInfo[0].sendtime"],
       ["wrong-type", "$.parsedPayload.co2"],
     ]);
@@ -126,7 +148,7 @@ describe("POST /stream", () => {
     const { app, writer } = proxy();
     const single = await post(app, { GWInfo: [{ sendtime: 5 }] });
     expect(single.statusCode).toBe(400);
-    expect(single.json().results[0].reasons.map((r: { code: string }) => r.code)).toEqual(["missing-field", "event-time-out-of-range"]);
+    expect(single.json<Answer>().results[0]!.reasons.map((r: { code: string }) => r.code)).toEqual(["missing-field", "event-time-out-of-range"]);
     const batch = await post(app, [1, null]);
     expect(batch.statusCode).toBe(400);
     expect(batch.json()).toMatchObject({ accepted: 0, rejected: 2 });
@@ -143,7 +165,7 @@ describe("POST /stream", () => {
     const { app, writer } = proxy();
     const response = await app.inject({ method: "POST", url: "/stream", headers: contentType === undefined ? {} : { "content-type": contentType }, payload });
     expect(response.statusCode).toBe(status);
-    expect(response.json().error).toBe(error);
+    expect(response.json<Answer>().error).toBe(error);
     expect(writer.written).toEqual([]);
   });
 
@@ -163,7 +185,10 @@ describe("POST /stream", () => {
 
   it("a body over the limit: 413", async () => {
     const { app, writer } = proxy({ maxBodyBytes: 2048 });
-    const response = await post(app, Array.from({ length: 40 }, (_, i) => reading(`D${i}`)));
+    const response = await post(
+      app,
+      Array.from({ length: 40 }, (_, i) => reading(`D${i}`)),
+    );
     expect(response.statusCode).toBe(413);
     expect(response.json()).toEqual({ error: "body-too-large", message: "the body is larger than 2048 bytes; send fewer readings per request", limit: 2048 });
     expect(writer.written).toEqual([]);
@@ -185,7 +210,10 @@ describe("POST /stream", () => {
 });
 
 describe("what Kafka did with each reading", () => {
-  const unacknowledged: RecordOutcome = { status: "unacknowledged", message: "not acknowledged: Kafka failed the write: Connection error; it may still be written, so sending it again may store it twice" };
+  const unacknowledged: RecordOutcome = {
+    status: "unacknowledged",
+    message: "not acknowledged: Kafka failed the write: Connection error; it may still be written, so sending it again may store it twice",
+  };
   const notWritten: RecordOutcome = { status: "not-written", message: "not written: Kafka did not take the readings within 5000 ms; send it again" };
   const tooLarge: RecordOutcome = { status: "refused", code: "record-too-large", message: "Kafka refused this reading: MESSAGE_TOO_LARGE: ..." };
 
@@ -195,7 +223,7 @@ describe("what Kafka did with each reading", () => {
     const response = await post(app, [reading("A1"), reading("A2"), { DevEui: "A3" }, reading("A4")]);
     expect(response.statusCode).toBe(207);
     expect(response.headers["retry-after"]).toBe("5");
-    const body = response.json();
+    const body = response.json<Answer>();
     expect(body).toMatchObject({ accepted: 1, rejected: 1, notWritten: 2, retryAfter: 5 });
     expect(body.results).toEqual([
       { index: 0, status: "accepted" },
@@ -212,7 +240,12 @@ describe("what Kafka did with each reading", () => {
     writer.outcomes = [tooLarge];
     const alone = await post(app, reading("A1"));
     expect(alone.statusCode).toBe(413);
-    expect(alone.json()).toEqual({ accepted: 0, rejected: 1, notWritten: 0, results: [{ index: 0, status: "rejected", reasons: [{ code: "record-too-large", message: tooLarge.message }] }] });
+    expect(alone.json()).toEqual({
+      accepted: 0,
+      rejected: 1,
+      notWritten: 0,
+      results: [{ index: 0, status: "rejected", reasons: [{ code: "record-too-large", message: tooLarge.message }] }],
+    });
     writer.outcomes = [{ status: "acknowledged" }, tooLarge];
     const beside = await post(app, [reading("A1"), reading("A2")]);
     expect(beside.statusCode).toBe(207);
@@ -232,7 +265,7 @@ describe("authentication", () => {
     const none = await post(app, reading("A1"));
     expect(none.statusCode).toBe(401);
     expect(none.headers["www-authenticate"]).toBe('Bearer realm="sensor-streaming"');
-    expect(none.json().error).toBe("unauthorized");
+    expect(none.json<Answer>().error).toBe("unauthorized");
     const wrong = await post(app, reading("A1"), { authorization: "Bearer token-c" });
     expect(wrong.statusCode).toBe(401);
     expect(wrong.headers["www-authenticate"]).toMatch(/error="invalid_token"/);
@@ -273,7 +306,11 @@ describe("authentication", () => {
     const io = { out: () => undefined, err: () => undefined };
     const options = { port: "0", maxBody: "1048576", ackTimeout: "5000", brokers: "127.0.0.1:1", topic: "proxy-fix-unit" };
     const saved = process.env.PROXY_TOKENS;
-    const failure = (promise: Promise<number>): Promise<ExitError> => promise.then(() => Promise.reject(new Error("it started")), (e: ExitError) => e);
+    const failure = (promise: Promise<number>): Promise<ExitError> =>
+      promise.then(
+        () => Promise.reject(new Error("it started")),
+        (e: ExitError) => e,
+      );
     try {
       process.env.PROXY_TOKENS = " , ";
       const empty = await failure(proxyCommand("conf/pipeline.yaml", options, io));
@@ -294,14 +331,22 @@ describe("GET /health and GET /metrics", () => {
     const state = proxy();
     const ready = await state.app.inject({ method: "GET", url: "/health" });
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: "ready", kafka: { brokers: "localhost:9092", topic: "live-data", ok: true, detail: "Kafka answers" }, writes: "ok", auth: "off" });
+    expect(ready.json()).toEqual({
+      status: "ready",
+      kafka: { brokers: "localhost:9092", topic: "live-data", ok: true, detail: "Kafka answers" },
+      writes: "ok",
+      auth: "off",
+    });
     state.kafkaHealth = { ok: false, detail: "Kafka at localhost:9092 does not answer: Connection error" };
     const down = await state.app.inject({ method: "GET", url: "/health" });
     expect(down.statusCode).toBe(503);
     expect(down.json()).toMatchObject({ status: "unavailable", kafka: { ok: false } });
     state.kafkaHealth = { ok: true, detail: "Kafka answers" };
     state.writer.stalled = true;
-    expect((await state.app.inject({ method: "GET", url: "/health" })).json()).toMatchObject({ status: "unavailable", writes: expect.stringMatching(/^stalled/) });
+    expect((await state.app.inject({ method: "GET", url: "/health" })).json()).toMatchObject({
+      status: "unavailable",
+      writes: expect.stringMatching(/^stalled/),
+    });
   });
 
   it("counts requests by status, readings accepted and rejected by reason, in Prometheus text", async () => {
@@ -359,7 +404,6 @@ describe("over a real socket", () => {
     return (state.app.server.address() as AddressInfo).port;
   }
 
-
   it("a 10 MB body declared in Content-Length: 413 on the headers, before any of it is sent", async () => {
     const state = proxy();
     const port = await listen(state);
@@ -379,7 +423,11 @@ describe("over a real socket", () => {
     const state = proxy();
     state.writer.delayMs = 300;
     const port = await listen(state);
-    const inFlight = fetch(`http://127.0.0.1:${port}/stream`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(reading("A1")) });
+    const inFlight = fetch(`http://127.0.0.1:${port}/stream`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(reading("A1")),
+    });
     await new Promise((resolve) => setTimeout(resolve, 50));
     const closing = state.app.close();
     const response = await inFlight;

@@ -47,7 +47,9 @@ class FlakyWriter implements ReadingWriter {
     if (this.partial > 0 && records.length > 1) {
       this.partial -= 1;
       this.written.push(records[0]!);
-      return records.map((_, i): RecordOutcome => (i === 0 ? { status: "acknowledged" } : { status: "not-written", message: "not written: Kafka failed the write; send it again" }));
+      return records.map((_, i): RecordOutcome =>
+        i === 0 ? { status: "acknowledged" } : { status: "not-written", message: "not written: Kafka failed the write; send it again" },
+      );
     }
     this.written.push(...records);
     return records.map((): RecordOutcome => ({ status: "acknowledged" }));
@@ -101,7 +103,9 @@ describe("simulate --to URL", () => {
     expect(refused + unregistered).toBe(bad);
     expect(writer.written.length).toBe(sent + unregistered);
     expect(new Set(writer.written.map((r) => r.key))).toEqual(new Set([...DEVICES.map((d) => d.devEui), ...(unregistered > 0 ? ["UNREGISTERED"] : [])]));
-    expect(log.at(-1)).toMatch(new RegExp(`^simulator: done, ${sent} readings and ${bad} bad messages sent through ${url}/stream \\(the proxy refused ${refused} as invalid\\)$`));
+    expect(log.at(-1)).toMatch(
+      new RegExp(`^simulator: done, ${sent} readings and ${bad} bad messages sent through ${url}/stream \\(the proxy refused ${refused} as invalid\\)$`),
+    );
   });
 
   it("waits out a 503 and sends the same readings again: none lost, none twice", async () => {
@@ -133,7 +137,7 @@ describe("simulate --to URL", () => {
     expect(streamUrl("http://localhost:8090")).toBe("http://localhost:8090/stream");
     expect(streamUrl("http://localhost:8090/")).toBe("http://localhost:8090/stream");
     expect(streamUrl("http://gw.example:8090/ingest")).toBe("http://gw.example:8090/ingest");
-    expect(proxyToken({ PROXY_TOKEN: "one" , PROXY_TOKENS: "two,three" })).toBe("one");
+    expect(proxyToken({ PROXY_TOKEN: "one", PROXY_TOKENS: "two,three" })).toBe("one");
     expect(proxyToken({ PROXY_TOKENS: " two , three" })).toBe("two");
     expect(proxyToken({})).toBeUndefined();
   });

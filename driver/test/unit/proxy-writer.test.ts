@@ -89,7 +89,9 @@ describe("GroupCommitWriter", () => {
     await tick();
     const second = writer.write([record("b")]);
     kafka.settle(new Error("Connection error: ECONNRESET"));
-    await expect(first).rejects.toThrow("Kafka failed the write: Connection error: ECONNRESET; they may still be written, so sending them again may store some twice");
+    await expect(first).rejects.toThrow(
+      "Kafka failed the write: Connection error: ECONNRESET; they may still be written, so sending them again may store some twice",
+    );
     await tick();
     kafka.settle();
     expect(await second).toEqual(ACKED);
@@ -127,7 +129,9 @@ describe("GroupCommitWriter", () => {
     const big = writer.write([record("a"), record("b"), record("c")]);
     await tick();
     expect(keys(kafka.writes)).toEqual([["a", "b"]]);
-    await expect(big).rejects.toThrow("Kafka did not acknowledge the readings within 100 ms; some of them may still be written, so sending them again may store some twice");
+    await expect(big).rejects.toThrow(
+      "Kafka did not acknowledge the readings within 100 ms; some of them may still be written, so sending them again may store some twice",
+    );
     kafka.settle();
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(keys(kafka.writes), "c was answered not written, so it is never sent").toEqual([["a", "b"]]);
@@ -145,7 +149,10 @@ describe("GroupCommitWriter", () => {
     expect(outcomes).toEqual([
       { status: "acknowledged" },
       { status: "acknowledged" },
-      { status: "unacknowledged", message: "not acknowledged: Kafka failed the write: Connection error: ECONNRESET; it may still be written, so sending it again may store it twice" },
+      {
+        status: "unacknowledged",
+        message: "not acknowledged: Kafka failed the write: Connection error: ECONNRESET; it may still be written, so sending it again may store it twice",
+      },
     ]);
   });
 
@@ -159,7 +166,9 @@ describe("GroupCommitWriter", () => {
       ackTimeoutMs: 5000,
       maxWriteBytes: 25,
     });
-    await expect(writer.write([record("a"), record("b"), record("c")])).rejects.toThrow("Kafka at localhost:9092 is not connected (the producer is connecting); nothing of this request was written");
+    await expect(writer.write([record("a"), record("b"), record("c")])).rejects.toThrow(
+      "Kafka at localhost:9092 is not connected (the producer is connecting); nothing of this request was written",
+    );
     expect(sent).toEqual([["a", "b"]]);
   });
 
@@ -169,7 +178,11 @@ describe("GroupCommitWriter", () => {
     const writer = new GroupCommitWriter({
       send: async (records) => {
         sent.push(records.map((r) => r.key!));
-        if (records.some((r) => r.key === "big")) throw new RecordsRefused("MESSAGE_TOO_LARGE: The request included a message larger than the max message size the server will accept", "record-too-large");
+        if (records.some((r) => r.key === "big"))
+          throw new RecordsRefused(
+            "MESSAGE_TOO_LARGE: The request included a message larger than the max message size the server will accept",
+            "record-too-large",
+          );
         await new Promise((resolve) => setTimeout(resolve, 5));
       },
       ackTimeoutMs: 5000,
@@ -181,12 +194,19 @@ describe("GroupCommitWriter", () => {
     const alone = writer.write([record("big")]);
     const last = writer.write([record("d")]);
     expect(await first).toEqual(ACKED);
-    const refusal = { status: "refused", code: "record-too-large", message: "Kafka refused this reading: MESSAGE_TOO_LARGE: The request included a message larger than the max message size the server will accept" };
+    const refusal = {
+      status: "refused",
+      code: "record-too-large",
+      message: "Kafka refused this reading: MESSAGE_TOO_LARGE: The request included a message larger than the max message size the server will accept",
+    };
     expect(await mixed).toEqual([{ status: "acknowledged" }, refusal, { status: "acknowledged" }]);
     expect(await alone).toEqual([refusal]);
     expect(await last).toEqual(ACKED);
     expect(sent).toEqual([["a"], ["b", "big", "c", "big", "d"], ["b", "big", "c"], ["b"], ["big"], ["c"], ["big"], ["d"]]);
-    expect(writes.filter((w) => w === "failed"), "no write counted as a Kafka failure").toEqual([]);
+    expect(
+      writes.filter((w) => w === "failed"),
+      "no write counted as a Kafka failure",
+    ).toEqual([]);
   });
 
   it("a reading larger than the topic's max.message.bytes is refused without being sent; a write stays under half of it", async () => {
@@ -201,7 +221,10 @@ describe("GroupCommitWriter", () => {
     kafka.settle();
     const outcomes = await answer;
     expect(statuses(outcomes)).toEqual(["acknowledged", "refused", "acknowledged"]);
-    expect(outcomes[1]).toMatchObject({ code: "record-too-large", message: expect.stringMatching(/it is 429 bytes, and the topic takes messages of at most 400 bytes \(max.message.bytes\)$/) });
+    expect(outcomes[1]).toMatchObject({
+      code: "record-too-large",
+      message: expect.stringMatching(/it is 429 bytes, and the topic takes messages of at most 400 bytes \(max.message.bytes\)$/),
+    });
   });
 
   it("close answers queued requests and refuses new ones", async () => {
@@ -250,12 +273,33 @@ describe("KafkaTarget without a broker", () => {
   it("tells Kafka's refusals of the records themselves from its failures", () => {
     // kafkajs's error classes, as it throws them (Node's ESM loader does not see them as named exports).
     type ErrorClass = new (e: unknown, options?: unknown) => Error;
-    const { KafkaJSProtocolError, KafkaJSNonRetriableError, KafkaJSConnectionError } = kafkajs as unknown as Record<"KafkaJSProtocolError" | "KafkaJSNonRetriableError" | "KafkaJSConnectionError", ErrorClass>;
-    const tooLarge = new KafkaJSProtocolError({ type: "MESSAGE_TOO_LARGE", code: 10, retriable: false, message: "The request included a message larger than the max message size the server will accept" });
-    expect(recordRefusal(tooLarge)).toMatchObject({ code: "record-too-large", message: "MESSAGE_TOO_LARGE: The request included a message larger than the max message size the server will accept" });
-    const invalid = new KafkaJSProtocolError({ type: "INVALID_RECORD", code: 87, retriable: false, message: "This record has failed the validation on broker and hence be rejected" });
+    const { KafkaJSProtocolError, KafkaJSNonRetriableError, KafkaJSConnectionError } = kafkajs as unknown as Record<
+      "KafkaJSProtocolError" | "KafkaJSNonRetriableError" | "KafkaJSConnectionError",
+      ErrorClass
+    >;
+    const tooLarge = new KafkaJSProtocolError({
+      type: "MESSAGE_TOO_LARGE",
+      code: 10,
+      retriable: false,
+      message: "The request included a message larger than the max message size the server will accept",
+    });
+    expect(recordRefusal(tooLarge)).toMatchObject({
+      code: "record-too-large",
+      message: "MESSAGE_TOO_LARGE: The request included a message larger than the max message size the server will accept",
+    });
+    const invalid = new KafkaJSProtocolError({
+      type: "INVALID_RECORD",
+      code: 87,
+      retriable: false,
+      message: "This record has failed the validation on broker and hence be rejected",
+    });
     expect(recordRefusal(new KafkaJSNonRetriableError(invalid, { cause: invalid }))).toMatchObject({ code: "record-refused" });
-    const sequence = new KafkaJSProtocolError({ type: "OUT_OF_ORDER_SEQUENCE_NUMBER", code: 45, retriable: false, message: "The broker received an out of order sequence number" });
+    const sequence = new KafkaJSProtocolError({
+      type: "OUT_OF_ORDER_SEQUENCE_NUMBER",
+      code: 45,
+      retriable: false,
+      message: "The broker received an out of order sequence number",
+    });
     expect(recordRefusal(sequence)).toBeUndefined();
     expect(recordRefusal(new KafkaJSConnectionError("Connection error: ECONNREFUSED"))).toBeUndefined();
   });

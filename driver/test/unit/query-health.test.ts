@@ -11,8 +11,26 @@ function log(...events: Array<Record<string, unknown>>): string[] {
 }
 const events = (...lines: Array<Record<string, unknown>>): RunnerEvent[] => parseEvents(log(...lines));
 
-const progress = (query: string, batchId = 1) => ({ event: "query-progress", query, progress: { batchId, timestamp: "2026-03-01T10:00:00Z", numInputRows: 5, inputRowsPerSecond: 1, processedRowsPerSecond: 2, durationMs: { triggerExecution: 30 } } });
-const waiting = (attempt: number, cause = "ConnectException: Connection refused") => ({ event: "influx-waiting", query: "influx_raw", since: "2026-03-01T10:00:05Z", attempt, cause, retryInMs: 2000 });
+const progress = (query: string, batchId = 1) => ({
+  event: "query-progress",
+  query,
+  progress: {
+    batchId,
+    timestamp: "2026-03-01T10:00:00Z",
+    numInputRows: 5,
+    inputRowsPerSecond: 1,
+    processedRowsPerSecond: 2,
+    durationMs: { triggerExecution: 30 },
+  },
+});
+const waiting = (attempt: number, cause = "ConnectException: Connection refused") => ({
+  event: "influx-waiting",
+  query: "influx_raw",
+  since: "2026-03-01T10:00:05Z",
+  attempt,
+  cause,
+  retryInMs: 2000,
+});
 const written = (batchId: number) => ({ event: "influx-written", query: "influx_raw", batchId, lines: 120, refused: 0 });
 const restarting = (attempt: number) => ({ event: "query-restarting", query: "influx_raw", attempt, cause: "SparkException: Job aborted", inMs: 5000 });
 
@@ -23,7 +41,17 @@ describe("parseEvents", () => {
       `${EVENT_PREFIX}{"event":"influx-recovered","at":"2026-03-01T10:00:02Z","query":"influx_raw","since":"2026-03-01T10:00:00Z","waitedMs":2000,"attempts":3}`,
     ];
     expect(parseEvents(lines)).toEqual([
-      { event: "influx-refused", at: "2026-03-01T10:00:01Z", query: "influx_raw", batchId: 3, lines: 2, status: 400, reason: "partial write", refusedTotal: 7, path: "file:/data/refused" },
+      {
+        event: "influx-refused",
+        at: "2026-03-01T10:00:01Z",
+        query: "influx_raw",
+        batchId: 3,
+        lines: 2,
+        status: 400,
+        reason: "partial write",
+        refusedTotal: 7,
+        path: "file:/data/refused",
+      },
       { event: "influx-recovered", at: "2026-03-01T10:00:02Z", query: "influx_raw", since: "2026-03-01T10:00:00Z", waitedMs: 2000, attempts: 3 },
     ]);
   });
@@ -65,7 +93,13 @@ describe("queryHealth", () => {
   });
 
   it("is ok again once InfluxDB took the write (recovered, or a later batch written)", () => {
-    const recovered = events(progress("influx_raw"), waiting(1), waiting(2), { event: "influx-recovered", query: "influx_raw", since: "2026-03-01T10:00:05Z", waitedMs: 9000, attempts: 2 });
+    const recovered = events(progress("influx_raw"), waiting(1), waiting(2), {
+      event: "influx-recovered",
+      query: "influx_raw",
+      since: "2026-03-01T10:00:05Z",
+      waitedMs: 9000,
+      attempts: 2,
+    });
     expect(queryHealth("influx_raw", recovered)).toMatchObject({ health: "ok", waiting: undefined });
     const writtenLater = events(progress("influx_raw"), waiting(1), written(2));
     expect(queryHealth("influx_raw", writtenLater)).toMatchObject({ health: "ok", lastWrite: { batchId: 2, lines: 120 } });
@@ -73,8 +107,16 @@ describe("queryHealth", () => {
 
   it("is restarting after query-restarting until the query runs again, even when Spark reports the failure later", () => {
     const failed = events(progress("influx_raw"), restarting(2), { event: "query-terminated", query: "influx_raw", error: "SparkException: Job aborted" });
-    expect(queryHealth("influx_raw", failed)).toMatchObject({ health: "restarting", restarting: { attempt: 2, cause: "SparkException: Job aborted", inMs: 5000 } });
-    const back = events(progress("influx_raw"), restarting(1), { event: "query-started", query: "influx_raw" }, { event: "query-restarted", query: "influx_raw" });
+    expect(queryHealth("influx_raw", failed)).toMatchObject({
+      health: "restarting",
+      restarting: { attempt: 2, cause: "SparkException: Job aborted", inMs: 5000 },
+    });
+    const back = events(
+      progress("influx_raw"),
+      restarting(1),
+      { event: "query-started", query: "influx_raw" },
+      { event: "query-restarted", query: "influx_raw" },
+    );
     expect(queryHealth("influx_raw", back)).toMatchObject({ health: "ok", restarting: undefined });
   });
 
@@ -85,15 +127,36 @@ describe("queryHealth", () => {
   });
 
   it("failed when it ended with an error and nothing restarts it; stopped when it ended without one", () => {
-    expect(queryHealth("influx_raw", events(progress("influx_raw"), { event: "query-terminated", query: "influx_raw", error: "boom" }))).toMatchObject({ health: "failed", error: "boom" });
+    expect(queryHealth("influx_raw", events(progress("influx_raw"), { event: "query-terminated", query: "influx_raw", error: "boom" }))).toMatchObject({
+      health: "failed",
+      error: "boom",
+    });
     expect(queryHealth("influx_raw", events(progress("influx_raw"), { event: "query-stopped", query: "influx_raw" })).health).toBe("stopped");
   });
 
   it("counts refusals from the runner's own total, which survives Livy dropping old lines", () => {
     const log = events(
-      { event: "influx-refused", query: "influx_raw", batchId: 8, lines: 3, status: 400, reason: "field type conflict", refusedTotal: 41, path: "file:/data/refused" },
+      {
+        event: "influx-refused",
+        query: "influx_raw",
+        batchId: 8,
+        lines: 3,
+        status: 400,
+        reason: "field type conflict",
+        refusedTotal: 41,
+        path: "file:/data/refused",
+      },
       written(8),
-      { event: "influx-refused", query: "influx_raw", batchId: 9, lines: 1, status: 400, reason: "points beyond retention policy", refusedTotal: 42, path: "file:/data/refused" },
+      {
+        event: "influx-refused",
+        query: "influx_raw",
+        batchId: 9,
+        lines: 1,
+        status: 400,
+        reason: "points beyond retention policy",
+        refusedTotal: 42,
+        path: "file:/data/refused",
+      },
     );
     expect(queryHealth("influx_raw", log)).toMatchObject({
       health: "no-progress",
@@ -107,12 +170,33 @@ describe("pipelineHealth", () => {
   const batch = (state: Batch["state"]): Batch => ({ id: 4, state, appId: null, appInfo: {}, log: [] });
 
   it("is healthy when the batch runs and no query waits or restarts; refusals and no progress yet do not count", () => {
-    const log = events(progress("raw_parquet"), { event: "influx-refused", query: "influx_raw", batchId: 1, lines: 1, status: 400, reason: "x", refusedTotal: 1 });
-    expect(pipelineHealth(batch("running"), ["raw_parquet", "influx_raw", "influx_window_5m"].map((q) => queryHealth(q, log)))).toEqual({ health: "healthy", problems: [] });
+    const log = events(progress("raw_parquet"), {
+      event: "influx-refused",
+      query: "influx_raw",
+      batchId: 1,
+      lines: 1,
+      status: 400,
+      reason: "x",
+      refusedTotal: 1,
+    });
+    expect(
+      pipelineHealth(
+        batch("running"),
+        ["raw_parquet", "influx_raw", "influx_window_5m"].map((q) => queryHealth(q, log)),
+      ),
+    ).toEqual({ health: "healthy", problems: [] });
   });
 
   it("is degraded when InfluxDB refused every point of a sink's latest batch, not when it refused some", () => {
-    const refused = (batchId: number) => ({ event: "influx-refused", query: "influx_raw", batchId, lines: 50, status: 400, reason: "field type conflict", refusedTotal: 50 });
+    const refused = (batchId: number) => ({
+      event: "influx-refused",
+      query: "influx_raw",
+      batchId,
+      lines: 50,
+      status: 400,
+      reason: "field type conflict",
+      refusedTotal: 50,
+    });
     const all = events(progress("influx_raw"), refused(7), { event: "influx-written", query: "influx_raw", batchId: 7, lines: 0, refused: 50 });
     expect(pipelineHealth(batch("running"), [queryHealth("influx_raw", all)])).toEqual({
       health: "degraded",
@@ -127,7 +211,13 @@ describe("pipelineHealth", () => {
   it("is degraded, saying why, when a sink waits, a query restarts or the batch is not running", () => {
     const log = events(progress("raw_parquet"), waiting(4), restarting(1));
     const waitingOnly = events(progress("raw_parquet"), waiting(4));
-    expect(pipelineHealth(batch("running"), [queryHealth("influx_raw", waitingOnly), queryHealth("raw_parquet", waitingOnly)])).toEqual({ health: "degraded", problems: ["influx_raw waits for InfluxDB"] });
-    expect(pipelineHealth(batch("starting"), [queryHealth("influx_raw", log)])).toEqual({ health: "degraded", problems: ["Livy batch 4 is starting, not running", "influx_raw is restarting after a failure"] });
+    expect(pipelineHealth(batch("running"), [queryHealth("influx_raw", waitingOnly), queryHealth("raw_parquet", waitingOnly)])).toEqual({
+      health: "degraded",
+      problems: ["influx_raw waits for InfluxDB"],
+    });
+    expect(pipelineHealth(batch("starting"), [queryHealth("influx_raw", log)])).toEqual({
+      health: "degraded",
+      problems: ["Livy batch 4 is starting, not running", "influx_raw is restarting after a failure"],
+    });
   });
 });

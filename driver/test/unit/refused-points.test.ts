@@ -20,7 +20,11 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 async function refusedFolder(): Promise<string> {
   const dir = path.join(scratch, "data dir", "influx refused ü");
   cpSync(fixture, dir, { recursive: true });
-  const order = ["sink=influx_raw/checkpoint=1a2b3c4d/batch_id=3", "sink=influx_window_5m/checkpoint=1a2b3c4d/batch_id=7", "sink=influx_raw/checkpoint=1a2b3c4d/batch_id=4"];
+  const order = [
+    "sink=influx_raw/checkpoint=1a2b3c4d/batch_id=3",
+    "sink=influx_window_5m/checkpoint=1a2b3c4d/batch_id=7",
+    "sink=influx_raw/checkpoint=1a2b3c4d/batch_id=4",
+  ];
   const files = await refusedFiles(storeFor(dir)!, dir);
   order.forEach((batch, i) => {
     for (const file of files.filter((f) => f.location.includes(batch))) utimesSync(file.location, 1_700_000_000 + i, 1_700_000_000 + i);
@@ -43,7 +47,11 @@ describe("readRefusedRows", () => {
   });
 
   it("reads the part files only, newest refusal first, with the columns typed as Spark wrote them", async () => {
-    expect((await refusedFiles(storeFor(dir)!, dir)).map((f) => path.relative(dir, path.dirname(f.location))).sort()).toEqual(["sink=influx_raw/checkpoint=1a2b3c4d/batch_id=3", "sink=influx_raw/checkpoint=1a2b3c4d/batch_id=4", "sink=influx_window_5m/checkpoint=1a2b3c4d/batch_id=7"]);
+    expect((await refusedFiles(storeFor(dir)!, dir)).map((f) => path.relative(dir, path.dirname(f.location))).sort()).toEqual([
+      "sink=influx_raw/checkpoint=1a2b3c4d/batch_id=3",
+      "sink=influx_raw/checkpoint=1a2b3c4d/batch_id=4",
+      "sink=influx_window_5m/checkpoint=1a2b3c4d/batch_id=7",
+    ]);
     const rows = await readRefusedRows(dir, 10);
     expect(rows.map((r) => [r.sink, r.batch_id, r.status])).toEqual([
       ["influx_raw", 4n, 400],
@@ -53,7 +61,9 @@ describe("readRefusedRows", () => {
     ]);
     expect(rows[0]!.refused_at).toEqual(new Date("2026-03-01T10:05:00Z"));
     expect(rows[0]!.reason).toContain('field type conflict: input field "co2"');
-    expect(rows.find((r) => String(r.line).startsWith("sensor_readings,classroom=B12\\ "))?.reason).toBe("partial write: points beyond retention policy dropped=1");
+    expect(rows.find((r) => String(r.line).startsWith("sensor_readings,classroom=B12\\ "))?.reason).toBe(
+      "partial write: points beyond retention policy dropped=1",
+    );
   });
 
   it("reads only the newest files a limit needs, and only the sinks asked for", async () => {

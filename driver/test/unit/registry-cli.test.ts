@@ -115,12 +115,19 @@ describe("./data/upload-data.sh", () => {
     const target = path.join(scratch, "docker-target", "registry.csv");
     file("docker.csv", REGISTRY);
     // As after eval "$(infrastructure/local/stack.sh env)": localhost, and files of this machine.
-    const stack = { KAFKA_BOOTSTRAP: "localhost:9092", INFLUXDB_URL: "http://127.0.0.1:8086", SPARK_KAFKA_JARS: "/cache/a.jar", SENSOR_STREAMING_STAGING: "/repo/.local-stack/staging" };
+    const stack = {
+      KAFKA_BOOTSTRAP: "localhost:9092",
+      INFLUXDB_URL: "http://127.0.0.1:8086",
+      SPARK_KAFKA_JARS: "/cache/a.jar",
+      SENSOR_STREAMING_STAGING: "/repo/.local-stack/staging",
+    };
     // A registry elsewhere than on localhost is the operator's choice: kept (a folder here, so no HDFS is needed).
     const run = script(["docker.csv"], { ...stack, SENSOR_STREAMING_TARGET: "docker", REGISTRY_PATH: target }, scratch);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toContain("upload-data: warning: SENSOR_STREAMING_TARGET=docker ignores KAFKA_BOOTSTRAP INFLUXDB_URL: set in this shell");
-    expect(run.stderr).toContain("upload-data: warning: SENSOR_STREAMING_TARGET=docker ignores SPARK_KAFKA_JARS SENSOR_STREAMING_STAGING: files of this machine");
+    expect(run.stderr).toContain(
+      "upload-data: warning: SENSOR_STREAMING_TARGET=docker ignores SPARK_KAFKA_JARS SENSOR_STREAMING_STAGING: files of this machine",
+    );
     expect(run.stderr).not.toContain("REGISTRY_PATH");
     expect(readFileSync(target, "utf8")).toBe(REGISTRY);
   });

@@ -83,7 +83,11 @@ describe("readRegistryCsv: problems, each with its line", () => {
   });
 
   it("names the lines of every duplicate key", () => {
-    expect(problems(`${HEADER}\nEscola Mar,A1,iaq,Aula 1\nEscola Mar,A2,iaq,Aula 2\nEscola Mar, A1 ,porta,Aula 1\n\nEscola Mar,A2,iaq,Aula 2\nEscola Mar,"A1",iaq,Aula 9\n`)).toEqual([
+    expect(
+      problems(
+        `${HEADER}\nEscola Mar,A1,iaq,Aula 1\nEscola Mar,A2,iaq,Aula 2\nEscola Mar, A1 ,porta,Aula 1\n\nEscola Mar,A2,iaq,Aula 2\nEscola Mar,"A1",iaq,Aula 9\n`,
+      ),
+    ).toEqual([
       "4: DevEui A1 is already on line 2: the pipeline would keep only one of them",
       "6: DevEui A2 is already on line 3: the pipeline would keep only one of them",
       "7: DevEui A1 is already on line 2: the pipeline would keep only one of them",
@@ -106,7 +110,9 @@ describe("readRegistryCsv: problems, each with its line", () => {
       "3: 1 values, but the header has 4",
       "3:2: a double quote inside an unquoted value: Spark would drop or keep it depending on what follows; leave double quotes out of registry values (quote only whole values that contain a comma)",
     ]);
-    expect(problems(`${HEADER}\nEscola Mar,A1,iaq,"Aula 1" B\n`)).toEqual(["2:28: text after the closing quote of a value: put the whole value in double quotes"]);
+    expect(problems(`${HEADER}\nEscola Mar,A1,iaq,"Aula 1" B\n`)).toEqual([
+      "2:28: text after the closing quote of a value: put the whole value in double quotes",
+    ]);
   });
 
   it("refuses bytes that are not UTF-8, with the line and the byte", () => {
@@ -121,7 +127,9 @@ describe("readRegistryCsv: problems, each with its line", () => {
       "3:9: not UTF-8: byte 0xE0 at byte 9 of the line; save the file as UTF-8 (this looks like Latin-1 or Windows-1252)",
       "4:22: not UTF-8: byte 0xFA at byte 22 of the line; save the file as UTF-8 (this looks like Latin-1 or Windows-1252)",
     ]);
-    expect(problems(Buffer.concat([Buffer.from(`${HEADER}\nEscola `), Buffer.from([0xc3, 0xa0, 0x80]), Buffer.from(",A1,iaq,Aula 1\n")]))[0]).toMatch(/^2:10: not UTF-8: byte 0x80 at byte 10/);
+    expect(problems(Buffer.concat([Buffer.from(`${HEADER}\nEscola `), Buffer.from([0xc3, 0xa0, 0x80]), Buffer.from(",A1,iaq,Aula 1\n")]))[0]).toMatch(
+      /^2:10: not UTF-8: byte 0x80 at byte 10/,
+    );
   });
 
   it("lists every problem of the file, in line order", () => {

@@ -120,7 +120,11 @@ describe("registry upload and show, to a local file", () => {
     expect(await registryUploadCommand(file, undefined, {}, io)).toBe(EXIT.ok);
     expect(readFileSync(target, "utf8")).toBe(ORIGINAL);
     expect(readdirSync(path.dirname(target))).toEqual(["registry.csv"]);
-    expect(out).toEqual([`${file} -> file://${target}`, "  no registry there yet: all 3 devices are new", `3 added, 0 removed, 0 changed, 0 unchanged; written to file://${target}`]);
+    expect(out).toEqual([
+      `${file} -> file://${target}`,
+      "  no registry there yet: all 3 devices are new",
+      `3 added, 0 removed, 0 changed, 0 unchanged; written to file://${target}`,
+    ]);
   });
 
   it("replaces it, printing what changed; the same file again is left alone", async () => {
@@ -190,7 +194,12 @@ describe("registry upload and show, to a local file", () => {
     const [header, rule, ...rest] = out.join("\n").split("\n");
     expect(header).toMatch(/^institute +DevEui +profile +classroom$/);
     expect(rule).toMatch(/^-+ +-+ +-+ +-+$/);
-    expect(rest).toEqual(["IES Sant Pau  A1      iaq       Aula 1.1", "IES Sant Pau  A2      finestra  Aula 1.1", "IES Sant Pau  A3      porta     Aula 1.2", `(3 devices in file://${target})`]);
+    expect(rest).toEqual([
+      "IES Sant Pau  A1      iaq       Aula 1.1",
+      "IES Sant Pau  A2      finestra  Aula 1.1",
+      "IES Sant Pau  A3      porta     Aula 1.2",
+      `(3 devices in file://${target})`,
+    ]);
     expect(err).toEqual([]);
   });
 
@@ -263,7 +272,9 @@ describe("registry upload and show, to HDFS through a FAKE WebHDFS server (in me
     hdfs.failNext("RENAME", 403, "AccessControlException", 'Permission denied: user=sensors, access=WRITE, inode="/data":hdfs:supergroup:drwxr-xr-x');
     const error = await exitError(() => registryUploadCommand(csvFile(EDITED), undefined, {}, capture().io));
     expect(error.exitCode).toBe(EXIT.fileError);
-    expect(error.message).toBe(`cannot write ${location}: WebHDFS RENAME ${folder}/.registre ñ.csv.${process.pid}.tmp to ${folder}/registre ñ.csv: AccessControlException: Permission denied: user=sensors, access=WRITE, inode="/data":hdfs:supergroup:drwxr-xr-x`);
+    expect(error.message).toBe(
+      `cannot write ${location}: WebHDFS RENAME ${folder}/.registre ñ.csv.${process.pid}.tmp to ${folder}/registre ñ.csv: AccessControlException: Permission denied: user=sensors, access=WRITE, inode="/data":hdfs:supergroup:drwxr-xr-x`,
+    );
     expect(hdfs.file(`${folder}/registre ñ.csv`)).toBe(ORIGINAL);
     expect([...hdfs.entries.keys()].filter((p) => p.startsWith(`${folder}/`))).toEqual([`${folder}/registre ñ.csv`]);
   });

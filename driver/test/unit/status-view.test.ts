@@ -26,13 +26,51 @@ const line = (event: Record<string, unknown>) => `${EVENT_PREFIX}${JSON.stringif
 describe("renderStatus", () => {
   it("shows a sink waiting for InfluxDB, a query restarting, and refusals, instead of healthy progress", () => {
     const events = parseEvents([
-      line({ event: "query-progress", at: "2026-03-01T10:00:00Z", query: "raw_parquet", progress: { batchId: 9, timestamp: "x", numInputRows: 12, inputRowsPerSecond: 2, processedRowsPerSecond: 40, durationMs: { triggerExecution: 300 } } }),
+      line({
+        event: "query-progress",
+        at: "2026-03-01T10:00:00Z",
+        query: "raw_parquet",
+        progress: { batchId: 9, timestamp: "x", numInputRows: 12, inputRowsPerSecond: 2, processedRowsPerSecond: 40, durationMs: { triggerExecution: 300 } },
+      }),
       line({ event: "query-progress", at: "2026-03-01T10:00:00Z", query: "influx_raw", progress: { batchId: 3, timestamp: "x", numInputRows: 12 } }),
       line({ event: "influx-written", at: "2026-03-01T10:00:01Z", query: "influx_raw", batchId: 3, lines: 12 }),
-      line({ event: "influx-refused", at: "2026-03-01T10:00:01Z", query: "influx_raw", batchId: 3, lines: 2, status: 400, reason: "partial write: points beyond retention policy dropped=2", refusedTotal: 5, path: "file:/data/refused" }),
-      line({ event: "influx-waiting", at: "2026-03-01T10:00:07Z", query: "influx_raw", since: "2026-03-01T10:00:05Z", attempt: 1, cause: "ConnectException: Connection refused", retryInMs: 1000 }),
-      line({ event: "influx-waiting", at: "2026-03-01T10:00:09Z", query: "influx_raw", since: "2026-03-01T10:00:05Z", attempt: 3, cause: "ConnectException: Connection refused", retryInMs: 4000 }),
-      line({ event: "query-restarting", at: "2026-03-01T10:00:10Z", query: "influx_window_5m", attempt: 2, cause: "SparkException: Job aborted <- IOException: disk full", inMs: 10000 }),
+      line({
+        event: "influx-refused",
+        at: "2026-03-01T10:00:01Z",
+        query: "influx_raw",
+        batchId: 3,
+        lines: 2,
+        status: 400,
+        reason: "partial write: points beyond retention policy dropped=2",
+        refusedTotal: 5,
+        path: "file:/data/refused",
+      }),
+      line({
+        event: "influx-waiting",
+        at: "2026-03-01T10:00:07Z",
+        query: "influx_raw",
+        since: "2026-03-01T10:00:05Z",
+        attempt: 1,
+        cause: "ConnectException: Connection refused",
+        retryInMs: 1000,
+      }),
+      line({
+        event: "influx-waiting",
+        at: "2026-03-01T10:00:09Z",
+        query: "influx_raw",
+        since: "2026-03-01T10:00:05Z",
+        attempt: 3,
+        cause: "ConnectException: Connection refused",
+        retryInMs: 4000,
+      }),
+      line({
+        event: "query-restarting",
+        at: "2026-03-01T10:00:10Z",
+        query: "influx_window_5m",
+        attempt: 2,
+        cause: "SparkException: Job aborted <- IOException: disk full",
+        inMs: 10000,
+      }),
     ]);
     const view = renderStatus(state, batch, events).split("\n");
     expect(view[0]).toMatch(/^pipeline schools: Livy batch 4 running, up \d+ s, local-1$/);

@@ -53,10 +53,25 @@ function scripted(checks: JobCheck[], restarts: Array<number | Error>, controlle
 describe("supervise", () => {
   it("restarts a job that is down, and leaves a running one alone", async () => {
     const controller = new AbortController();
-    const { job, calls } = scripted([{ kind: "running", batchId: 1 }, { kind: "down", why: "batch 1 is dead" }, { kind: "running", batchId: 2 }], [2], controller);
+    const { job, calls } = scripted(
+      [
+        { kind: "running", batchId: 1 },
+        { kind: "down", why: "batch 1 is dead" },
+        { kind: "running", batchId: 2 },
+      ],
+      [2],
+      controller,
+    );
     const saved: SupervisorRecord[] = [];
     const log: string[] = [];
-    await supervise(job, record(), (r) => saved.push(r), (l) => log.push(l), controller.signal, FAST);
+    await supervise(
+      job,
+      record(),
+      (r) => saved.push(r),
+      (l) => log.push(l),
+      controller.signal,
+      FAST,
+    );
     expect(calls).toEqual(["check:running", "check:down", "restart:2", "check:running"]);
     expect(saved.at(-1)).toMatchObject({ restarts: 1, lastCause: "batch 1 is dead" });
     expect(log.join("\n")).toMatch(/not running: batch 1 is dead; restarting it in 0 s \(restart 1\)/);
@@ -69,10 +84,17 @@ describe("supervise", () => {
     const { job } = scripted([down, down, down, down], [new Error("Livy refused"), new Error("Livy refused"), new Error("Livy refused"), 9], controller);
     const waits: number[] = [];
     const saved: SupervisorRecord[] = [];
-    await supervise(job, record(), (r) => saved.push(r), (l) => {
-      const m = /restarting it in (\d+(?:\.\d+)?) s/.exec(l);
-      if (m) waits.push(Number(m[1]));
-    }, controller.signal, { ...FAST, firstBackoffMs: 1000, maxBackoffMs: 4000, pollMs: 1 }).catch(() => undefined);
+    await supervise(
+      job,
+      record(),
+      (r) => saved.push(r),
+      (l) => {
+        const m = /restarting it in (\d+(?:\.\d+)?) s/.exec(l);
+        if (m) waits.push(Number(m[1]));
+      },
+      controller.signal,
+      { ...FAST, firstBackoffMs: 1000, maxBackoffMs: 4000, pollMs: 1 },
+    ).catch(() => undefined);
     expect(waits).toEqual([1, 2, 4, 4]);
     expect(saved[0]!.lastCause).toContain("the restart failed: Livy refused");
     expect(saved.at(-1)!.restarts).toBe(1);
@@ -80,9 +102,24 @@ describe("supervise", () => {
 
   it("ends when the job ended normally (a stop it did not see), without restarting it", async () => {
     const controller = new AbortController();
-    const { job, calls } = scripted([{ kind: "running", batchId: 1 }, { kind: "finished", why: "Livy batch 1 ended normally" }, { kind: "down", why: "x" }], [2], controller);
+    const { job, calls } = scripted(
+      [
+        { kind: "running", batchId: 1 },
+        { kind: "finished", why: "Livy batch 1 ended normally" },
+        { kind: "down", why: "x" },
+      ],
+      [2],
+      controller,
+    );
     const log: string[] = [];
-    await supervise(job, record(), () => undefined, (l) => log.push(l), controller.signal, FAST);
+    await supervise(
+      job,
+      record(),
+      () => undefined,
+      (l) => log.push(l),
+      controller.signal,
+      FAST,
+    );
     expect(calls).toEqual(["check:running", "check:finished"]);
     expect(log.join("\n")).toMatch(/ended normally; nothing to restart, the supervisor ends/);
   });
@@ -92,7 +129,14 @@ describe("supervise", () => {
     const away: JobCheck = { kind: "unknown", why: "Livy does not answer (connection refused)" };
     const { job, calls } = scripted([away, away, away, { kind: "running", batchId: 3 }], [], controller);
     const log: string[] = [];
-    await supervise(job, record(), () => undefined, (l) => log.push(l), controller.signal, FAST);
+    await supervise(
+      job,
+      record(),
+      () => undefined,
+      (l) => log.push(l),
+      controller.signal,
+      FAST,
+    );
     expect(calls.filter((c) => c.startsWith("restart"))).toEqual([]);
     expect(log.filter((l) => l.includes("cannot tell whether the job runs: Livy does not answer (connection refused); waiting"))).toHaveLength(1);
     expect(log.filter((l) => l.includes("the job's state is known again after"))).toHaveLength(1);
@@ -103,7 +147,14 @@ describe("supervise", () => {
     const { job, calls } = scripted([{ kind: "down", why: "dead" }], [1], controller);
     const started = Date.now();
     setTimeout(() => controller.abort(), 50);
-    await supervise(job, record(), () => undefined, () => undefined, controller.signal, { ...FAST, firstBackoffMs: 60_000, maxBackoffMs: 60_000 });
+    await supervise(
+      job,
+      record(),
+      () => undefined,
+      () => undefined,
+      controller.signal,
+      { ...FAST, firstBackoffMs: 60_000, maxBackoffMs: 60_000 },
+    );
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(calls).toEqual(["check:down"]);
   });

@@ -43,7 +43,8 @@ describe("parseHdfsUri", () => {
   it("takes a URI without a NameNode (Hadoop's default file system) and refuses other schemes", () => {
     expect(parseHdfsUri("hdfs:///data/r.csv")).toEqual({ nameNode: "hdfs://", path: "/data/r.csv" });
     expect(parseHdfsUri("hdfs:/data/r.csv")).toEqual({ nameNode: "hdfs://", path: "/data/r.csv" });
-    for (const other of ["file:///data/r.csv", "/data/r.csv", "data/r.csv", "s3a://bucket/r.csv", "webhdfs://nn:9870/r.csv"]) expect(parseHdfsUri(other)).toBeUndefined();
+    for (const other of ["file:///data/r.csv", "/data/r.csv", "data/r.csv", "s3a://bucket/r.csv", "webhdfs://nn:9870/r.csv"])
+      expect(parseHdfsUri(other)).toBeUndefined();
   });
 });
 
@@ -161,7 +162,7 @@ describe("WebHdfs against a FAKE WebHDFS server (in memory; not Hadoop)", () => 
 
   it("removes the temporary file when the rename fails, and keeps the old content", async () => {
     await fs.write(file, "old");
-    hdfs.failNext("RENAME", 403, "AccessControlException", "Permission denied: user=sensors, access=WRITE, inode=\"/data\":hdfs:supergroup:drwxr-xr-x");
+    hdfs.failNext("RENAME", 403, "AccessControlException", 'Permission denied: user=sensors, access=WRITE, inode="/data":hdfs:supergroup:drwxr-xr-x');
     const error = await failure(fs.writeAtomically(file, "new"));
     expect(error.message).toContain("AccessControlException: Permission denied: user=sensors");
     expect(error.hint).toContain("HADOOP_USER_NAME");
@@ -227,7 +228,9 @@ describe("WebHdfs when WebHDFS is away or is something else", () => {
     };
     try {
       expect(await hintFor("local")).toBe("start HDFS (infrastructure/local/stack.sh up --cluster) or set WEBHDFS_URL to the NameNode's HTTP address");
-      expect(await hintFor("docker")).toBe("start the cluster (./infrastructure/start-all.sh) or set WEBHDFS_URL to the NameNode's HTTP address (http://localhost:9870 for it)");
+      expect(await hintFor("docker")).toBe(
+        "start the cluster (./infrastructure/start-all.sh) or set WEBHDFS_URL to the NameNode's HTTP address (http://localhost:9870 for it)",
+      );
       const either = await hintFor(undefined);
       expect(either).toContain("infrastructure/local/stack.sh up --cluster");
       expect(either).toContain("./infrastructure/start-all.sh");

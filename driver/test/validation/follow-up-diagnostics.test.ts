@@ -96,9 +96,7 @@ describe("primary diagnostic of each case (code and exact position)", () => {
   it.each(cases)("$title", ({ text, expected }) => {
     const first = expected[0]!;
     const diagnostics = check(text).diagnostics;
-    expect(diagnostics.map((d) => `${d.code} ${d.pos.line}:${d.pos.col}`)).toContain(
-      `${first.code} ${first.at.line}:${first.at.col}`,
-    );
+    expect(diagnostics.map((d) => `${d.code} ${d.pos.line}:${d.pos.col}`)).toContain(`${first.code} ${first.at.line}:${first.at.col}`);
   });
 });
 

@@ -175,7 +175,9 @@ describe("profiles in temporary files", () => {
     expect(loaded.profileFile).toBe("conf/profiles/shared.yaml");
     expect(loaded.spec!.registry.path.value).toBe("from/conf/profiles.csv");
     write("elsewhere/profiles/shared.yaml", "registry:\n  path: beside/the/spec.csv\n");
-    expect(loadSpec("elsewhere/pipeline.yaml", { profile: "shared", env: {}, cwd: dir }).spec!.registry.path.value, "the spec's own folder first").toBe("beside/the/spec.csv");
+    expect(loadSpec("elsewhere/pipeline.yaml", { profile: "shared", env: {}, cwd: dir }).spec!.registry.path.value, "the spec's own folder first").toBe(
+      "beside/the/spec.csv",
+    );
   });
 });
 
@@ -196,9 +198,7 @@ describe("loadSpec on single files", () => {
     const spec = edit(BASE_SPEC, "  key: DevEui\n", "  key: DevEui: x\n");
     write("pipeline.yaml", spec);
     const loaded = loadSpec("pipeline.yaml", { env: {}, cwd: dir });
-    expectDiagnostics(loaded.diagnostics, [
-      { code: "yaml-syntax", file: "pipeline.yaml", at: at(spec, "  key: DevEui: x", "DevEui"), message: ["YAML: "] },
-    ]);
+    expectDiagnostics(loaded.diagnostics, [{ code: "yaml-syntax", file: "pipeline.yaml", at: at(spec, "  key: DevEui: x", "DevEui"), message: ["YAML: "] }]);
   });
 
   it("a spec outside cwd is shown by its absolute path", () => {

@@ -25,7 +25,7 @@ describe("message paths Spark cannot run", () => {
 
   it("the corrupt-record name in another case", () => {
     const text = withField("    corrupt: { path: \"$['_Corrupt_Record'].x\", type: long }");
-    expectOnly(text, { code: "bad-json-path", at: at(text, "path: \"$['_Corrupt", "\"$"), message: ['"_corrupt_record" is the column'] });
+    expectOnly(text, { code: "bad-json-path", at: at(text, "path: \"$['_Corrupt", '"$'), message: ['"_corrupt_record" is the column'] });
   });
 
   it("a nested member named _corrupt_record is fine", () => {
@@ -52,7 +52,7 @@ describe("message paths Spark cannot run", () => {
   });
 
   it("a member name with a newline", () => {
-    const text = withField('    odd: { path: "$[\'a\\nb\']", type: string }');
+    const text = withField("    odd: { path: \"$['a\\nb']\", type: string }");
     expectOnly(text, {
       code: "bad-json-path",
       at: at(text, "path: \"$['a", '"$'),
@@ -62,7 +62,7 @@ describe("message paths Spark cannot run", () => {
   });
 
   it("a member name with a tab or another control character", () => {
-    const text = withField('    odd: { path: "$.x[\'tab\\there\']", type: string }');
-    expectOnly(text, { code: "bad-json-path", at: at(text, "path: \"$.x", '"$'), message: ["contains the control character U+0009"] });
+    const text = withField("    odd: { path: \"$.x['tab\\there']\", type: string }");
+    expectOnly(text, { code: "bad-json-path", at: at(text, 'path: "$.x', '"$'), message: ["contains the control character U+0009"] });
   });
 });

@@ -73,9 +73,7 @@ describe("unknown-key", () => {
       code: "unknown-key",
       at: at(text, "owner: ops"),
       message: 'unknown key "owner"',
-      hint: [
-        "allowed: name, description, shufflePartitions, source, registry, windows, statistics, correlations, storage, sinks",
-      ],
+      hint: ["allowed: name, description, shufflePartitions, source, registry, windows, statistics, correlations, storage, sinks"],
     });
   });
 
@@ -396,11 +394,7 @@ describe("unset-variable and bad-interpolation", () => {
 
   it("an empty variable counts as unset", () => {
     const text = edit(BASE_SPEC, TOPIC, "topic: ${KAFKA_TOPIC}");
-    expectOnly(
-      text,
-      { code: "unset-variable", at: at(text, "topic: ${KAFKA_TOPIC}", "${KAFKA_TOPIC}"), message: ["${KAFKA_TOPIC}"] },
-      { KAFKA_TOPIC: "" },
-    );
+    expectOnly(text, { code: "unset-variable", at: at(text, "topic: ${KAFKA_TOPIC}", "${KAFKA_TOPIC}"), message: ["${KAFKA_TOPIC}"] }, { KAFKA_TOPIC: "" });
   });
 
   it("a default makes it valid without the variable; a set variable wins over the default", () => {
@@ -451,7 +445,11 @@ describe("unset-variable and bad-interpolation", () => {
   });
 
   it("${...} in a key that is not a setting (a duration)", () => {
-    const text = edit(BASE_SPEC, "    partitionBy: [event_date]\n    trigger: 30 seconds", "    partitionBy: [event_date]\n    trigger: ${TRIGGER:-30 seconds}");
+    const text = edit(
+      BASE_SPEC,
+      "    partitionBy: [event_date]\n    trigger: 30 seconds",
+      "    partitionBy: [event_date]\n    trigger: ${TRIGGER:-30 seconds}",
+    );
     expectOnly(text, {
       code: "bad-interpolation",
       at: at(text, "trigger: ${TRIGGER:-30 seconds}", "${"),

@@ -37,7 +37,10 @@ export function stagingTarget(options: JobOptions): StagingTarget {
   const kind = options.target ?? process.env.SENSOR_STREAMING_TARGET ?? "local";
   if (kind === "local") return new LocalStagingTarget(path.resolve(process.env.SENSOR_STREAMING_STAGING ?? ".local-stack/staging"));
   if (kind === "docker") {
-    return new DockerStagingTarget(options.container ?? process.env.SPARK_MASTER_CONTAINER ?? "spark-master", process.env.SENSOR_STREAMING_CONTAINER_STAGING ?? DEFAULT_CONTAINER_STAGING);
+    return new DockerStagingTarget(
+      options.container ?? process.env.SPARK_MASTER_CONTAINER ?? "spark-master",
+      process.env.SENSOR_STREAMING_CONTAINER_STAGING ?? DEFAULT_CONTAINER_STAGING,
+    );
   }
   throw new ExitError(EXIT.usage, `unknown target "${kind}"`, "use --target local (the local stack) or --target docker (the Docker Compose cluster)");
 }
@@ -61,7 +64,11 @@ export function startServicesHint(target: string | undefined, needsHdfs = false)
  */
 export function livyExit(error: LivyError, refused: number, failing: number = EXIT.livyUnreachable): ExitError {
   if (error.status === undefined) {
-    return new ExitError(EXIT.livyUnreachable, error.message, `is Livy running? Start it: ${startServicesHint(process.env.SENSOR_STREAMING_TARGET)}; or set LIVY_URL`);
+    return new ExitError(
+      EXIT.livyUnreachable,
+      error.message,
+      `is Livy running? Start it: ${startServicesHint(process.env.SENSOR_STREAMING_TARGET)}; or set LIVY_URL`,
+    );
   }
   if (error.unavailable) return new ExitError(failing, error.message, "Livy is up but failing; its own log says why");
   return new ExitError(refused, `Livy refused the request: ${error.livyMessage ?? error.message}`);
@@ -77,7 +84,7 @@ export async function withLivy<T>(action: () => Promise<T>, refused: number, fai
 
 export async function fullLog(livy: LivyClient, id: number): Promise<string[]> {
   const lines: string[] = [];
-  for (let from = 0; ; ) {
+  for (let from = 0; ;) {
     const page = await livy.log(id, from, 1000);
     lines.push(...page.log);
     from += page.log.length;
@@ -153,7 +160,11 @@ async function heartbeatForStart(pipeline: string, options: JobOptions): Promise
     if (!(error instanceof HeartbeatUnknown)) throw error;
     const target = options.target ?? process.env.SENSOR_STREAMING_TARGET;
     const webHdfs = target === "docker" ? "WEBHDFS_URL (http://localhost:9870 for the Docker Compose cluster)" : "WEBHDFS_URL";
-    throw new ExitError(EXIT.failedToStart, `${error.message}; nothing was submitted, so that no second driver runs on the checkpoints`, `start HDFS (${startServicesHint(target, true)}) or set ${webHdfs}, then start again`);
+    throw new ExitError(
+      EXIT.failedToStart,
+      `${error.message}; nothing was submitted, so that no second driver runs on the checkpoints`,
+      `start HDFS (${startServicesHint(target, true)}) or set ${webHdfs}, then start again`,
+    );
   }
 }
 
@@ -176,7 +187,9 @@ export async function refuseUnseenDriver(pipeline: string, options: JobOptions, 
   const last = readJobState(stateDir(options), pipeline);
   const ended = livy !== undefined && last !== undefined && last.livyUrl === livy.url ? await livy.find(last.batchId).catch(() => undefined) : undefined;
   if (ended !== undefined && isBatchOf(ended, pipeline) && FINAL_STATES.includes(ended.state)) {
-    io?.err(`the last driver (Livy batch ${ended.id}, ${ended.state}) beat ${Math.round(age / 1000)} s ago; waiting until its heartbeat is ${HEARTBEAT_STALE_MS / 1000} s old, so that no second driver runs on its checkpoints`);
+    io?.err(
+      `the last driver (Livy batch ${ended.id}, ${ended.state}) beat ${Math.round(age / 1000)} s ago; waiting until its heartbeat is ${HEARTBEAT_STALE_MS / 1000} s old, so that no second driver runs on its checkpoints`,
+    );
     const until = Date.now() + HEARTBEAT_STALE_MS - age + 2_000;
     while (age !== undefined && age < HEARTBEAT_STALE_MS && Date.now() < until) {
       await sleep(1_000);

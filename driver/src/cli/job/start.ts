@@ -7,7 +7,17 @@ import { BindError, bindPlan } from "../../deploy/bind-plan.js";
 import { isHdfs } from "../../deploy/file-store.js";
 import { HdfsError } from "../../hdfs/webhdfs.js";
 import { checkCheckpoints, freshCheckpoint, recordCheckpoints, type PlanJson, type SinkVerdict } from "../../deploy/checkpoint-compat.js";
-import { acquireLock, clearJobState, clearStopped, isStopped, readStagedJob, writeStagedJob, LockHeldError, writeJobState, type JobState } from "../../deploy/job-state.js";
+import {
+  acquireLock,
+  clearJobState,
+  clearStopped,
+  isStopped,
+  readStagedJob,
+  writeStagedJob,
+  LockHeldError,
+  writeJobState,
+  type JobState,
+} from "../../deploy/job-state.js";
 import { prepareInfluxDatabases } from "../../deploy/influx-database.js";
 import type { StagingTarget } from "../../deploy/staging-target.js";
 import { FINAL_STATES, LivyClient, LivyError, type Batch } from "../../livy/livy-client.js";
@@ -18,7 +28,24 @@ import type { PlanNode } from "../../plan/nodes.js";
 import { EXIT, ExitError } from "../exit-codes.js";
 import { loadPlan } from "../pipeline-input.js";
 import { launchSupervisor, type SupervisorRecord } from "../../job/supervisor.js";
-import { type JobOptions, RUNNER_CLASS, batchName, elapsed, failureReason, fullLog, liveBatch, livyClient, pipelineArguments, refuseUnseenDriver, sleep, stagingTarget, stateDir, withLivy, RUNNER_JAR } from "./session.js";
+import { stopCommand } from "./stop.js";
+import {
+  type JobOptions,
+  RUNNER_CLASS,
+  batchName,
+  elapsed,
+  failureReason,
+  fullLog,
+  liveBatch,
+  livyClient,
+  pipelineArguments,
+  refuseUnseenDriver,
+  sleep,
+  stagingTarget,
+  stateDir,
+  withLivy,
+  RUNNER_JAR,
+} from "./session.js";
 import { stopBatch } from "./stop.js";
 import { DESCRIBE, follow } from "./view.js";
 
@@ -29,7 +56,7 @@ export async function runnerJar(io: Output, target: string = "local"): Promise<s
     const hint =
       target === "docker"
         ? "./infrastructure/start-all.sh copies it out of the Livy image (run it again), or run infrastructure/spark/runner/build.sh with SPARK_HOME set"
-        : "run infrastructure/spark/runner/build.sh with SPARK_HOME set (eval \"$(infrastructure/local/stack.sh env)\")";
+        : 'run infrastructure/spark/runner/build.sh with SPARK_HOME set (eval "$(infrastructure/local/stack.sh env)")';
     throw new ExitError(EXIT.failedToStart, `the runner jar ${RUNNER_JAR} is not built and SPARK_HOME is not set`, hint);
   }
   io.err(`building the runner (${RUNNER_JAR})`);
@@ -66,7 +93,9 @@ export function checkpointsToUse(verdicts: readonly SinkVerdict[], plan: PlanJso
         const kind = plan.sinks.find((x) => x.name === sink)?.kind;
         const newFolder = verdict.reasons.some((r) => r.startsWith("the output folder changed"));
         if (freshState && kind === "parquet" && !newFolder) {
-          refused.push(`${sink}: ${verdict.reasons.join("; ")}; and --fresh-state needs a new output folder for it (its folder records the old query's batches): change sinks.*.path too`);
+          refused.push(
+            `${sink}: ${verdict.reasons.join("; ")}; and --fresh-state needs a new output folder for it (its folder records the old query's batches): change sinks.*.path too`,
+          );
         } else if (freshState) {
           const fresh = freshCheckpoint(planned, new Date());
           io.err(`  ${sink}: starts with fresh state on ${fresh}, because ${verdict.reasons.join("; ")}`);
@@ -90,6 +119,8 @@ export function checkpointsToUse(verdicts: readonly SinkVerdict[], plan: PlanJso
 export interface StartOptions extends JobOptions {
   readonly freshState?: boolean;
   readonly foreground?: boolean;
+  /** With foreground: Ctrl-C stops the pipeline gracefully instead of detaching (the demo). */
+  readonly stopOnInterrupt?: boolean;
   readonly replace?: boolean;
   readonly timeout?: string;
   /** false: no supervisor brings the job back when it dies (--no-supervise). */
@@ -158,7 +189,8 @@ export async function startCommand(specFile: string | undefined, options: StartO
   const target = stagingTarget(options);
   const timeoutMs = numberOption(options.timeout ?? "300", "timeout", 1) * 1000;
   const launch = options.supervise !== false && options.supervisedBy === undefined;
-  const supervise = (): SupervisorRecord | undefined => (launch ? launchSupervisor(stateDir(options), plan.pipeline, superviseCommandLine(specFile, options)) : undefined);
+  const supervise = (): SupervisorRecord | undefined =>
+    launch ? launchSupervisor(stateDir(options), plan.pipeline, superviseCommandLine(specFile, options)) : undefined;
   let state: JobState;
   try {
     state = await whileLocked(stateDir(options), plan.pipeline, io, () => startLocked(plan, livy, target, timeoutMs, options, io));
@@ -184,6 +216,14 @@ export async function startCommand(specFile: string | undefined, options: StartO
     io.out(which === "" ? `  stop it:    ./stop-spark-streaming.sh  (or npx sensor-streaming stop)` : `  stop it:    npx sensor-streaming stop${which}`);
     return EXIT.ok;
   }
+  if (options.stopOnInterrupt === true) {
+    io.err("Ctrl-C stops the pipeline gracefully (its running micro-batch finishes; the next start resumes from the checkpoints)");
+    return follow(livy, state, stateDir(options), io, undefined, async () => {
+      io.err("stopping gracefully: the running micro-batch finishes first");
+      return stopCommand(specFile, options, io);
+    });
+  }
+  io.err(`Ctrl-C detaches: the job keeps running (stop it with sensor-streaming stop${pipelineArguments(specFile, options)})`);
   return follow(livy, state, stateDir(options), io);
 }
 
@@ -217,7 +257,14 @@ export async function whileLocked<T>(dir: string, pipeline: string, io: Output, 
   }
 }
 
-export async function startLocked(plan: PlanNode, livy: LivyClient, target: StagingTarget, timeoutMs: number, options: StartOptions, io: Output): Promise<JobState> {
+export async function startLocked(
+  plan: PlanNode,
+  livy: LivyClient,
+  target: StagingTarget,
+  timeoutMs: number,
+  options: StartOptions,
+  io: Output,
+): Promise<JobState> {
   // Not knowing whether the pipeline runs is Livy's trouble (8), not "already running" (7).
   const running = await withLivy(() => liveBatch(livy, plan.pipeline, options), EXIT.livyUnreachable);
   if (running.batch !== undefined && options.replace !== true) {
@@ -237,7 +284,8 @@ export async function startLocked(plan: PlanNode, livy: LivyClient, target: Stag
   try {
     bound = JSON.parse(bindPlan(files[planIndex]!.content, process.env, process.cwd())) as PlanJson;
   } catch (error) {
-    if (error instanceof BindError) throw new ExitError(EXIT.invalidSpec, `cannot bind ${plan.specFile}: ${error.message}`, `export ${error.unset.map((v) => `${v}=...`).join(" ")}`);
+    if (error instanceof BindError)
+      throw new ExitError(EXIT.invalidSpec, `cannot bind ${plan.specFile}: ${error.message}`, `export ${error.unset.map((v) => `${v}=...`).join(" ")}`);
     throw error;
   }
   for (const line of await prepareInfluxDatabases(bound)) io.err(`  ${line}`);
@@ -247,7 +295,11 @@ export async function startLocked(plan: PlanNode, livy: LivyClient, target: Stag
     // The Compose cluster publishes the NameNode, not always a DataNode this machine can reach.
     if (target.kind !== "docker") return cannotReadCheckpoints(error);
     io.err(`  warning: the checkpoints' records on HDFS cannot be read from here (${error.message}); Spark checks each checkpoint when its query starts`);
-    return readable.sinks.map((s) => ({ sink: s.name, planned: s.checkpoint, verdict: { kind: "unchecked", checkpoint: s.checkpoint, notes: ["not checked"] } }));
+    return readable.sinks.map((s) => ({
+      sink: s.name,
+      planned: s.checkpoint,
+      verdict: { kind: "unchecked", checkpoint: s.checkpoint, notes: ["not checked"] },
+    }));
   });
   const used = checkpointsToUse(verdicts, bound, options.freshState === true, io);
   // Queries that resume on (or start on) a checkpoint other than the planned one get it written in.
@@ -281,7 +333,14 @@ export async function startLocked(plan: PlanNode, livy: LivyClient, target: Stag
 
   clearStopped(stateDir(options), plan.pipeline);
   const sinks = plan.sinks.map((s) => s.name);
-  writeStagedJob(stateDir(options), { pipeline: plan.pipeline, target: target.kind, planFile: staged.planFile, jarFile: staged.jarFile, stopFile: staged.stopFile, sinks });
+  writeStagedJob(stateDir(options), {
+    pipeline: plan.pipeline,
+    target: target.kind,
+    planFile: staged.planFile,
+    jarFile: staged.jarFile,
+    stopFile: staged.stopFile,
+    sinks,
+  });
   const batch = await submit(livy, staged, plan.pipeline, target.kind);
   const state: JobState = {
     pipeline: plan.pipeline,
@@ -299,12 +358,18 @@ export async function startLocked(plan: PlanNode, livy: LivyClient, target: Stag
   await waitUntilRunning(livy, state, timeoutMs, stateDir(options), io);
 
   const usedPlan = { ...readable, sinks: readable.sinks.map((s) => ({ ...s, checkpoint: used.get(s.name) ?? s.checkpoint })) };
-  await recordCheckpoints(usedPlan, sql, used, boundCheckpoints).catch((error: Error) => io.err(`  warning: the record of the plan beside the checkpoints was not written (${error.message}); the next start resumes them unchecked`));
+  await recordCheckpoints(usedPlan, sql, used, boundCheckpoints).catch((error: Error) =>
+    io.err(`  warning: the record of the plan beside the checkpoints was not written (${error.message}); the next start resumes them unchecked`),
+  );
   return state;
 }
 
 function cannotReadCheckpoints(error: Error): never {
-  throw new ExitError(EXIT.failedToStart, `cannot read the checkpoints' records: ${error.message}`, error instanceof HdfsError ? error.hint : "check that the checkpoint folder is readable");
+  throw new ExitError(
+    EXIT.failedToStart,
+    `cannot read the checkpoints' records: ${error.message}`,
+    error instanceof HdfsError ? error.hint : "check that the checkpoint folder is readable",
+  );
 }
 
 /**
@@ -315,7 +380,12 @@ function cannotReadCheckpoints(error: Error): never {
  */
 export const LOCAL_DRIVER_CONF = { "spark.driver.extraJavaOptions": "-XX:+ExitOnOutOfMemoryError" } as const;
 
-export async function submit(livy: LivyClient, staged: { jarFile: string; planFile: string; stopFile: string }, pipeline: string, targetKind: StagingTarget["kind"]): Promise<Batch> {
+export async function submit(
+  livy: LivyClient,
+  staged: { jarFile: string; planFile: string; stopFile: string },
+  pipeline: string,
+  targetKind: StagingTarget["kind"],
+): Promise<Batch> {
   // The marker lives on the driver's local disk, where this CLI writes it; a bare path would be
   // resolved on the cluster's default file system (HDFS) by the runner.
   const stopFile = staged.stopFile.startsWith("/") ? `file://${staged.stopFile}` : staged.stopFile;
@@ -361,7 +431,11 @@ export async function waitUntilRunning(livy: LivyClient, state: JobState, timeou
     if (FINAL_STATES.includes(current.state) || events.some((e) => e.event === "runner-exit")) {
       const final = FINAL_STATES.includes(current.state) ? current.state : "ending";
       clearJobState(states, state.pipeline);
-      throw new ExitError(EXIT.failedToStart, `the job did not start: Livy batch ${state.batchId} is ${final}\n${failureReason(lines)}`, `see the whole log: sensor-streaming logs`);
+      throw new ExitError(
+        EXIT.failedToStart,
+        `the job did not start: Livy batch ${state.batchId} is ${final}\n${failureReason(lines)}`,
+        `see the whole log: sensor-streaming logs`,
+      );
     }
     const queries = state.sinks.map((sink) => queryHealth(sink, events));
     const line = `  ${current.state}, ${queries.filter((q) => STARTED.has(q.health)).length}/${state.sinks.length} queries running${startNotes(queries)}`;
@@ -372,7 +446,11 @@ export async function waitUntilRunning(livy: LivyClient, state: JobState, timeou
     lastLine = line;
     if (current.state === "running" && queries.every((q) => STARTED.has(q.health))) return;
     if (Date.now() - started > timeoutMs) {
-      throw new ExitError(EXIT.failedToStart, `the job did not report progress of every query within ${timeoutMs / 1000} s (batch ${state.batchId} is ${current.state}, left running)`, "look at sensor-streaming logs; stop it with sensor-streaming stop");
+      throw new ExitError(
+        EXIT.failedToStart,
+        `the job did not report progress of every query within ${timeoutMs / 1000} s (batch ${state.batchId} is ${current.state}, left running)`,
+        "look at sensor-streaming logs; stop it with sensor-streaming stop",
+      );
     }
     await sleep(1000);
   }

@@ -15,8 +15,12 @@ export function queryJson(q: QueryHealth): Record<string, unknown> {
     ...q.progress,
     query: q.query,
     health: q.health,
-    ...(q.waiting === undefined ? {} : { waitingSince: q.waiting.since, waitingAttempts: q.waiting.attempts, waitingCause: q.waiting.cause, retryInMs: q.waiting.retryInMs }),
-    ...(q.restarting === undefined ? {} : { restartAttempt: q.restarting.attempt, restartCause: q.restarting.cause, restartInMs: q.restarting.inMs, restartingSince: q.restarting.at }),
+    ...(q.waiting === undefined
+      ? {}
+      : { waitingSince: q.waiting.since, waitingAttempts: q.waiting.attempts, waitingCause: q.waiting.cause, retryInMs: q.waiting.retryInMs }),
+    ...(q.restarting === undefined
+      ? {}
+      : { restartAttempt: q.restarting.attempt, restartCause: q.restarting.cause, restartInMs: q.restarting.inMs, restartingSince: q.restarting.at }),
     ...(q.error === undefined ? {} : { error: q.error }),
     refusedTotal: q.refusedTotal,
     lastRefusal: q.lastRefusal ?? null,
@@ -34,11 +38,20 @@ export async function statusCommand(specFile: string | undefined, options: JobOp
   const { state, batch } = await withLivy(() => liveBatch(livy, plan.pipeline, options), EXIT.livyUnreachable);
   const supervisor = liveSupervisor(stateDir(options), plan.pipeline);
   if (batch === undefined) {
-    const ended = await lastBatch(livy, plan.pipeline).then((last) => lastBatchEnd(livy, last)).catch(() => undefined);
-    if (options.json === true) io.out(JSON.stringify({ pipeline: plan.pipeline, running: false, health: "not-running", lastJob: ended ?? null, supervisor: supervisor ?? null }, null, 2));
+    const ended = await lastBatch(livy, plan.pipeline)
+      .then((last) => lastBatchEnd(livy, last))
+      .catch(() => undefined);
+    if (options.json === true)
+      io.out(
+        JSON.stringify({ pipeline: plan.pipeline, running: false, health: "not-running", lastJob: ended ?? null, supervisor: supervisor ?? null }, null, 2),
+      );
     else {
       io.out(`pipeline ${plan.pipeline} is not running${ended === undefined ? "" : `: ${ended}`}`);
-      io.out(supervisor === undefined ? "  no supervisor: start it with ./start-spark-streaming.sh" : `  its supervisor (pid ${supervisor.pid}) is submitting it again; log ${supervisor.logFile}`);
+      io.out(
+        supervisor === undefined
+          ? "  no supervisor: start it with ./start-spark-streaming.sh"
+          : `  its supervisor (pid ${supervisor.pid}) is submitting it again; log ${supervisor.logFile}`,
+      );
     }
     return EXIT.notRunning;
   }
@@ -57,7 +70,17 @@ export async function statusCommand(specFile: string | undefined, options: JobOp
   const queries = known.sinks.map((sink) => queryHealth(sink, events));
   const verdict = pipelineHealth(batch, queries);
   if (options.json === true) {
-    const json = { pipeline: plan.pipeline, running: true, health: verdict.health, problems: verdict.problems, batchId: batch.id, state: batch.state, appId: batch.appId, startedAt: known.startedAt, supervisor: supervisor ?? null };
+    const json = {
+      pipeline: plan.pipeline,
+      running: true,
+      health: verdict.health,
+      problems: verdict.problems,
+      batchId: batch.id,
+      state: batch.state,
+      appId: batch.appId,
+      startedAt: known.startedAt,
+      supervisor: supervisor ?? null,
+    };
     io.out(JSON.stringify({ ...json, queries: Object.fromEntries(queries.map((q) => [q.query, queryJson(q)])) }, null, 2));
   } else {
     io.out(renderStatus(known, batch, events));
@@ -69,6 +92,9 @@ export async function statusCommand(specFile: string | undefined, options: JobOp
 
 export function supervisorLine(supervisor: SupervisorRecord | undefined): string {
   if (supervisor === undefined) return "  not supervised: nothing submits it again if its job dies (start it with ./start-spark-streaming.sh)";
-  const restarts = supervisor.restarts === 0 ? "no restarts" : `${supervisor.restarts} restart${supervisor.restarts === 1 ? "" : "s"}, last at ${clock(supervisor.lastRestartAt ?? "")} after: ${supervisor.lastCause ?? "?"}`;
+  const restarts =
+    supervisor.restarts === 0
+      ? "no restarts"
+      : `${supervisor.restarts} restart${supervisor.restarts === 1 ? "" : "s"}, last at ${clock(supervisor.lastRestartAt ?? "")} after: ${supervisor.lastCause ?? "?"}`;
   return `  supervised by pid ${supervisor.pid} since ${clock(supervisor.startedAt)} (${restarts})`;
 }

@@ -6,9 +6,29 @@ import { numberOption, type Output } from "../commands.js";
 import { EXIT, ExitError } from "../exit-codes.js";
 import { loadPlan } from "../pipeline-input.js";
 import { HEARTBEAT_STALE_MS, stopSupervisor } from "../../job/supervisor.js";
-import { type JobOptions, HeartbeatUnknown, driverHeartbeatAge, driverMarker, elapsed, liveBatch, livyClient, sleep, stagingTarget, stateDir, withLivy } from "./session.js";
+import {
+  type JobOptions,
+  HeartbeatUnknown,
+  driverHeartbeatAge,
+  driverMarker,
+  elapsed,
+  liveBatch,
+  livyClient,
+  sleep,
+  stagingTarget,
+  stateDir,
+  withLivy,
+} from "./session.js";
 
-export async function stopBatch(livy: LivyClient, target: StagingTarget, id: number, stopFile: string | undefined, pipeline: string, options: JobOptions & { timeout?: string }, io: Output): Promise<string> {
+export async function stopBatch(
+  livy: LivyClient,
+  target: StagingTarget,
+  id: number,
+  stopFile: string | undefined,
+  pipeline: string,
+  options: JobOptions & { timeout?: string },
+  io: Output,
+): Promise<string> {
   const timeoutMs = numberOption(options.timeout ?? "120", "timeout", 1) * 1000;
   // Without a state file, the marker of the last staged job, else where this target puts it.
   const marker = stopFile !== undefined && stopFile !== "" ? stopFile : driverMarker(pipeline, options).stopFile;
@@ -48,7 +68,11 @@ export async function stopUnseenDriver(pipeline: string, options: JobOptions & {
       return ((await driverHeartbeatAge(pipeline, options)) ?? Infinity) < HEARTBEAT_STALE_MS;
     } catch (error) {
       if (!(error instanceof HeartbeatUnknown)) throw error;
-      throw new ExitError(EXIT.fileError, `${error.message}; Livy knows no job of pipeline ${pipeline}, but whether its driver still runs outside Livy is not known`, "start HDFS (or set WEBHDFS_URL) and stop again");
+      throw new ExitError(
+        EXIT.fileError,
+        `${error.message}; Livy knows no job of pipeline ${pipeline}, but whether its driver still runs outside Livy is not known`,
+        "start HDFS (or set WEBHDFS_URL) and stop again",
+      );
     }
   };
   if (!(await fresh())) return false;
@@ -57,7 +81,12 @@ export async function stopUnseenDriver(pipeline: string, options: JobOptions & {
   // The runner removes its heartbeat when it has stopped; a killed one leaves it to go stale.
   const deadline = Date.now() + numberOption(options.timeout ?? "120", "timeout", 1) * 1000;
   while ((await fresh()) && Date.now() < deadline) await sleep(1000);
-  if (await fresh()) throw new ExitError(EXIT.failedToStart, `the driver of pipeline ${pipeline} did not stop within the timeout`, "its process runs outside Livy: find it with ps and end it");
+  if (await fresh())
+    throw new ExitError(
+      EXIT.failedToStart,
+      `the driver of pipeline ${pipeline} did not stop within the timeout`,
+      "its process runs outside Livy: find it with ps and end it",
+    );
   clearJobState(stateDir(options), pipeline);
   io.out(`pipeline ${pipeline}: the driver Livy did not know has stopped gracefully`);
   return true;

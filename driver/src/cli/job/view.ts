@@ -45,8 +45,19 @@ export async function readThroughOutage(livy: LivyClient, id: number, outage: Li
   }
 }
 
-/** The foreground view: job state and every query's progress until the job ends or Ctrl-C. */
-export async function follow(livy: LivyClient, first: JobState, states: string, io: Output, timing: FollowTiming = { pollMs: 2000, outage: new LivyOutage() }): Promise<number> {
+/**
+ * The foreground view: job state and every query's progress until the job ends or Ctrl-C. Ctrl-C
+ * detaches (the job keeps running), or, given `whenInterrupted`, hands over to it (the demo stops the
+ * pipeline gracefully) and returns its exit code.
+ */
+export async function follow(
+  livy: LivyClient,
+  first: JobState,
+  states: string,
+  io: Output,
+  timing: FollowTiming = { pollMs: 2000, outage: new LivyOutage() },
+  whenInterrupted?: (state: JobState) => Promise<number>,
+): Promise<number> {
   let state = first;
   let detached = false;
   const onInterrupt = (): void => {
@@ -105,6 +116,7 @@ export async function follow(livy: LivyClient, first: JobState, states: string, 
   } finally {
     process.removeListener("SIGINT", onInterrupt);
   }
+  if (whenInterrupted !== undefined) return whenInterrupted(state);
   io.out(`detached; the job keeps running as Livy batch ${state.batchId}. Stop it with: sensor-streaming stop`);
   return EXIT.ok;
 }

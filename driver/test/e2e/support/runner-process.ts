@@ -39,15 +39,21 @@ export class RunnerProcess {
     const child = spawn(
       path.join(env.SPARK_HOME, "bin/spark-submit"),
       [
-        "--master", "local[2]",
-        "--driver-memory", "1g",
-        "--conf", "spark.ui.enabled=false",
+        "--master",
+        "local[2]",
+        "--driver-memory",
+        "1g",
+        "--conf",
+        "spark.ui.enabled=false",
         ...Object.entries(options.sparkConf ?? {}).flatMap(([k, v]) => ["--conf", `${k}=${v}`]),
-        "--jars", env.SPARK_KAFKA_JARS,
-        "--class", "io.sensorstreaming.runner.Runner",
+        "--jars",
+        env.SPARK_KAFKA_JARS,
+        "--class",
+        "io.sensorstreaming.runner.Runner",
         options.jar,
         options.plan,
-        "--stop-file", options.stopFile,
+        "--stop-file",
+        options.stopFile,
         ...(options.extraArgs ?? []),
       ],
       { env: { ...process.env, SPARK_HOME: env.SPARK_HOME }, stdio: ["ignore", "pipe", "pipe"] },
@@ -55,7 +61,7 @@ export class RunnerProcess {
     const log = createWriteStream(options.logFile);
     const runner = new RunnerProcess(child, options.stopFile, options.logFile);
     let pending = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
+    child.stdout.on("data", (chunk: Buffer) => {
       log.write(chunk);
       pending += chunk.toString("utf8");
       const lines = pending.split("\n");
@@ -64,7 +70,7 @@ export class RunnerProcess {
         if (line.startsWith(EVENT_PREFIX)) runner.events.push(JSON.parse(line.slice(EVENT_PREFIX.length)) as RunnerEvent);
       }
     });
-    child.stderr!.on("data", (chunk: Buffer) => log.write(chunk));
+    child.stderr.on("data", (chunk: Buffer) => log.write(chunk));
     return runner;
   }
 
