@@ -44,19 +44,24 @@ say "validate $spec (profile $profile)"
 cli validate "$spec" --profile "$profile"
 
 sim_pid=""
+start_pid=""
 # shellcheck disable=SC2317  # run by the EXIT trap below (shellcheck misses that when the script ends in exit)
 cleanup() {
   if [ -n "$sim_pid" ]; then kill "$sim_pid" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
 if $simulate; then
+  # Its own session, so the terminal's Ctrl-C does not stop it half way through the pipeline's
+  # graceful stop; its lines go to a log, so they do not break up the live view.
+  sim_log=.local-stack/logs/simulator.log
+  mkdir -p "$(dirname "$sim_log")"
   # Through the stack's ingestion proxy, as real sensors send, when it serves this spec's topic.
   if [ "$spec" = conf/pipeline.yaml ] && curl -fs -o /dev/null "${PROXY_URL:-http://localhost:8090}/health"; then
-    say "simulator (${SIMULATE_RATE:-20} readings/s, POSTed to the ingestion proxy at ${PROXY_URL:-http://localhost:8090})"
-    node "$root/dist/cli/main.js" simulate --rate "${SIMULATE_RATE:-20}" --to "${PROXY_URL:-http://localhost:8090}" &
+    say "simulator (${SIMULATE_RATE:-20} readings/s, POSTed to the ingestion proxy at ${PROXY_URL:-http://localhost:8090}; log $sim_log)"
+    setsid node "$root/dist/cli/main.js" simulate --rate "${SIMULATE_RATE:-20}" --to "${PROXY_URL:-http://localhost:8090}" >"$sim_log" 2>&1 &
   else
-    say "simulator (${SIMULATE_RATE:-20} readings/s, straight to Kafka)"
-    node "$root/dist/cli/main.js" simulate --rate "${SIMULATE_RATE:-20}" &
+    say "simulator (${SIMULATE_RATE:-20} readings/s, straight to Kafka; log $sim_log)"
+    setsid node "$root/dist/cli/main.js" simulate --rate "${SIMULATE_RATE:-20}" >"$sim_log" 2>&1 &
   fi
   # node is started directly, not through cli(): a shell function in the background runs in a
   # subshell, $! would be that subshell's pid, and cleanup's kill would leave node running.
@@ -64,14 +69,22 @@ if $simulate; then
 fi
 
 say "starting $spec through Livy (profile $profile)"
+# The terminal's Ctrl-C reaches the CLI itself (this script's process group), which stops the
+# pipeline gracefully and then returns; a SIGTERM sent to this script is passed on as Ctrl-C.
+# Not supervised: when the demo ends, nothing submits the job again.
+node "$root/dist/cli/main.js" start "$spec" --profile "$profile" --foreground --stop-on-interrupt --no-supervise &
+start_pid=$!
+trap ':' INT
+trap 'kill -INT "$start_pid" 2>/dev/null || true' TERM
+while kill -0 "$start_pid" 2>/dev/null; do wait "$start_pid" || true; done
 status=0
-# Ctrl-C reaches the CLI, which stops the pipeline gracefully and then returns; this script goes
-# on to its end (the simulator, started in the background, ignores Ctrl-C and is ended on exit).
-cli start "$spec" --profile "$profile" --foreground --stop-on-interrupt || status=$?
-if [ "$status" -eq 130 ]; then
-  # Ctrl-C while starting: a job may have been submitted already; stop means stop.
-  say "interrupted while starting: stopping what was submitted"
-  cli stop "$spec" --profile "$profile" || true
-fi
+wait "$start_pid" || status=$?
+case "$status" in
+  0|6|7|9) ;;   # stopped or ended, failed on its own, another run's job (not ours), nothing submitted
+  *)
+    # Interrupted while starting, timed out, killed: a job may have been submitted; stop means stop.
+    say "the start ended with exit $status: stopping what may have been submitted"
+    cli stop "$spec" --profile "$profile" || true ;;
+esac
 echo "pipeline ended (exit $status); outputs under .local-stack/data, InfluxDB at $INFLUXDB_URL"
 exit "$status"

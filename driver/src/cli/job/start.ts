@@ -28,7 +28,7 @@ import type { PlanNode } from "../../plan/nodes.js";
 import { EXIT, ExitError } from "../exit-codes.js";
 import { loadPlan } from "../pipeline-input.js";
 import { launchSupervisor, type SupervisorRecord } from "../../job/supervisor.js";
-import { stopCommand } from "./stop.js";
+import { stopPipeline } from "./stop.js";
 import {
   type JobOptions,
   RUNNER_CLASS,
@@ -184,6 +184,8 @@ export function supervisionNote(supervisor: SupervisorRecord | undefined): strin
 }
 
 export async function startCommand(specFile: string | undefined, options: StartOptions, io: Output): Promise<number> {
+  if (options.stopOnInterrupt === true && options.foreground !== true)
+    throw new ExitError(EXIT.usage, "--stop-on-interrupt needs --foreground", "sensor-streaming start --foreground --stop-on-interrupt");
   const { plan } = loadPlan(specFile, options);
   const livy = livyClient(options);
   const target = stagingTarget(options);
@@ -218,10 +220,22 @@ export async function startCommand(specFile: string | undefined, options: StartO
   }
   if (options.stopOnInterrupt === true) {
     io.err("Ctrl-C stops the pipeline gracefully (its running micro-batch finishes; the next start resumes from the checkpoints)");
-    return follow(livy, state, stateDir(options), io, undefined, async () => {
-      io.err("stopping gracefully: the running micro-batch finishes first");
-      return stopCommand(specFile, options, io);
-    });
+    // Said at once, and every further Ctrl-C (or SIGTERM) while the stop runs is answered, not
+    // obeyed: killing this process half way would leave the job running.
+    let stopping = false;
+    const onSignal = (): void => {
+      io.err(stopping ? "still stopping gracefully; please wait" : "stopping gracefully: the running micro-batch finishes first");
+      stopping = true;
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    try {
+      // By the pipeline's name, not by reading the spec again: it may have been edited meanwhile.
+      return await follow(livy, state, stateDir(options), io, undefined, () => stopPipeline(state.pipeline, { ...options, timeout: undefined }, io));
+    } finally {
+      process.removeListener("SIGINT", onSignal);
+      process.removeListener("SIGTERM", onSignal);
+    }
   }
   io.err(`Ctrl-C detaches: the job keeps running (stop it with sensor-streaming stop${pipelineArguments(specFile, options)})`);
   return follow(livy, state, stateDir(options), io);

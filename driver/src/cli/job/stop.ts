@@ -94,6 +94,12 @@ export async function stopUnseenDriver(pipeline: string, options: JobOptions & {
 
 export async function stopCommand(specFile: string | undefined, options: JobOptions & { timeout?: string }, io: Output): Promise<number> {
   const { plan } = loadPlan(specFile, options);
+  return stopPipeline(plan.pipeline, options, io);
+}
+
+/** Stops a pipeline known by name (the foreground start's Ctrl-C: the spec on disk may have changed since). */
+export async function stopPipeline(pipeline: string, options: JobOptions & { timeout?: string }, io: Output): Promise<number> {
+  const plan = { pipeline };
   const livy = livyClient(options);
   // The stop is recorded first, so that nothing (a supervisor, one launched by a start racing
   // this stop) submits the job again; then the supervisor goes.

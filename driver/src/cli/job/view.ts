@@ -63,7 +63,9 @@ export async function follow(
   const onInterrupt = (): void => {
     detached = true;
   };
-  process.once("SIGINT", onInterrupt);
+  // With a handler for the interruption (a stop), SIGTERM interrupts too: the job is not left behind.
+  const signals = whenInterrupted === undefined ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  for (const signal of signals) process.once(signal, onInterrupt);
   const screen = new LiveScreen(io);
   let cursor = new LogCursor();
   let view = "";
@@ -114,7 +116,7 @@ export async function follow(
       await sleep(timing.pollMs);
     }
   } finally {
-    process.removeListener("SIGINT", onInterrupt);
+    for (const signal of signals) process.removeListener(signal, onInterrupt);
   }
   if (whenInterrupted !== undefined) return whenInterrupted(state);
   io.out(`detached; the job keeps running as Livy batch ${state.batchId}. Stop it with: sensor-streaming stop`);
