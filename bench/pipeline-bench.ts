@@ -178,10 +178,10 @@ function forCapacity(files: StagedFile[], readings: number, options?: Options): 
     for (const source of plan.sources) if (source.kind === "kafka") source.options.maxOffsetsPerTrigger = String(options?.batch ?? readings);
     for (const sink of plan.sinks) sink.trigger = { kind: "available-now" };
     if (options?.only !== undefined) plan.sinks = plan.sinks.filter((s) => options.only!.includes(String(s.name)));
-    for (const sink of plan.sinks)
-      if (options?.noop.includes(String(sink.name)))
-        for (const key of Object.keys(sink)) if (!["name", "query", "checkpoint", "outputMode", "trigger"].includes(key)) delete sink[key];
-    for (const sink of plan.sinks) if (options?.noop.includes(String(sink.name))) sink.kind = "noop";
+    for (const sink of plan.sinks.filter((s) => options?.noop.includes(String(s.name)))) {
+      for (const key of Object.keys(sink)) if (!["name", "query", "checkpoint", "outputMode", "trigger"].includes(key)) delete sink[key];
+      sink.kind = "noop";
+    }
     Object.assign(plan.sparkConf, options?.conf ?? {});
     return { name: f.name, content: JSON.stringify(plan, null, 2) };
   });

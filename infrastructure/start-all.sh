@@ -46,12 +46,9 @@ die() { printf 'start-all: %s\n' "$*" >&2; exit 1; }
 
 command -v docker >/dev/null 2>&1 ||
   die "docker is not installed. Install Docker Engine and its Compose plugin (https://docs.docker.com/engine/install/), or run the pipeline without Docker: infrastructure/local/stack.sh up --cluster"
-compose_version=$(docker compose version --short 2>/dev/null) ||
-  die "the Docker Compose plugin is missing ('docker compose version' failed). Install it (package docker-compose-plugin, 2.23 or later)"
-IFS=. read -r major minor _ <<<"${compose_version#v}"
-if [ "${major:-0}" -lt 2 ] || { [ "$major" -eq 2 ] && [ "${minor:-0}" -lt 23 ]; }; then
-  die "Docker Compose $compose_version is too old: the compose files need 2.23 or later (include: with the network every included file declares)"
-fi
+# shellcheck source=infrastructure/compose-version.sh
+. "$here/compose-version.sh"
+require_compose
 docker info >/dev/null 2>&1 ||
   die "cannot reach the Docker engine ('docker info' failed): is the daemon running, and may $(id -un) use it (the docker group)?"
 

@@ -26,12 +26,9 @@ done
 die() { printf 'stop-all: %s\n' "$*" >&2; exit 1; }
 command -v docker >/dev/null 2>&1 ||
   die "docker is not installed, so no Docker Compose cluster runs here (the local stack stops with: infrastructure/local/stack.sh down)"
-compose_version=$(docker compose version --short 2>/dev/null) ||
-  die "the Docker Compose plugin is missing ('docker compose version' failed). Install it (package docker-compose-plugin, 2.23 or later)"
-IFS=. read -r major minor _ <<<"${compose_version#v}"
-if [ "${major:-0}" -lt 2 ] || { [ "$major" -eq 2 ] && [ "${minor:-0}" -lt 23 ]; }; then
-  die "Docker Compose $compose_version is too old: the compose files need 2.23 or later (include: with the network every included file declares)"
-fi
+# shellcheck source=infrastructure/compose-version.sh
+. "$here/compose-version.sh"
+require_compose
 
 # 'down' reads the compose files, which require these. Compose takes them from
 # infrastructure/.env by itself; without it nothing was generated, so there is no secret to keep,

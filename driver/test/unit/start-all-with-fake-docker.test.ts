@@ -42,7 +42,8 @@ chmodSync(path.join(bin, "docker"), 0o755);
 function tree(name: string): string {
   const infrastructure = path.join(scratch, name, "infrastructure");
   mkdirSync(infrastructure, { recursive: true });
-  for (const file of ["start-all.sh", "stop-all.sh", "docker-compose.yml"]) copyFileSync(path.join(INFRASTRUCTURE, file), path.join(infrastructure, file));
+  for (const file of ["start-all.sh", "stop-all.sh", "compose-version.sh", "docker-compose.yml"])
+    copyFileSync(path.join(INFRASTRUCTURE, file), path.join(infrastructure, file));
   return infrastructure;
 }
 

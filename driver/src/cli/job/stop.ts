@@ -99,22 +99,21 @@ export async function stopCommand(specFile: string | undefined, options: JobOpti
 
 /** Stops a pipeline known by name (the foreground start's Ctrl-C: the spec on disk may have changed since). */
 export async function stopPipeline(pipeline: string, options: JobOptions & { timeout?: string }, io: Output): Promise<number> {
-  const plan = { pipeline };
   const livy = livyClient(options);
   // The stop is recorded first, so that nothing (a supervisor, one launched by a start racing
   // this stop) submits the job again; then the supervisor goes.
-  markStopped(stateDir(options), plan.pipeline);
-  if (await stopSupervisor(stateDir(options), plan.pipeline)) io.err(`stopped the supervisor of pipeline ${plan.pipeline}`);
-  const { state, batch } = await withLivy(() => liveBatch(livy, plan.pipeline, options), EXIT.livyUnreachable);
+  markStopped(stateDir(options), pipeline);
+  if (await stopSupervisor(stateDir(options), pipeline)) io.err(`stopped the supervisor of pipeline ${pipeline}`);
+  const { state, batch } = await withLivy(() => liveBatch(livy, pipeline, options), EXIT.livyUnreachable);
   if (batch === undefined) {
-    if (await stopUnseenDriver(plan.pipeline, options, io)) return EXIT.ok;
-    clearJobState(stateDir(options), plan.pipeline);
-    io.out(`pipeline ${plan.pipeline} is not running; nothing to stop`);
+    if (await stopUnseenDriver(pipeline, options, io)) return EXIT.ok;
+    clearJobState(stateDir(options), pipeline);
+    io.out(`pipeline ${pipeline} is not running; nothing to stop`);
     return EXIT.ok;
   }
   // The job's marker is where the target it was started with put it.
   const target = stagingTarget(state !== undefined && options.target === undefined ? { ...options, target: state.target } : options);
-  const outcome = await withLivy(() => stopBatch(livy, target, batch.id, state?.stopFile, plan.pipeline, options, io), EXIT.livyUnreachable);
-  io.out(`pipeline ${plan.pipeline}: Livy batch ${batch.id} ${outcome}`);
+  const outcome = await withLivy(() => stopBatch(livy, target, batch.id, state?.stopFile, pipeline, options, io), EXIT.livyUnreachable);
+  io.out(`pipeline ${pipeline}: Livy batch ${batch.id} ${outcome}`);
   return EXIT.ok;
 }
