@@ -34,15 +34,17 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import os from "node:os";
 import path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
-import { stageLocal, type StagedFile } from "../driver/src/deploy/stage-local.js";
-import { compiledFiles } from "../driver/src/emit/compiled-files.js";
+import { bindPlan } from "../driver/src/deploy/bind-plan.js";
+import { stageLocal } from "../driver/src/deploy/stage-local.js";
+import { compilePipeline } from "../driver/src/emit/compiled-files.js";
+import type { PlanJson, SinkJson } from "../driver/src/emit/plan-json.js";
+import { parseEvent, type RunnerEvent } from "../driver/src/livy/runner-events.js";
 import { buildPlan } from "../driver/src/plan/build-plan.js";
 import { loadSpec } from "../driver/src/spec/load.js";
 import { parseRegistryCsv, readingMessage, seededRandom } from "../driver/src/simulator/readings.js";
 
 const root = path.resolve(import.meta.dirname, "..");
 const stack = path.join(root, "infrastructure/local/stack.sh");
-const PREFIX = "SENSOR_STREAMING_EVENT ";
 
 interface Options {
   readings: number;
@@ -137,17 +139,34 @@ async function influxCount(url: string, db: string, measurement: string, field: 
   return body.results[0]?.series?.[0]?.values[0]?.[1] ?? 0;
 }
 
+/** Spark's no-op sink, which the runner knows for the bench only (it is not in sql/plan.schema.json). */
+type NoopSink = Pick<SinkJson, "name" | "query" | "checkpoint" | "outputMode" | "trigger"> & { readonly kind: "noop" };
+
+/** plan.json as the bench runs it: the pipeline's, reshaped by the experiment. */
+type BenchPlan = Omit<PlanJson, "sinks"> & { readonly sinks: ReadonlyArray<SinkJson | NoopSink> };
+
+/** A plan to run and its SQL files by name. */
+interface BenchPipeline {
+  readonly plan: BenchPlan;
+  readonly sql: Readonly<Record<string, string>>;
+}
+
 /** The plan and SQL files to run: compiled now from conf/pipeline.yaml, or as committed at a git ref. */
-function planFiles(ref: string | undefined): StagedFile[] {
+function pipelineToRun(ref: string | undefined): BenchPipeline {
   if (ref === undefined) {
     const loaded = loadSpec("conf/pipeline.yaml", { env: {}, cwd: root });
     if (loaded.spec === undefined) throw new Error("conf/pipeline.yaml is not valid");
-    return compiledFiles(buildPlan(loaded.spec, loaded.specFile));
+    return compilePipeline(buildPlan(loaded.spec, loaded.specFile));
   }
   const names = execFileSync("git", ["ls-tree", "--name-only", `${ref}:sql/schools`], { cwd: root, encoding: "utf8" })
     .trim()
     .split("\n");
-  return names.map((name) => ({ name, content: execFileSync("git", ["show", `${ref}:sql/schools/${name}`], { cwd: root, encoding: "utf8" }) }));
+  const committed = (name: string): string => execFileSync("git", ["show", `${ref}:sql/schools/${name}`], { cwd: root, encoding: "utf8" });
+  // The plan as committed then, for the runner built at the same ref (it may lack newer keys).
+  return {
+    plan: JSON.parse(committed("plan.json")) as BenchPlan,
+    sql: Object.fromEntries(names.filter((n) => n.endsWith(".sql")).map((n) => [n, committed(n)])),
+  };
 }
 
 /** The runner jar: built from this checkout, or from the runner's source at a git ref. */
@@ -164,46 +183,44 @@ function runnerJar(ref: string | undefined, sparkHome: string, work: string): st
   return jar;
 }
 
-type PlanJson = {
-  sources: Array<{ kind: string; options: Record<string, string> }>;
-  views: Array<{ name: string; sqlFile: string }>;
-  sinks: Array<Record<string, unknown> & { trigger: { kind: string; interval?: string } }>;
-};
+const AVAILABLE_NOW = { kind: "available-now" } as const;
+
+function noopSink(sink: SinkJson | NoopSink): NoopSink {
+  return { name: sink.name, query: sink.query, checkpoint: sink.checkpoint, outputMode: sink.outputMode, trigger: sink.trigger, kind: "noop" };
+}
 
 /** Every trigger available-now, and micro-batches as large as the backlog; the experiment's changes. */
-function forCapacity(files: StagedFile[], readings: number, options?: Options): StagedFile[] {
-  return files.map((f) => {
-    if (f.name !== "plan.json") return f;
-    const plan = JSON.parse(f.content) as PlanJson & { sparkConf: Record<string, string> };
-    for (const source of plan.sources) if (source.kind === "kafka") source.options.maxOffsetsPerTrigger = String(options?.batch ?? readings);
-    for (const sink of plan.sinks) sink.trigger = { kind: "available-now" };
-    if (options?.only !== undefined) plan.sinks = plan.sinks.filter((s) => options.only!.includes(String(s.name)));
-    for (const sink of plan.sinks.filter((s) => options?.noop.includes(String(s.name)))) {
-      for (const key of Object.keys(sink)) if (!["name", "query", "checkpoint", "outputMode", "trigger"].includes(key)) delete sink[key];
-      sink.kind = "noop";
-    }
-    Object.assign(plan.sparkConf, options?.conf ?? {});
-    return { name: f.name, content: JSON.stringify(plan, null, 2) };
-  });
+function forCapacity(pipeline: BenchPipeline, readings: number, options?: Options): BenchPipeline {
+  const plan = pipeline.plan;
+  const batch = String(options?.batch ?? readings);
+  return {
+    ...pipeline,
+    plan: {
+      ...plan,
+      sparkConf: { ...plan.sparkConf, ...options?.conf },
+      sources: plan.sources.map((s) => (s.kind === "kafka" ? { ...s, options: { ...s.options, maxOffsetsPerTrigger: batch } } : s)),
+      sinks: plan.sinks
+        .filter((s) => options?.only === undefined || options.only.includes(s.name))
+        .map((s) => ({ ...s, trigger: AVAILABLE_NOW }))
+        .map((s) => (options?.noop.includes(s.name) ? noopSink(s) : s)),
+    },
+  };
 }
 
 /** The ceiling: the same source and parse view, one query into Spark's no-op sink. */
-function ceiling(files: StagedFile[], readings: number, sql?: string): StagedFile[] {
-  const planFile = files.find((f) => f.name === "plan.json")!;
-  const plan = JSON.parse(planFile.content) as PlanJson & { sinks: Array<Record<string, unknown>> };
+function ceiling(pipeline: BenchPipeline, readings: number, sql?: string): BenchPipeline {
+  const plan = pipeline.plan;
   const parse = plan.views[0]!;
-  const checkpoint = String(plan.sinks[0]!.checkpoint).replace(/[^/]+$/, "ceiling");
-  const only: PlanJson = {
-    ...plan,
-    sources: plan.sources.filter((s) => s.kind === "kafka"),
-    views: [parse],
-    sinks: [{ name: "ceiling_noop", query: parse.name, checkpoint, outputMode: "append", trigger: { kind: "available-now" }, kind: "noop" }],
+  const checkpoint = plan.sinks[0]!.checkpoint.replace(/[^/]+$/, "ceiling");
+  return {
+    plan: {
+      ...plan,
+      sources: plan.sources.flatMap((s) => (s.kind === "kafka" ? [{ ...s, options: { ...s.options, maxOffsetsPerTrigger: String(readings) } }] : [])),
+      views: [parse],
+      sinks: [{ name: "ceiling_noop", query: parse.name, checkpoint, outputMode: "append", trigger: AVAILABLE_NOW, kind: "noop" }],
+    },
+    sql: { [parse.sqlFile]: sql ?? pipeline.sql[parse.sqlFile]! },
   };
-  for (const source of only.sources) source.options.maxOffsetsPerTrigger = String(readings);
-  return [
-    { name: "plan.json", content: JSON.stringify(only, null, 2) },
-    sql === undefined ? files.find((f) => f.name === parse.sqlFile)! : { name: parse.sqlFile, content: sql },
-  ];
 }
 
 interface Run {
@@ -220,7 +237,7 @@ interface Run {
 
 interface Job {
   readonly child: ReturnType<typeof spawn>;
-  readonly events: Array<{ at: number; event: Record<string, unknown> }>;
+  readonly events: Array<{ at: number; event: RunnerEvent }>;
   readonly started: number;
   readonly stopFile: string;
   peakRssKiB: number;
@@ -269,8 +286,10 @@ function submit(env: Record<string, string>, master: string, jar: string, planFi
     pending += chunk.toString();
     const lines = pending.split("\n");
     pending = lines.pop()!;
-    for (const line of lines)
-      if (line.startsWith(PREFIX)) job.events.push({ at: Date.now(), event: JSON.parse(line.slice(PREFIX.length)) as Record<string, unknown> });
+    for (const line of lines) {
+      const event = parseEvent(line);
+      if (event !== undefined) job.events.push({ at: Date.now(), event });
+    }
   });
   child.stderr.on("data", (chunk: Buffer) => (errors = (errors + chunk.toString()).slice(-20_000)));
   child.on("exit", (code) => {
@@ -292,14 +311,18 @@ async function ended(job: Job): Promise<number> {
   return job.child.exitCode ?? (await new Promise<number>((resolve) => job.child.on("exit", (code) => resolve(code ?? -1))));
 }
 
-function stageRun(files: StagedFile[], bindings: Record<string, string>, work: string, label: string): string {
-  return stageLocal(`bench-${label.replace(/[^a-z0-9]+/gi, "-")}`, files, bindings, root, path.join(work, "staging")).planFile;
+function stageRun(pipeline: BenchPipeline, bindings: Record<string, string>, work: string, label: string): string {
+  const files = [
+    ...Object.entries(pipeline.sql).map(([name, content]) => ({ name, content })),
+    { name: "plan.json", content: `${JSON.stringify(bindPlan(pipeline.plan, bindings, root), null, 2)}\n` },
+  ];
+  return stageLocal(`bench-${label.replace(/[^a-z0-9]+/gi, "-")}`, files, path.join(work, "staging")).planFile;
 }
 
 /** One capacity run: available-now triggers over the whole backlog, until every query has finished. */
 async function capacity(
   label: string,
-  files: StagedFile[],
+  pipeline: BenchPipeline,
   jar: string,
   ctx: Context,
   master: string,
@@ -315,7 +338,7 @@ async function capacity(
     INFLUX_REFUSED_PATH: `${files2}/refused`,
   };
   if (expectRaw) await recreateDatabase(ctx.env.INFLUXDB_URL!, "sensors");
-  const job = submit(ctx.env, master, jar, stageRun(files, bindings, ctx.work, `${label}-${ctx.runs}`), ctx.work, extraConf);
+  const job = submit(ctx.env, master, jar, stageRun(pipeline, bindings, ctx.work, `${label}-${ctx.runs}`), ctx.work, extraConf);
   const code = await ended(job);
   if (code !== 0) throw new Error(`${label}: the job failed (exit ${code})`);
   const startedAt = job.events.find((e) => e.event.event === "runner-started")?.at;
@@ -372,7 +395,7 @@ interface Context {
 }
 
 /** The default spec's triggers: from the reading that closes windows to their statistics in InfluxDB. */
-async function latency(files: StagedFile[], jar: string, ctx: Context, master: string): Promise<{ latencyS?: number; idleCpuPercent: number }> {
+async function latency(pipeline: BenchPipeline, jar: string, ctx: Context, master: string): Promise<{ latencyS?: number; idleCpuPercent: number }> {
   const topic = `${ctx.topic}-latency`;
   const devices = parseRegistryCsv(readFileSync(path.join(root, "data/registry.csv"), "utf8"));
   const random = seededRandom(11);
@@ -395,7 +418,7 @@ async function latency(files: StagedFile[], jar: string, ctx: Context, master: s
     REJECTED_PATH: `${files2}/rejected`,
     INFLUX_REFUSED_PATH: `${files2}/refused`,
   };
-  const job = submit(ctx.env, master, jar, stageRun(files, bindings, ctx.work, "latency"), ctx.work);
+  const job = submit(ctx.env, master, jar, stageRun(pipeline, bindings, ctx.work, "latency"), ctx.work);
   const count = () => influxCount(ctx.env.INFLUXDB_URL!, "sensors", "classroom_statistics", "readings");
   // Settled: the backfill's closed windows written, then nothing new for longer than a trigger.
   while ((await count()) === 0) {
@@ -481,10 +504,10 @@ async function main(): Promise<void> {
     runs: 0,
   };
   const master = options.mode === "cluster" ? env.SPARK_MASTER_URL! : "local[*]";
-  const current = planFiles(undefined);
+  const current = pipelineToRun(undefined);
   const jar = runnerJar(undefined, env.SPARK_HOME!, work);
   const baselineJar = options.baseline === undefined ? undefined : runnerJar(options.baseline, env.SPARK_HOME!, work);
-  const baselineFiles = options.baseline === undefined ? undefined : planFiles(options.baseline);
+  const baselinePipeline = options.baseline === undefined ? undefined : pipelineToRun(options.baseline);
 
   const runs: Run[] = [];
   for (let r = 0; r < options.repeat; r++) {
@@ -503,7 +526,7 @@ async function main(): Promise<void> {
       ),
     );
     if (baselineJar !== undefined)
-      runs.push(await capacity(`pipeline at ${options.baseline}`, forCapacity(baselineFiles!, options.readings), baselineJar, ctx, master, true));
+      runs.push(await capacity(`pipeline at ${options.baseline}`, forCapacity(baselinePipeline!, options.readings), baselineJar, ctx, master, true));
   }
   // Scaling: local[N] in the local mode; in the cluster mode, executors on N one-core workers.
   for (const cores of options.cores) {
@@ -516,16 +539,18 @@ async function main(): Promise<void> {
         : await capacity(`pipeline, local[${cores}]`, forCapacity(current, options.readings, options), jar, ctx, `local[${cores}]`, true),
     );
   }
-  const latencyFiles =
-    options.influxTrigger === undefined
+  const influxTrigger = options.influxTrigger;
+  const latencyRun: BenchPipeline =
+    influxTrigger === undefined
       ? current
-      : current.map((f) => {
-          if (f.name !== "plan.json") return f;
-          const plan = JSON.parse(f.content) as PlanJson;
-          for (const sink of plan.sinks) if (sink.kind === "influx-lines") sink.trigger = { kind: "processing-time", interval: options.influxTrigger! };
-          return { name: f.name, content: JSON.stringify(plan, null, 2) };
-        });
-  const late = options.latency ? await latency(latencyFiles, jar, ctx, master) : undefined;
+      : {
+          ...current,
+          plan: {
+            ...current.plan,
+            sinks: current.plan.sinks.map((s) => (s.kind === "influx-lines" ? { ...s, trigger: { kind: "processing-time", interval: influxTrigger } } : s)),
+          },
+        };
+  const late = options.latency ? await latency(latencyRun, jar, ctx, master) : undefined;
 
   const fmt = (n: number) => n.toLocaleString("en");
   console.log(`\n${fmt(options.readings)} readings, ${devices.length} devices, ${os.cpus().length} cores, ${master}`);

@@ -1,7 +1,8 @@
 /** validate, compile and explain. */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { compiledFiles } from "../emit/compiled-files.js";
+import { compiledFiles, compilePipeline, pipelineFiles } from "../emit/compiled-files.js";
+import { planJson } from "../emit/plan-json.js";
 import { explainPlan } from "../emit/explain.js";
 import { explainMermaid } from "../emit/explain-mermaid.js";
 import { stageLocal } from "../deploy/stage-local.js";
@@ -14,12 +15,10 @@ import { BindError, bindPlan, localPathOf } from "../deploy/bind-plan.js";
 import { simulate } from "../simulator/simulate.js";
 import { EXIT, ExitError } from "./exit-codes.js";
 import { formatDiagnostics, load, loadPlan, type SpecOptions } from "./pipeline-input.js";
+import type { Output } from "../job/errors.js";
 
-/** Functions, not methods: commands hand io.err on as a logger. */
-export interface Output {
-  readonly out: (text: string) => void;
-  readonly err: (text: string) => void;
-}
+/** Where commands write (defined with the job lifecycle, which writes the same way). */
+export type { Output } from "../job/errors.js";
 
 export function validateCommand(specFile: string | undefined, options: SpecOptions & { json?: boolean }, io: Output): number {
   const loaded = load(specFile, options);
@@ -91,7 +90,8 @@ export function stageCommand(specFile: string | undefined, options: SpecOptions 
   const { plan } = loadPlan(specFile, options);
   const root = options.out ?? process.env.SENSOR_STREAMING_STAGING ?? DEFAULT_STAGING;
   try {
-    const staged = stageLocal(plan.pipeline, compiledFiles(plan), process.env, process.cwd(), root);
+    const compiled = compilePipeline(plan);
+    const staged = stageLocal(plan.pipeline, pipelineFiles({ ...compiled, plan: bindPlan(compiled.plan, process.env, process.cwd()) }), root);
     io.err(
       `${staged.reused ? "already staged" : "staged"} ${plan.specFile}${options.profile === undefined ? "" : ` (profile ${options.profile})`} in ${staged.dir}`,
     );
@@ -182,10 +182,9 @@ export async function inspectCommand(
   const sinkName = SINK_OF[which];
   if (sinkName === undefined) throw new ExitError(EXIT.usage, `inspect shows "raw" or "rejected", not "${which}"`);
   const { plan, spec } = loadPlan(specFile, options);
-  const planJson = compiledFiles(plan).find((f) => f.name === "plan.json")!.content;
-  let bound: { sinks: Array<{ name: string; path?: string }> };
+  let bound: { readonly sinks: ReadonlyArray<{ readonly name: string; readonly path?: string }> };
   try {
-    bound = JSON.parse(bindPlan(planJson, process.env, process.cwd())) as typeof bound;
+    bound = bindPlan(planJson(plan), process.env, process.cwd());
   } catch (error) {
     if (error instanceof BindError) throw new ExitError(EXIT.invalidSpec, error.message);
     throw error;

@@ -1,4 +1,7 @@
 /** Exit codes of `sensor-streaming`, documented in the README. */
+import { JobError, type JobFailure } from "../job/errors.js";
+import type { FollowEnd } from "../job/monitor.js";
+
 export const EXIT = {
   ok: 0,
   /** A bug: an unexpected exception. */
@@ -56,4 +59,26 @@ export class ExitError extends Error {
     super(message);
     this.name = "ExitError";
   }
+}
+
+/** The exit code of each way the job lifecycle can fail: the one place where failures become numbers. */
+export const FAILURE_EXIT: Readonly<Record<JobFailure, number>> = {
+  usage: EXIT.usage,
+  "invalid-plan": EXIT.invalidSpec,
+  file: EXIT.fileError,
+  "failed-to-start": EXIT.failedToStart,
+  "job-failed": EXIT.jobFailed,
+  "already-running": EXIT.alreadyRunning,
+  "livy-unreachable": EXIT.livyUnreachable,
+  "incompatible-checkpoint": EXIT.incompatibleCheckpoint,
+};
+
+/** A lifecycle error as the CLI ends with it; other errors pass through unchanged. */
+export function asExitError(error: unknown): unknown {
+  return error instanceof JobError ? new ExitError(FAILURE_EXIT[error.failure], error.message, error.hint) : error;
+}
+
+/** The foreground view's end as an exit code: only a job that failed (and was not brought back) fails the command. */
+export function followEndExit(end: FollowEnd): number {
+  return end === "failed" ? EXIT.jobFailed : EXIT.ok;
 }

@@ -1,5 +1,5 @@
 /** `inspect refused`: the newest lines InfluxDB refused, from the InfluxDB sinks' dead-letter folders. */
-import { compiledFiles } from "../emit/compiled-files.js";
+import { planJson } from "../emit/plan-json.js";
 import { BindError, bindPlan, localPathOf } from "../deploy/bind-plan.js";
 import { storeFor } from "../deploy/file-store.js";
 import { HdfsError } from "../hdfs/webhdfs.js";
@@ -16,9 +16,8 @@ export interface BoundSinks {
 }
 
 function boundSinks(plan: PlanNode): BoundSinks {
-  const planJson = compiledFiles(plan).find((f) => f.name === "plan.json")!.content;
   try {
-    return JSON.parse(bindPlan(planJson, process.env, process.cwd())) as BoundSinks;
+    return bindPlan(planJson(plan), process.env, process.cwd());
   } catch (error) {
     if (error instanceof BindError) throw new ExitError(EXIT.invalidSpec, error.message, `export ${error.unset.map((v) => `${v}=...`).join(" ")}`);
     throw error;

@@ -16,14 +16,14 @@ import {
   type Output,
   type SimulateCliOptions,
 } from "./commands.js";
-import { EXIT, ExitError } from "./exit-codes.js";
+import { asExitError, EXIT, ExitError } from "./exit-codes.js";
 import { inspectRefusedCommand } from "./inspect-refused.js";
-import { logsCommand } from "./job/logs.js";
-import type { JobOptions } from "./job/session.js";
-import { startCommand } from "./job/start.js";
-import { statusCommand } from "./job/status.js";
-import { stopCommand } from "./job/stop.js";
-import { DEFAULT_SPEC } from "./pipeline-input.js";
+import { logsCommand } from "./logs-command.js";
+import type { JobOptions } from "../job/session.js";
+import { startCommand } from "./start-command.js";
+import { statusCommand } from "./status-command.js";
+import { stopCommand } from "./stop-command.js";
+import { DEFAULT_SPEC } from "../job/session.js";
 import { DEFAULT_REGISTRY_CSV, registryShowCommand, registryUploadCommand, registryValidateCommand } from "../registry/registry-commands.js";
 import { superviseCommand } from "./supervise-command.js";
 import { DEFAULT_ACK_TIMEOUT_MS, DEFAULT_MAX_BODY, DEFAULT_PROXY_PORT, proxyCommand, type ProxyCliOptions } from "../proxy/proxy-command.js";
@@ -339,7 +339,8 @@ export async function run(argv: readonly string[]): Promise<number> {
   try {
     await buildProgram().parseAsync([...argv], { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;
-  } catch (error) {
+  } catch (thrown) {
+    const error = asExitError(thrown);
     if (error instanceof CommanderError) {
       // --help and --version end through here with code 0.
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;

@@ -5,8 +5,7 @@ import type { PipelineSpec } from "../spec/pipeline-schema.js";
 import { buildPlan } from "../plan/build-plan.js";
 import type { PlanNode } from "../plan/nodes.js";
 import { EXIT, ExitError } from "./exit-codes.js";
-
-export const DEFAULT_SPEC = "conf/pipeline.yaml";
+import { DEFAULT_SPEC } from "../job/session.js";
 
 export interface SpecOptions {
   readonly profile?: string;

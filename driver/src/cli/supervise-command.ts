@@ -19,11 +19,13 @@ import {
 import { isStopped, readJobState } from "../deploy/job-state.js";
 import type { Output } from "./commands.js";
 import { EXIT, ExitError } from "./exit-codes.js";
-import { HeartbeatUnknown, driverHeartbeatAge, lastBatch, lastBatchEnd, liveBatch, livyClient, stateDir } from "./job/session.js";
-import { resubmit, startCommand, type StartOptions } from "./job/start.js";
+import { JobError } from "../job/errors.js";
+import { HeartbeatUnknown, driverHeartbeatAge, lastBatch, lastBatchEnd, liveBatch, livyClient, stateDir } from "../job/session.js";
+import { resubmit } from "../job/start.js";
+import { startCommand, startOptions, type StartCliOptions } from "./start-command.js";
 import { loadPlan } from "./pipeline-input.js";
 
-export async function superviseCommand(specFile: string | undefined, options: StartOptions, io: Output): Promise<number> {
+export async function superviseCommand(specFile: string | undefined, options: StartCliOptions, io: Output): Promise<number> {
   const { plan } = loadPlan(specFile, options);
   const dir = stateDir(options);
   const other = liveSupervisor(dir, plan.pipeline);
@@ -74,13 +76,13 @@ export async function superviseCommand(specFile: string | undefined, options: St
       const quiet: Output = { out: log, err: log };
       try {
         // The staged plan the job ran, as it ran; a full start only when none is left.
-        const again = await resubmit(plan.pipeline, options, quiet);
+        const again = await resubmit(plan.pipeline, startOptions(options), quiet);
         if (again !== undefined) return again.batchId;
         log("no staged plan to submit again: starting from the spec");
         await startCommand(specFile, { ...options, foreground: false, supervisedBy: process.pid, replace: false }, quiet);
       } catch (error) {
         // The job may have come back by other hands meanwhile (a `start` by a person): fine.
-        if (error instanceof ExitError && error.exitCode === EXIT.alreadyRunning) log(error.message);
+        if (error instanceof JobError && error.failure === "already-running") log(error.message);
         else throw error;
       }
       return readJobState(dir, plan.pipeline)?.batchId ?? -1;

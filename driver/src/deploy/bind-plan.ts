@@ -17,8 +17,6 @@ export class BindError extends Error {
   }
 }
 
-type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
-
 /** Keys whose values are file system locations (refusedPath: an InfluxDB sink's dead letters). */
 const PATH_KEYS = new Set(["path", "checkpoint", "refusedPath"]);
 
@@ -48,9 +46,14 @@ export function localPathOf(location: string): string | undefined {
   return file === null ? undefined : file[1];
 }
 
-export function bindPlan(planText: string, env: Environment, baseDir: string): string {
+/**
+ * A plan.json object bound for this deployment: a new object of the same shape, templates resolved
+ * and locations made absolute. It binds by key, whatever the type says: the bench binds plans it
+ * reshaped (no-op sinks) with it too.
+ */
+export function bindPlan<Plan extends object>(plan: Plan, env: Environment, baseDir: string): Plan {
   const unset = new Set<string>();
-  const bind = (value: Json, key: string | undefined): Json => {
+  const bind = (value: unknown, key: string | undefined): unknown => {
     if (typeof value === "string") {
       const resolved = resolveTemplate(parseTemplate(value), env);
       resolved.unset.forEach((v) => unset.add(v));
@@ -62,7 +65,7 @@ export function bindPlan(planText: string, env: Environment, baseDir: string): s
     }
     return value;
   };
-  const bound = bind(JSON.parse(planText) as Json, undefined);
+  const bound = bind(plan, undefined) as Plan;
   if (unset.size > 0) {
     const names = [...unset].sort();
     throw new BindError(
@@ -70,5 +73,5 @@ export function bindPlan(planText: string, env: Environment, baseDir: string): s
       names,
     );
   }
-  return `${JSON.stringify(bound, null, 2)}\n`;
+  return bound;
 }

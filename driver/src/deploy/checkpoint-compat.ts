@@ -7,29 +7,26 @@
  *
  * The driver keeps, beside each checkpoint, the bound plan and SQL that wrote it
  * (`<checkpoint>.written-by.json`), compares the new plan with it before submitting, and says per
- * query whether it resumes or needs fresh state. Checkpoints on the local disk and on HDFS
- * (through WebHDFS) are checked; others (say, s3a:) are reported as not checked.
+ * query whether it resumes or needs fresh state. A query's lineage (the views and sources it
+ * reads) is the views' `inputs` in plan.json, and SQL is compared as Spark runs it, without the
+ * generated header comments. Checkpoints on the local disk and on HDFS (through WebHDFS) are
+ * checked; others (say, s3a:) are reported as not checked.
  */
+import type { CompiledPipeline } from "../emit/compiled-files.js";
+import type { PlanJson, SinkJson, ViewJson } from "../emit/plan-json.js";
+import { statementOf } from "../emit/sql/view-sql.js";
 import { storeFor } from "./file-store.js";
 
-export interface PlanJson {
-  readonly pipeline: string;
-  readonly sparkConf: Readonly<Record<string, string>>;
-  readonly sources: ReadonlyArray<{ name: string; kind: string; options?: Readonly<Record<string, string>>; path?: string }>;
-  readonly views: ReadonlyArray<{ name: string; sqlFile: string; watermark?: { column: string; delay: string }; state?: unknown }>;
-  readonly sinks: ReadonlyArray<{
-    name: string;
-    kind: string;
-    query: string;
-    checkpoint: string;
-    path?: string;
-    outputMode: string;
-    influx?: { writeUrl: string };
-  }>;
-}
+/**
+ * A bound plan as a record keeps it. Records written before plan.json listed each view's inputs
+ * have views without `inputs` (see `lineage`).
+ */
+export type RecordedPlan = Omit<PlanJson, "views"> & { readonly views: ReadonlyArray<RecordedView> };
+type RecordedView = Omit<ViewJson, "inputs"> & { readonly inputs?: readonly string[] };
 
 export interface WrittenBy {
-  readonly plan: PlanJson;
+  readonly plan: RecordedPlan;
+  /** The SQL files by name, as written (with their header comments). */
   readonly sql: Readonly<Record<string, string>>;
   /** The checkpoint folder in use (a fresh start moves it to a new folder). */
   readonly checkpoint: string;
@@ -54,7 +51,11 @@ export function recordFile(checkpointDir: string): string {
 }
 
 /** The views a sink's query reads, directly or through other views, and the sources under them. */
-function lineage(plan: PlanJson, sql: Readonly<Record<string, string>>, query: string): { views: string[]; sources: string[] } {
+function lineage<View extends RecordedView>(
+  plan: { readonly sources: RecordedPlan["sources"]; readonly views: readonly View[] },
+  query: string,
+  inputsOf: (view: View) => readonly string[],
+): { views: string[]; sources: string[] } {
   const views = new Set<string>();
   const sources = new Set<string>();
   const visit = (name: string): void => {
@@ -65,39 +66,42 @@ function lineage(plan: PlanJson, sql: Readonly<Record<string, string>>, query: s
     }
     if (views.has(name)) return;
     views.add(name);
-    const text = sql[view.sqlFile] ?? "";
-    for (const other of [...plan.views.map((v) => v.name), ...plan.sources.map((s) => s.name)]) {
-      if (other !== name && new RegExp(`\\b(FROM|JOIN)\\s+${other}\\b`).test(text)) visit(other);
-    }
+    for (const input of inputsOf(view)) visit(input);
   };
   visit(query);
   return { views: [...views], sources: [...sources] };
 }
 
 const stableJson = (value: unknown): string => JSON.stringify(value ?? null);
+const outputFolder = (sink: SinkJson): string => (sink.kind === "parquet" ? sink.path : "");
+const writeUrl = (sink: SinkJson): string => (sink.kind === "influx-lines" ? sink.influx.writeUrl : "");
+/** Always "append" today; a record is read as written, so it is compared all the same. */
+const outputMode = (sink: SinkJson): string => sink.outputMode;
 
 /** Compares the plan that wrote a sink's checkpoint with the new one. */
-export function compareSink(sinkName: string, before: WrittenBy, plan: PlanJson, sql: Readonly<Record<string, string>>): Verdict {
+export function compareSink(sinkName: string, before: WrittenBy, now: CompiledPipeline): Verdict {
+  const { plan, sql } = now;
   const checkpoint = before.checkpoint;
-  const now = plan.sinks.find((s) => s.name === sinkName)!;
+  const current = plan.sinks.find((s) => s.name === sinkName)!;
   const then = before.plan.sinks.find((s) => s.name === sinkName);
   if (then === undefined) return { kind: "incompatible", checkpoint, reasons: ["the checkpoint was written by another query"] };
   const reasons: string[] = [];
   const notes: string[] = [];
-  if (then.kind !== now.kind) reasons.push(`the sink changed from ${then.kind} to ${now.kind}`);
-  if ((then.path ?? "") !== (now.path ?? ""))
-    reasons.push(`the output folder changed from ${then.path} to ${now.path} (a file sink's checkpoint belongs to its folder)`);
-  if (then.outputMode !== now.outputMode) reasons.push(`the output mode changed from ${then.outputMode} to ${now.outputMode}`);
-  if ((then.influx?.writeUrl ?? "") !== (now.influx?.writeUrl ?? ""))
-    notes.push("the InfluxDB write URL changed (allowed; points already written stay where they are)");
+  if (then.kind !== current.kind) reasons.push(`the sink changed from ${then.kind} to ${current.kind}`);
+  if (outputFolder(then) !== outputFolder(current))
+    reasons.push(`the output folder changed from ${outputFolder(then)} to ${outputFolder(current)} (a file sink's checkpoint belongs to its folder)`);
+  if (outputMode(then) !== outputMode(current)) reasons.push(`the output mode changed from ${outputMode(then)} to ${outputMode(current)}`);
+  if (writeUrl(then) !== writeUrl(current)) notes.push("the InfluxDB write URL changed (allowed; points already written stay where they are)");
 
-  const a = lineage(before.plan, before.sql, then.query);
-  const b = lineage(plan, sql, now.query);
-  const sourceKey = (p: PlanJson, names: string[]) =>
+  // A record written before plan.json had `inputs` borrows them from the new plan's view of the
+  // same name: view names say a view's role, and the compiler wires each role the same way, so
+  // for the same pipeline that is the old lineage. A view the new plan lacks ends its branch.
+  const a = lineage(before.plan, then.query, (v) => v.inputs ?? plan.views.find((n) => n.name === v.name)?.inputs ?? []);
+  const b = lineage(plan, current.query, (v) => v.inputs);
+  const sourceKey = (p: RecordedPlan, names: string[]) =>
     names
       .map((n) => p.sources.find((s) => s.name === n)!)
-      .filter((s) => s.kind === "kafka")
-      .map((s) => `${s.options?.subscribe}`)
+      .flatMap((s) => (s.kind === "kafka" ? [s.options.subscribe] : []))
       .sort()
       .join(",");
   if (sourceKey(before.plan, a.sources) !== sourceKey(plan, b.sources)) {
@@ -105,7 +109,7 @@ export function compareSink(sinkName: string, before: WrittenBy, plan: PlanJson,
       `the Kafka topic changed from ${sourceKey(before.plan, a.sources)} to ${sourceKey(plan, b.sources)} (the checkpoint's offsets belong to the old one)`,
     );
   }
-  const state = (p: PlanJson, names: string[]) => names.map((n) => p.views.find((v) => v.name === n)!).filter((v) => v.state !== undefined);
+  const state = (p: RecordedPlan, names: string[]) => names.map((n) => p.views.find((v) => v.name === n)!).filter((v) => v.state !== undefined);
   const stateBefore = state(before.plan, a.views);
   const stateNow = state(plan, b.views);
   if (stateBefore.length !== stateNow.length) reasons.push("the query's stateful operations changed");
@@ -121,8 +125,11 @@ export function compareSink(sinkName: string, before: WrittenBy, plan: PlanJson,
   for (const name of b.views) {
     const view = plan.views.find((v) => v.name === name)!;
     const old = before.plan.views.find((v) => v.name === name);
-    if (old !== undefined && stableJson(old.watermark) !== stableJson(view.watermark)) notes.push(`the watermark of ${view.name} changed (allowed)`);
-    if (old !== undefined && before.sql[old.sqlFile] !== sql[view.sqlFile] && view.state === undefined)
+    if (old === undefined) continue;
+    if (stableJson(old.watermark) !== stableJson(view.watermark)) notes.push(`the watermark of ${view.name} changed (allowed)`);
+    // What Spark runs, not the header comments: those name the spec file and describe the view,
+    // so a copy of the spec under another name would otherwise change every view.
+    if (view.state === undefined && statementOf(before.sql[old.sqlFile] ?? "") !== statementOf(sql[view.sqlFile] ?? ""))
       notes.push(`${view.name} changed (projections and filters may change)`);
   }
   return reasons.length > 0 ? { kind: "incompatible", checkpoint, reasons } : { kind: "resumes", checkpoint, notes };
@@ -135,9 +142,9 @@ function describeStateChange(before: unknown, after: unknown): string {
   return keys.map((k) => `${k} ${stableJson(a?.[k])} -> ${stableJson(b?.[k])}`).join("; ");
 }
 
-export async function checkCheckpoints(plan: PlanJson, sql: Readonly<Record<string, string>>): Promise<SinkVerdict[]> {
+export async function checkCheckpoints(now: CompiledPipeline): Promise<SinkVerdict[]> {
   const verdicts: SinkVerdict[] = [];
-  for (const sink of plan.sinks) {
+  for (const sink of now.plan.sinks) {
     const store = storeFor(sink.checkpoint);
     if (store === undefined) {
       verdicts.push({
@@ -164,7 +171,7 @@ export async function checkCheckpoints(plan: PlanJson, sql: Readonly<Record<stri
       );
       continue;
     }
-    verdicts.push({ sink: sink.name, planned: sink.checkpoint, verdict: compareSink(sink.name, JSON.parse(text) as WrittenBy, plan, sql) });
+    verdicts.push({ sink: sink.name, planned: sink.checkpoint, verdict: compareSink(sink.name, JSON.parse(text) as WrittenBy, now) });
   }
   return verdicts;
 }
@@ -174,12 +181,8 @@ export function freshCheckpoint(planned: string, at: Date): string {
   return `${planned.replace(/\/+$/, "")}.${at.toISOString().replace(/[-:.]/g, "").slice(0, 15)}`;
 }
 
-export async function recordCheckpoints(
-  plan: PlanJson,
-  sql: Readonly<Record<string, string>>,
-  used: ReadonlyMap<string, string>,
-  planned: ReadonlyMap<string, string>,
-): Promise<void> {
+export async function recordCheckpoints(now: CompiledPipeline, used: ReadonlyMap<string, string>, planned: ReadonlyMap<string, string>): Promise<void> {
+  const { plan, sql } = now;
   for (const sink of plan.sinks) {
     const location = planned.get(sink.name) ?? sink.checkpoint;
     const store = storeFor(location);

@@ -5,7 +5,7 @@
  * (infrastructure/), not by a job: nothing is done for it.
  * https://docs.influxdata.com/influxdb/v1/query_language/manage-database/#create-database
  */
-import type { PlanJson } from "./checkpoint-compat.js";
+import type { PlanJson } from "../emit/plan-json.js";
 
 /** An InfluxQL identifier: double quotes, with `"` and `\` escaped by a backslash. */
 export function influxqlIdentifier(name: string): string {
@@ -21,9 +21,8 @@ export interface DatabaseTarget {
 export function influxDatabases(plan: PlanJson): DatabaseTarget[] {
   const out = new Map<string, DatabaseTarget>();
   for (const sink of plan.sinks) {
-    const writeUrl = sink.influx?.writeUrl;
-    if (sink.kind !== "influx-lines" || writeUrl === undefined) continue;
-    const url = new URL(writeUrl);
+    if (sink.kind !== "influx-lines") continue;
+    const url = new URL(sink.influx.writeUrl);
     const database = url.searchParams.get("db");
     if (!url.pathname.endsWith("/write") || database === null) continue;
     const baseUrl = `${url.origin}${url.pathname.slice(0, -"/write".length)}`;

@@ -20,6 +20,8 @@ export interface JobState {
   /** The staged runner jar, so the supervisor can submit the same staged plan again. */
   readonly jarFile?: string;
   readonly sinks: readonly string[];
+  /** Window sinks' slide and watermark delay, for the live view's "first statistics at". */
+  readonly windows?: Readonly<Record<string, { readonly slideMs: number; readonly delayMs: number }>>;
   readonly startedAt: string;
 }
 
@@ -164,6 +166,7 @@ export interface StagedJobRecord {
   readonly jarFile: string;
   readonly stopFile: string;
   readonly sinks: readonly string[];
+  readonly windows?: JobState["windows"];
 }
 
 function stagedFile(dir: string, pipeline: string): string {

@@ -8,8 +8,9 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameS
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import type { Environment } from "../spec/interpolation.js";
-import { stageLocal, type StagedFile } from "./stage-local.js";
+import { pipelineFiles, type CompiledPipeline } from "../emit/compiled-files.js";
+import type { PlanJson } from "../emit/plan-json.js";
+import { stageLocal } from "./stage-local.js";
 import { childOf, isHdfs, storeFor } from "./file-store.js";
 
 export interface StagedJob {
@@ -23,7 +24,8 @@ export interface StagedJob {
 export interface StagingTarget {
   readonly kind: "local" | "docker";
   readonly description: string;
-  stage(pipeline: string, files: readonly StagedFile[], runnerJar: string, env: Environment, baseDir: string): Promise<StagedJob>;
+  /** Stages a bound pipeline (deploy/bind-plan.ts) and the runner jar; plan.json's text is made here. */
+  stage(bound: CompiledPipeline, runnerJar: string): Promise<StagedJob>;
   /** The stop marker of a pipeline's jobs, as the Spark driver sees it. */
   stopFileFor(pipeline: string): string;
   /** Asks the runner to stop gracefully: creates its stop marker. */
@@ -43,12 +45,11 @@ export interface StagingTarget {
  * whose checkpoints share a folder never share a marker): the runner polls it through Hadoop
  * wherever its driver runs, and this CLI writes it through WebHDFS whichever target staged the job.
  */
-export function hdfsStopMarker(boundPlanText: string): string | undefined {
-  const plan = JSON.parse(boundPlanText) as { pipeline?: string; sinks?: Array<{ checkpoint?: string }> };
-  const checkpoint = plan.sinks?.find((s) => typeof s.checkpoint === "string")?.checkpoint;
+export function hdfsStopMarker(bound: Pick<PlanJson, "pipeline" | "sinks">): string | undefined {
+  const checkpoint = bound.sinks[0]?.checkpoint;
   if (checkpoint === undefined || !isHdfs(checkpoint)) return undefined;
   const parent = checkpoint.replace(/\/+$/, "").replace(/\/[^/]*$/, "");
-  return childOf(childOf(parent, "_control"), `${plan.pipeline ?? "pipeline"}.STOP`);
+  return childOf(childOf(parent, "_control"), `${bound.pipeline}.STOP`);
 }
 
 /**
@@ -81,9 +82,10 @@ export class LocalStagingTarget implements StagingTarget {
     return `local folder ${this.root}`;
   }
 
-  async stage(pipeline: string, files: readonly StagedFile[], runnerJar: string, env: Environment, baseDir: string): Promise<StagedJob> {
-    const staged = stageLocal(pipeline, files, env, baseDir, this.root);
-    const stopFile = hdfsStopMarker(readFileSync(staged.planFile, "utf8")) ?? this.stopFileFor(pipeline);
+  async stage(bound: CompiledPipeline, runnerJar: string): Promise<StagedJob> {
+    const pipeline = bound.plan.pipeline;
+    const staged = stageLocal(pipeline, pipelineFiles(bound), this.root);
+    const stopFile = hdfsStopMarker(bound.plan) ?? this.stopFileFor(pipeline);
     const jarFile = path.resolve(this.root, "runner", jarName(runnerJar));
     if (!existsSync(jarFile)) {
       mkdirSync(path.dirname(jarFile), { recursive: true });
@@ -156,10 +158,11 @@ export class DockerStagingTarget implements StagingTarget {
     }
   }
 
-  async stage(pipeline: string, files: readonly StagedFile[], runnerJar: string, env: Environment, baseDir: string): Promise<StagedJob> {
+  async stage(bound: CompiledPipeline, runnerJar: string): Promise<StagedJob> {
+    const pipeline = bound.plan.pipeline;
     const scratch = mkdtempSync(path.join(os.tmpdir(), "sensor-stage-"));
     try {
-      const local = stageLocal(pipeline, files, env, baseDir, scratch);
+      const local = stageLocal(pipeline, pipelineFiles(bound), scratch);
       const hashDir = path.basename(local.dir);
       const remoteDir = path.posix.join(this.root, pipeline, hashDir);
       const reused = await this.exists(path.posix.join(remoteDir, "plan.json"));
@@ -180,7 +183,7 @@ export class DockerStagingTarget implements StagingTarget {
       // owner, while Livy and its driver read them as another user (spark). Also when reused: a
       // folder staged before this line existed may be unreadable.
       await this.exec(["chmod", "-R", "a+rX", remoteDir, jarFile]);
-      const stopFile = hdfsStopMarker(readFileSync(local.planFile, "utf8")) ?? this.stopFileFor(pipeline);
+      const stopFile = hdfsStopMarker(bound.plan) ?? this.stopFileFor(pipeline);
       return { planFile: path.posix.join(remoteDir, "plan.json"), jarFile, stopFile, reused };
     } finally {
       rmSync(scratch, { recursive: true, force: true });

@@ -3,21 +3,8 @@
  * each window's size and slide and each sink's trigger on the picture. GitHub renders it in the
  * README. https://mermaid.js.org/syntax/flowchart.html
  */
-import type { PlanNode, SinkNode, SourceNode, TriggerNode, ViewBody, ViewNode } from "../plan/nodes.js";
-
-/** The relations a view reads, by the kind of its body (exhaustive: a new kind must say). */
-const INPUTS: { readonly [K in ViewBody["kind"]]: (body: Extract<ViewBody, { kind: K }>) => readonly string[] } = {
-  "parse-messages": (b) => [b.from],
-  "registry-devices": (b) => [b.from],
-  "join-registry": (b) => [b.readings, b.devices],
-  "select-checked": (b) => [b.from],
-  "window-aggregate": (b) => [b.from],
-  "line-protocol": (b) => [b.from],
-};
-
-function inputsOf(body: ViewBody): readonly string[] {
-  return (INPUTS[body.kind] as (b: ViewBody) => readonly string[])(body);
-}
+import type { PlanNode, SinkNode, SourceNode, TriggerNode, ViewNode } from "../plan/nodes.js";
+import { viewInputs } from "../plan/view-inputs.js";
 
 /** Mermaid node ids: letters, digits and underscores only. */
 function id(prefix: string, name: string): string {
@@ -67,7 +54,7 @@ export function explainMermaid(plan: PlanNode): string {
     ...plan.sources.map(sourceLine),
     ...plan.views.map(viewLine),
     ...plan.sinks.map(sinkLine),
-    ...plan.views.flatMap((view) => inputsOf(view.body).map((input) => `  ${node(input)} --> ${id("view", view.name)}`)),
+    ...plan.views.flatMap((view) => viewInputs(view.body).map((input) => `  ${node(input)} --> ${id("view", view.name)}`)),
     ...plan.sinks.map((sink) => `  ${node(sink.query)} --> ${id("sink", sink.name)}`),
   ];
   return `${lines.join("\n")}\n`;

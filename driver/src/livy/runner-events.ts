@@ -1,57 +1,67 @@
 /**
- * The runner's event lines (prefix `SENSOR_STREAMING_EVENT `) read back from a batch's log, as
- * typed events. Every line is JSON with `event` (the kind) and `at` (ISO time); EVENT_FIELDS says
- * which fields each kind carries. A line of an unknown kind, or one missing a field its kind
- * needs, is not an event the driver reads (an older or newer runner may write others).
+ * The runner's event lines read back from a batch's log, as typed events: the one place in the
+ * driver that knows the line prefix and how a line decodes. The lines are specified by
+ * infrastructure/spark/runner/events.schema.json and written only by the runner's Events.java;
+ * driver/test/unit/runner-events-schema.test.ts fails until the schema, EVENT_FIELDS and
+ * Events.java agree.
+ *
+ * Every line is JSON with `event` (the kind) and `at` (ISO time); EVENT_FIELDS names every field of
+ * each kind with its JSON type. A line of an unknown kind (a newer runner may write others), one
+ * missing a field the driver needs, or one with a field of the wrong type is not an event the
+ * driver reads.
  */
 
 export const EVENT_PREFIX = "SENSOR_STREAMING_EVENT ";
 
-type FieldType = "string" | "number" | "object" | "string?" | "number?";
+type JsonType = "string" | "number" | "boolean" | "object";
 
-const EVENT_FIELDS = {
-  // Fields the driver does not read stay untyped, so a runner that changes them is still understood.
-  "runner-started": {},
-  "runner-stopping": {},
-  "runner-finished": {},
-  "runner-exit": {},
-  "query-started": { query: "string" },
+/**
+ * A field's JSON type. With "?" the driver reads the event without the field: the runner leaves it
+ * out at times, or the driver does not need it (so a runner that stops writing it is still read).
+ */
+export type FieldType = JsonType | `${JsonType}?`;
+
+export const EVENT_FIELDS = {
+  "runner-started": { pipeline: "string?", queries: "number?", stopFile: "string?" },
+  "runner-stopping": { reason: "string?" },
+  "runner-finished": { reason: "string?" },
+  /** The exit code as a string. */
+  "runner-exit": { code: "string?" },
+  /** `--explain` checked every view and sink; nothing was started. */
+  "explain-ok": { pipeline: "string?", views: "number?", sinks: "number" },
+  "query-started": { query: "string", id: "string?", runId: "string?" },
   "query-progress": { query: "string", progress: "object" },
-  "query-idle": { query: "string" },
-  "query-terminated": { query: "string", error: "string?" },
+  "query-idle": { query: "string", timestamp: "string?" },
+  "query-terminated": { query: "string", id: "string?", error: "string?" },
   "query-stopped": { query: "string" },
   /** A query failed; the runner restarts it alone, from its checkpoint, after inMs. */
   "query-restarting": { query: "string", attempt: "number", cause: "string", inMs: "number" },
   "query-restarted": { query: "string" },
   "influx-written": { query: "string", batchId: "number", lines: "number", refused: "number?" },
   /** One failed attempt of a transient InfluxDB write error; the query waits and retries forever. */
-  "influx-waiting": { query: "string", since: "string", attempt: "number", cause: "string", retryInMs: "number" },
+  "influx-waiting": { query: "string", since: "string", attempt: "number", cause: "string", retryInMs: "number", endpoint: "string?" },
   "influx-recovered": { query: "string", since: "string", waitedMs: "number", attempts: "number" },
-  /** The files of a static source (the registry) changed; the runner reads them again. */
+  /** Lines InfluxDB refused (4xx other than 429): dead-lettered under path, the batch goes on. */
+  "influx-refused": { query: "string", batchId: "number", lines: "number", status: "number", reason: "string", refusedTotal: "number", path: "string?" },
+  /** The files of a static source (the registry) changed; the runner reads them again. One field per source. */
   "static-input-changed": {},
   /** Every query was restarted from its checkpoint with the new files. */
   "static-input-reloaded": { queries: "number" },
   /** The new files could not be used (e.g. a column is missing); the queries keep the old ones. */
-  "static-input-refused": { cause: "string" },
-  /** Lines InfluxDB refused (4xx other than 429): dead-lettered under path, the batch goes on. */
-  "influx-refused": { query: "string", batchId: "number", lines: "number", status: "number", reason: "string", refusedTotal: "number", path: "string?" },
+  "static-input-refused": { cause: "string", retried: "boolean?" },
 } as const satisfies Record<string, Record<string, FieldType>>;
 
 export type EventKind = keyof typeof EVENT_FIELDS;
 
-type Value<T> = T extends "string"
-  ? string
-  : T extends "number"
-    ? number
-    : T extends "string?"
-      ? string | undefined
-      : T extends "number?"
-        ? number | undefined
-        : unknown;
+type Fields<K extends EventKind> = (typeof EVENT_FIELDS)[K];
+type ValueOf<T> = T extends `${infer B}?` ? ValueOf<B> : T extends "string" ? string : T extends "number" ? number : T extends "boolean" ? boolean : unknown;
+type NeededKeys<F> = { [P in keyof F]: F[P] extends `${string}?` ? never : P }[keyof F];
 
 /** The event of kind K (of each kind, for a union). */
 export type EventOf<K extends EventKind> = K extends EventKind
-  ? { readonly event: K; readonly at: string } & { readonly [F in keyof (typeof EVENT_FIELDS)[K]]: Value<(typeof EVENT_FIELDS)[K][F]> }
+  ? { readonly event: K; readonly at: string } & { readonly [P in NeededKeys<Fields<K>>]: ValueOf<Fields<K>[P]> } & {
+      readonly [P in Exclude<keyof Fields<K>, NeededKeys<Fields<K>>>]?: ValueOf<Fields<K>[P]>;
+    }
   : never;
 
 export type RunnerEvent = EventOf<EventKind>;
@@ -90,17 +100,23 @@ export function toEvent(json: unknown): RunnerEvent | undefined {
   return Object.entries(fields).every(([name, type]) => hasType(line[name], type)) ? (line as unknown as RunnerEvent) : undefined;
 }
 
+/** The event in one line of output or of Livy's log (the prefix may come after Livy's own), if any. */
+export function parseEvent(line: string): RunnerEvent | undefined {
+  const at = line.indexOf(EVENT_PREFIX);
+  if (at < 0) return undefined;
+  try {
+    return toEvent(JSON.parse(line.slice(at + EVENT_PREFIX.length)));
+  } catch {
+    // A line cut by Livy's log buffer is not an event.
+    return undefined;
+  }
+}
+
 export function parseEvents(lines: readonly string[]): RunnerEvent[] {
   const events: RunnerEvent[] = [];
   for (const line of lines) {
-    const at = line.indexOf(EVENT_PREFIX);
-    if (at < 0) continue;
-    try {
-      const event = toEvent(JSON.parse(line.slice(at + EVENT_PREFIX.length)));
-      if (event !== undefined) events.push(event);
-    } catch {
-      // A line cut by Livy's log buffer is not an event.
-    }
+    const event = parseEvent(line);
+    if (event !== undefined) events.push(event);
   }
   return events;
 }

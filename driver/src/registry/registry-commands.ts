@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import type { Output } from "../cli/commands.js";
 import { EXIT, ExitError } from "../cli/exit-codes.js";
-import { pipelineArguments } from "../cli/job/session.js";
+import { pipelineArguments } from "../job/session.js";
 import { loadPlan, type SpecOptions } from "../cli/pipeline-input.js";
 import { toLocation } from "../deploy/bind-plan.js";
 import { HdfsError } from "../hdfs/webhdfs.js";

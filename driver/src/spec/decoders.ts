@@ -1,11 +1,12 @@
 /**
  * Small schema combinators that decode a located YAML tree into typed values.
  *
- * A decoder never throws: it records a diagnostic and returns `undefined` for a value it cannot
- * decode. Mappings and lists keep whatever did decode, so the cross-reference checks can still
- * run on the rest and one pass reports every problem of a spec; a result is only complete
- * when no diagnostic was recorded. Object decoders carry their keys' documentation, from which
- * the README's spec reference is generated (see `spec-reference.ts`).
+ * A decoder never throws: it records a diagnostic for each part it cannot decode and says
+ * whether the value is complete (`Decoded`). A complete value has the schema's type; otherwise
+ * mappings and lists keep whatever did decode, as a value of the schema's partial type, so the
+ * cross-reference checks can still run on the rest and one pass reports every problem of a
+ * spec. Object decoders carry their keys' documentation, from which the README's spec
+ * reference is generated (see `spec-reference.ts`).
  */
 import { allowedHint } from "./did-you-mean.js";
 import { diagnostic, type Diagnostic, type SourcePosition } from "./diagnostics.js";
@@ -19,14 +20,35 @@ export interface DecodeContext {
   readonly env: Environment;
 }
 
-export interface Decoder<T> {
+/**
+ * What a decoder made of a node: the whole value, or only the parts that decoded (`undefined`
+ * when nothing did). Every part that is missing from a partial value has its diagnostic.
+ */
+export type Decoded<T, P = T> = { readonly complete: true; readonly value: T } | { readonly complete: false; readonly partial: P | undefined };
+
+/** Nothing decoded (the problem is already reported). */
+const FAILED: Decoded<never> = Object.freeze({ complete: false, partial: undefined });
+
+function whole<T>(value: T): Decoded<T, never> {
+  return { complete: true, value };
+}
+
+function partly<P>(partial: P): Decoded<never, P> {
+  return { complete: false, partial };
+}
+
+/**
+ * A decoder of `T`, whose partly decoded values have the type `P`. A scalar is either decoded
+ * or not, so its `P` is `T`; mappings and lists have partial types in which parts may be absent.
+ */
+export interface Decoder<T, P = T> {
   /** The type as the reference documentation names it. */
   readonly type: string;
   /** Keys of an object decoder, for the reference documentation. */
   readonly keys?: readonly KeyDoc[];
   /** The decoder of each entry, for maps and lists. */
   readonly element?: Decoder<unknown>;
-  decode(node: LocatedNode, where: string, ctx: DecodeContext): T | undefined;
+  decode(node: LocatedNode, where: string, ctx: DecodeContext): Decoded<T, P>;
 }
 
 export interface Located<T> {
@@ -50,12 +72,12 @@ export interface KeyDoc {
   readonly example?: string;
 }
 
-function report(ctx: DecodeContext, d: Diagnostic): undefined {
+function report(ctx: DecodeContext, d: Diagnostic): Decoded<never> {
   ctx.diagnostics.push(d);
-  return undefined;
+  return FAILED;
 }
 
-function wrongType(ctx: DecodeContext, node: LocatedNode, where: string, expected: string): undefined {
+function wrongType(ctx: DecodeContext, node: LocatedNode, where: string, expected: string): Decoded<never> {
   where = where === "" ? "the spec" : where;
   return report(ctx, diagnostic("wrong-type", node.pos, `${where} must be ${expected}, found ${describeNode(node)}`, `write ${expected} here`));
 }
@@ -85,11 +107,11 @@ export function string(options: { pattern?: RegExp; patternText?: string } = {})
           ? String(node.value)
           : undefined;
       if (text === undefined) return wrongType(ctx, node, where, "a string");
-      if (!noInterpolation(ctx, node, where, text)) return undefined;
+      if (!noInterpolation(ctx, node, where, text)) return FAILED;
       if (options.pattern !== undefined && !options.pattern.test(text)) {
         return report(ctx, diagnostic("bad-value", node.pos, `${where} "${text}" is not valid`, options.patternText));
       }
-      return { value: text, pos: node.pos };
+      return whole({ value: text, pos: node.pos });
     },
   };
 }
@@ -127,8 +149,8 @@ export function setting(): Decoder<Setting> {
           ),
         );
       }
-      if (resolved.unset.length > 0) return undefined;
-      return { template: raw, value: resolved.value, pos: node.pos };
+      if (resolved.unset.length > 0) return FAILED;
+      return whole({ template: raw, value: resolved.value, pos: node.pos });
     },
   };
 }
@@ -141,14 +163,14 @@ export function integer(options: { min?: number; max?: number } = {}): Decoder<L
     decode(node, where, ctx) {
       if (node.kind !== "scalar" || typeof node.value !== "number" || !Number.isInteger(node.value)) {
         if (node.kind === "scalar" && typeof node.value === "string" && !noInterpolation(ctx, node, where, node.value)) {
-          return undefined;
+          return FAILED;
         }
         return wrongType(ctx, node, where, "a whole number");
       }
       if ((min !== undefined && node.value < min) || (max !== undefined && node.value > max)) {
         return report(ctx, diagnostic("bad-value", node.pos, `${where} is ${node.value}, out of range`, `write an integer${range}`));
       }
-      return { value: node.value, pos: node.pos };
+      return whole({ value: node.value, pos: node.pos });
     },
   };
 }
@@ -158,7 +180,7 @@ export function boolean(): Decoder<Located<boolean>> {
     type: "boolean",
     decode(node, where, ctx) {
       if (node.kind !== "scalar" || typeof node.value !== "boolean") return wrongType(ctx, node, where, "true or false");
-      return { value: node.value, pos: node.pos };
+      return whole({ value: node.value, pos: node.pos });
     },
   };
 }
@@ -172,7 +194,7 @@ export function oneOf<const T extends string>(values: readonly T[]): Decoder<Loc
       if (!(values as readonly string[]).includes(text)) {
         return report(ctx, diagnostic("bad-value", node.pos, `${where} "${text}" is not allowed`, allowedHint(text, values)));
       }
-      return { value: text as T, pos: node.pos };
+      return whole({ value: text as T, pos: node.pos });
     },
   };
 }
@@ -184,10 +206,10 @@ export function duration(): Decoder<Located<Duration>> {
       if (node.kind !== "scalar" || typeof node.value !== "string") {
         return wrongType(ctx, node, where, 'a duration such as "5 minutes"');
       }
-      if (!noInterpolation(ctx, node, where, node.value)) return undefined;
+      if (!noInterpolation(ctx, node, where, node.value)) return FAILED;
       const parsed = parseDuration(node.value);
       if (!parsed.ok) return report(ctx, diagnostic("bad-duration", node.pos, `${where}: ${parsed.problem}`, parsed.hint));
-      return { value: parsed.duration, pos: node.pos };
+      return whole({ value: parsed.duration, pos: node.pos });
     },
   };
 }
@@ -214,7 +236,7 @@ export function date(options: { min: string; max: string; why: string }): Decode
       if (text < options.min || text > options.max) {
         return report(ctx, diagnostic("bad-value", node.pos, `${where} ${text} is out of range`, allowed));
       }
-      return { value: { text, ms }, pos: node.pos };
+      return whole({ value: { text, ms }, pos: node.pos });
     },
   };
 }
@@ -228,7 +250,7 @@ export function jsonPath(): Decoder<Located<readonly JsonPathStep[]>> {
       if (!parsed.ok) {
         return report(ctx, diagnostic("bad-json-path", node.pos, `${where}: ${parsed.problem}`, 'write "$.a.b", "$.a[0].b" or "$[\'odd name\'].b"'));
       }
-      return { value: parsed.steps, pos: node.pos };
+      return whole({ value: parsed.steps, pos: node.pos });
     },
   };
 }
@@ -242,15 +264,15 @@ export function trigger(): Decoder<Located<Trigger>> {
     type: "duration or `available-now`",
     decode(node, where, ctx) {
       if (node.kind === "scalar" && node.value === "available-now") {
-        return { value: { kind: "available-now" }, pos: node.pos };
+        return whole({ value: { kind: "available-now" }, pos: node.pos });
       }
       const parsed = interval.decode(node, where, ctx);
-      return parsed === undefined ? undefined : { value: { kind: "interval", interval: parsed.value }, pos: parsed.pos };
+      return parsed.complete ? whole({ value: { kind: "interval", interval: parsed.value.value }, pos: parsed.value.pos }) : FAILED;
     },
   };
 }
 
-export function list<T>(element: Decoder<T>, options: { minItems?: number } = {}): Decoder<Located<readonly T[]>> {
+export function list<T extends P, P>(element: Decoder<T, P>, options: { minItems?: number } = {}): Decoder<Located<readonly T[]>, Located<readonly P[]>> {
   const minItems = options.minItems ?? 0;
   return {
     type: `list of ${element.type}`,
@@ -260,12 +282,15 @@ export function list<T>(element: Decoder<T>, options: { minItems?: number } = {}
       if (node.items.length < minItems) {
         return report(ctx, diagnostic("bad-value", node.pos, `${where} needs at least ${minItems} item${minItems === 1 ? "" : "s"}`, `add items to ${where}`));
       }
-      const out: T[] = [];
+      const values: T[] = [];
+      const parts: P[] = [];
       node.items.forEach((item, i) => {
-        const value = element.decode(item, `${where}[${i}]`, ctx);
-        if (value !== undefined) out.push(value);
+        const decoded = element.decode(item, `${where}[${i}]`, ctx);
+        if (decoded.complete) values.push(decoded.value);
+        const part = decoded.complete ? decoded.value : decoded.partial;
+        if (part !== undefined) parts.push(part);
       });
-      return { value: out, pos: node.pos };
+      return values.length === node.items.length ? whole({ value: values, pos: node.pos }) : partly({ value: parts, pos: node.pos });
     },
   };
 }
@@ -276,26 +301,30 @@ export interface Named<T> {
 }
 
 /** A mapping whose keys are names the user chooses (e.g. message fields). */
-export function namedMap<T>(element: Decoder<T>): Decoder<Located<readonly Named<T>[]>> {
+export function namedMap<T extends P, P>(element: Decoder<T, P>): Decoder<Located<readonly Named<T>[]>, Located<readonly Named<P>[]>> {
   const nameDecoder = name();
   return {
     type: `mapping of name to ${element.type}`,
     element,
     decode(node, where, ctx) {
       if (node.kind !== "map") return wrongType(ctx, node, where, "a mapping");
-      const out: Named<T>[] = [];
+      const values: Named<T>[] = [];
+      const parts: Named<P>[] = [];
       for (const entry of node.entries) {
         const key = nameDecoder.decode({ kind: "scalar", value: entry.key, pos: entry.keyPos }, `${where} key`, ctx);
         const value = element.decode(entry.value, `${where}.${entry.key}`, ctx);
-        if (key !== undefined && value !== undefined) out.push({ name: key, value });
+        if (!key.complete) continue;
+        if (value.complete) values.push({ name: key.value, value: value.value });
+        const part = value.complete ? value.value : value.partial;
+        if (part !== undefined) parts.push({ name: key.value, value: part });
       }
-      return { value: out, pos: node.pos };
+      return values.length === node.entries.length ? whole({ value: values, pos: node.pos }) : partly({ value: parts, pos: node.pos });
     },
   };
 }
 
-interface KeySpec<T> {
-  readonly decoder: Decoder<T>;
+interface KeySpec<T, P> {
+  readonly decoder: Decoder<T, P>;
   readonly presence: "required" | "default" | "optional";
   readonly doc: string;
   readonly fallback?: (pos: SourcePosition) => T;
@@ -303,12 +332,12 @@ interface KeySpec<T> {
   readonly example?: string;
 }
 
-export function required<T>(decoder: Decoder<T>, doc: string, example?: string): KeySpec<T> {
+export function required<T, P>(decoder: Decoder<T, P>, doc: string, example?: string): KeySpec<T, P> {
   return example === undefined ? { decoder, presence: "required", doc } : { decoder, presence: "required", doc, example };
 }
 
-export function optional<T>(decoder: Decoder<T>, doc: string, example?: string): KeySpec<T | undefined> {
-  const spec: KeySpec<T | undefined> = { decoder, presence: "optional", doc };
+export function optional<T, P>(decoder: Decoder<T, P>, doc: string, example?: string): KeySpec<T | undefined, P | undefined> {
+  const spec: KeySpec<T | undefined, P | undefined> = { decoder, presence: "optional", doc };
   return example === undefined ? spec : { ...spec, example };
 }
 
@@ -316,15 +345,15 @@ export function optional<T>(decoder: Decoder<T>, doc: string, example?: string):
  * A key with a default. The default is written as YAML text and decoded like user input, so
  * documentation and behaviour cannot disagree.
  */
-export function withDefault<T>(decoder: Decoder<T>, defaultText: string, doc: string, example?: string): KeySpec<T> {
+export function withDefault<T, P>(decoder: Decoder<T, P>, defaultText: string, doc: string, example?: string): KeySpec<T, P> {
   const fallback = (pos: SourcePosition): T => {
     const ctx: DecodeContext = { diagnostics: [], env: {} };
     const parsedDefault = parseDefault(defaultText, pos);
-    const value = decoder.decode(parsedDefault, "default", ctx);
-    if (value === undefined) throw new Error(`invalid built-in default ${defaultText}: ${ctx.diagnostics[0]?.message}`);
-    return value;
+    const decoded = decoder.decode(parsedDefault, "default", ctx);
+    if (!decoded.complete) throw new Error(`invalid built-in default ${defaultText}: ${ctx.diagnostics[0]?.message}`);
+    return decoded.value;
   };
-  const spec: KeySpec<T> = { decoder, presence: "default", doc, fallback, defaultText };
+  const spec: KeySpec<T, P> = { decoder, presence: "default", doc, fallback, defaultText };
   return example === undefined ? spec : { ...spec, example };
 }
 
@@ -340,24 +369,34 @@ function parseDefault(text: string, pos: SourcePosition): LocatedNode {
   return { kind: "scalar", value: text, pos };
 }
 
-/** Keys that were present in a mapping but whose value did not decode (already reported). */
-const FAILED_KEYS = new WeakMap<object, ReadonlySet<string>>();
+/** On a partly decoded mapping: the keys that were written but whose value did not decode. */
+export const FAILED_KEYS: unique symbol = Symbol("failed keys");
+
+type CompleteOf<S> = S extends KeySpec<infer T, unknown> ? T : never;
+type PartOf<S> = S extends KeySpec<unknown, infer P> ? P : never;
+
+export type ObjectOf<F extends Record<string, KeySpec<unknown, unknown>>> = { readonly [K in keyof F]: CompleteOf<F[K]> } & {
+  readonly pos: SourcePosition;
+};
+
+/**
+ * A partly decoded mapping: any key may be absent, because it was missing (a required key) or
+ * because its value did not decode (then it is in `FAILED_KEYS`). A complete mapping is one too.
+ */
+export type PartialObjectOf<F extends Record<string, KeySpec<unknown, unknown>>> = { readonly [K in keyof F]?: PartOf<F[K]> } & {
+  readonly pos: SourcePosition;
+  readonly [FAILED_KEYS]?: ReadonlySet<string>;
+};
 
 /**
  * True when `key` was written in the mapping but its value did not decode. Checks use it to
  * tell "absent" from "present but invalid", so they do not report a follow-up problem.
  */
-export function keyFailed(decoded: object | undefined, key: string): boolean {
-  return decoded !== undefined && (FAILED_KEYS.get(decoded)?.has(key) ?? false);
+export function keyFailed<O extends { readonly [FAILED_KEYS]?: ReadonlySet<string> }>(decoded: O | undefined, key: keyof O & string): boolean {
+  return decoded?.[FAILED_KEYS]?.has(key) ?? false;
 }
 
-type Decoded<S> = S extends KeySpec<infer T> ? T : never;
-
-export type ObjectOf<F extends Record<string, KeySpec<unknown>>> = { readonly [K in keyof F]: Decoded<F[K]> } & {
-  readonly pos: SourcePosition;
-};
-
-export function object<F extends Record<string, KeySpec<unknown>>>(keys: F): Decoder<ObjectOf<F>> {
+export function object<F extends Record<string, KeySpec<unknown, unknown>>>(keys: F): Decoder<ObjectOf<F>, PartialObjectOf<F>> {
   const names = Object.keys(keys);
   const docs: KeyDoc[] = names.map((key) => {
     const spec = keys[key]!;
@@ -378,7 +417,12 @@ export function object<F extends Record<string, KeySpec<unknown>>>(keys: F): Dec
   };
 }
 
-function decodeObject<F extends Record<string, KeySpec<unknown>>>(keys: F, node: LocatedMap, where: string, ctx: DecodeContext): ObjectOf<F> | undefined {
+function decodeObject<F extends Record<string, KeySpec<unknown, unknown>>>(
+  keys: F,
+  node: LocatedMap,
+  where: string,
+  ctx: DecodeContext,
+): Decoded<ObjectOf<F>, PartialObjectOf<F>> {
   const names = Object.keys(keys);
   const prefix = where === "" ? "" : `${where}.`;
   for (const entry of node.entries) {
@@ -390,6 +434,7 @@ function decodeObject<F extends Record<string, KeySpec<unknown>>>(keys: F, node:
   }
   const out: Record<string, unknown> = { pos: node.pos };
   const failedKeys = new Set<string>();
+  let complete = true;
   for (const key of names) {
     const spec = keys[key]!;
     const found = node.entries.find((e) => e.key === key);
@@ -399,14 +444,23 @@ function decodeObject<F extends Record<string, KeySpec<unknown>>>(keys: F, node:
     if (entry === undefined) {
       if (spec.presence === "required") {
         report(ctx, diagnostic("missing-key", node.pos, `${where === "" ? "the spec" : where} is missing the key "${key}"`, `add ${key}: (${spec.doc})`));
+        complete = false;
       } else if (spec.fallback !== undefined) {
         out[key] = spec.fallback(node.pos);
       }
       continue;
     }
-    out[key] = spec.decoder.decode(entry.value, `${prefix}${key}`, ctx);
-    if (out[key] === undefined) failedKeys.add(key);
+    const decoded = spec.decoder.decode(entry.value, `${prefix}${key}`, ctx);
+    if (decoded.complete) out[key] = decoded.value;
+    else {
+      complete = false;
+      if (decoded.partial === undefined) failedKeys.add(key);
+      else out[key] = decoded.partial;
+    }
   }
-  FAILED_KEYS.set(out, failedKeys);
-  return out as ObjectOf<F>;
+  // TypeScript cannot follow a mapped type through a loop over its keys, so the record is
+  // typed here: as the complete type only when every key decoded completely.
+  if (complete) return whole(out as ObjectOf<F>);
+  const partial: Record<string | typeof FAILED_KEYS, unknown> = { ...out, [FAILED_KEYS]: failedKeys };
+  return partly(partial as PartialObjectOf<F>);
 }

@@ -22,6 +22,7 @@ import {
   withDefault,
   type Decoder,
   type ObjectOf,
+  type PartialObjectOf,
 } from "./decoders.js";
 
 export const FIELD_TYPES = ["string", "int", "long", "double", "boolean"] as const;
@@ -212,11 +213,22 @@ export const pipelineSchema = object({
   sinks: required(sinksSchema, "Outputs."),
 });
 
-type DecodedOf<D> = D extends Decoder<infer T> ? T : never;
+type DecodedOf<D> = D extends Decoder<infer T, unknown> ? T : never;
+type PartialOf<D> = D extends Decoder<unknown, infer P> ? P : never;
+
+/** A spec that decoded completely, without a diagnostic: the only input of the later phases. */
 export type PipelineSpec = DecodedOf<typeof pipelineSchema>;
 export type SourceSpec = PipelineSpec["source"];
 export type FieldSpecs = SourceSpec["fields"]["value"];
 export type WindowSpec = DecodedOf<typeof windowSchema>;
 export type ParquetSinkSpec = DecodedOf<ReturnType<typeof parquetSinkSchema>>;
 export type InfluxSinkSpec = DecodedOf<typeof influxSchema>;
-export type { ObjectOf };
+
+/**
+ * A spec as far as it decoded: a part that was missing or did not decode is absent (and has its
+ * diagnostic). The cross-reference checks take this type; a complete spec is one too.
+ */
+export type PartialSpec = PartialOf<typeof pipelineSchema>;
+export type PartialWindowSpec = PartialOf<typeof windowSchema>;
+export type PartialInfluxSinkSpec = PartialOf<typeof influxSchema>;
+export type { ObjectOf, PartialObjectOf };

@@ -10,10 +10,10 @@ import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { bindPlan } from "../../src/deploy/bind-plan.js";
-import { compiledFiles } from "../../src/emit/compiled-files.js";
+import { compilePipeline, pipelineFiles } from "../../src/emit/compiled-files.js";
+import { parseEvents } from "../../src/livy/runner-events.js";
 import { buildPlan } from "../../src/plan/build-plan.js";
 import { loadSpec } from "../../src/spec/load.js";
-import { EVENT_PREFIX } from "./support/runner-process.js";
 import { ensureStack, root, type StackEnv } from "./support/stack.js";
 
 let env: StackEnv;
@@ -94,14 +94,10 @@ describe("Spark accepts the generated SQL", () => {
       const plan = buildPlan(parsed, loaded.specFile);
       const dir = path.join(work, plan.pipeline);
       mkdirSync(dir, { recursive: true });
-      for (const file of compiledFiles(plan)) {
-        writeFileSync(path.join(dir, file.name), file.name === "plan.json" ? bindPlan(file.content, bindings, work) : file.content);
-      }
+      const compiled = compilePipeline(plan);
+      for (const file of pipelineFiles({ ...compiled, plan: bindPlan(compiled.plan, bindings, work) })) writeFileSync(path.join(dir, file.name), file.content);
       const run = await explain(path.join(dir, "plan.json"));
-      const events = run.stdout
-        .split("\n")
-        .filter((l) => l.startsWith(EVENT_PREFIX))
-        .map((l) => JSON.parse(l.slice(EVENT_PREFIX.length)) as { event: string; sinks?: number });
+      const events = parseEvents(run.stdout.split("\n"));
       const rejection = run.stderr.split("\n").find((l) => l.includes("sensor-streaming runner:"));
       expect(rejection, "Spark's verdict").toBeUndefined();
       expect(run.status).toBe(0);
@@ -114,13 +110,10 @@ describe("Spark accepts the generated SQL", () => {
     const dir = path.join(work, "broken");
     mkdirSync(dir, { recursive: true });
     const loaded = loadSpec("driver/test/fixtures/minimal/spec.yaml", { env: {}, cwd: root });
-    for (const file of compiledFiles(buildPlan(loaded.spec!, loaded.specFile))) {
-      const content = file.name === "04-valid-readings.sql" ? file.content.replace("reject_reason IS NULL", "no_such_column IS NULL") : file.content;
-      writeFileSync(
-        path.join(dir, file.name),
-        file.name === "plan.json" ? bindPlan(content, { ...env, REGISTRY_PATH: registryFor("csv", "DevEui", ["institute", "classroom"]) }, work) : content,
-      );
-    }
+    const compiled = compilePipeline(buildPlan(loaded.spec!, loaded.specFile));
+    const sql = { ...compiled.sql, "04-valid-readings.sql": compiled.sql["04-valid-readings.sql"]!.replace("reject_reason IS NULL", "no_such_column IS NULL") };
+    const plan = bindPlan(compiled.plan, { ...env, REGISTRY_PATH: registryFor("csv", "DevEui", ["institute", "classroom"]) }, work);
+    for (const file of pipelineFiles({ plan, sql })) writeFileSync(path.join(dir, file.name), file.content);
     const run = await explain(path.join(dir, "plan.json"));
     expect(run.status).toBe(3);
     expect(run.stderr).toContain("Spark rejected the plan: view valid_readings (04-valid-readings.sql)");

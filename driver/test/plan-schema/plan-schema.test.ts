@@ -19,7 +19,7 @@ type JsonObject = { [key: string]: Json };
 
 interface Plan {
   sources: Array<{ name: string; kind: string }>;
-  views: Array<{ name: string; sqlFile: string; watermark?: { column: string; delay: string } }>;
+  views: Array<{ name: string; sqlFile: string; inputs: string[]; watermark?: { column: string; delay: string } }>;
   sinks: Array<{ name: string; kind: string; query: string; checkpoint: string }>;
 }
 
@@ -140,6 +140,15 @@ describe("emitted plans", () => {
       expect(dangling).toEqual([]);
     });
 
+    it("has views whose inputs are sources or earlier views", () => {
+      const plan = readJson(file) as unknown as Plan;
+      const dangling = plan.views.flatMap((view, i) => {
+        const declared = new Set([...plan.sources.map((s) => s.name), ...plan.views.slice(0, i).map((v) => v.name)]);
+        return view.inputs.filter((input) => !declared.has(input)).map((input) => `${view.name} <- ${input}`);
+      });
+      expect(dangling).toEqual([]);
+    });
+
     it("has unique temp view names, sink names and checkpoints", () => {
       const plan = readJson(file) as unknown as Plan;
       const duplicates = (values: string[]): string[] => values.filter((v, i) => values.indexOf(v) !== i);
@@ -165,6 +174,7 @@ describe("plans the runner must refuse", () => {
       (plan) => ((firstSinkOfKind(plan, "influx-lines").influx as JsonObject).token = "secret"),
       { at: "/influx", keyword: "additionalProperties", naming: "token" },
     ],
+    ["a view without its inputs", (plan) => delete (plan.views as JsonObject[])[0]!.inputs, { at: "/views/0", keyword: "required", naming: "inputs" }],
     ["a sink of unknown kind", (plan) => ((plan.sinks as JsonObject[])[0]!.kind = "console"), { at: "/sinks/0/kind", keyword: "const" }],
     [
       "a parquet sink without checkpoint",

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { stagingTarget } from "../../src/cli/job/session.js";
+import { stagingTarget } from "../../src/job/session.js";
 import { DockerStagingTarget } from "../../src/deploy/staging-target.js";
 import {
   asMapping,

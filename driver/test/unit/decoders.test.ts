@@ -1,5 +1,23 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { duration, integer, list, name, object, oneOf, optional, required, setting, string, withDefault, type DecodeContext } from "../../src/spec/decoders.js";
+import {
+  duration,
+  FAILED_KEYS,
+  integer,
+  keyFailed,
+  list,
+  name,
+  namedMap,
+  object,
+  oneOf,
+  optional,
+  required,
+  setting,
+  string,
+  withDefault,
+  type DecodeContext,
+  type Decoded,
+} from "../../src/spec/decoders.js";
 import type { Environment } from "../../src/spec/interpolation.js";
 import type { LocatedNode, ScalarValue } from "../../src/spec/located.js";
 import { parseLocatedYaml } from "../../src/spec/located.js";
@@ -9,6 +27,15 @@ const pos = { file: "f.yaml", line: 3, col: 7 };
 const scalar = (value: ScalarValue): LocatedNode => ({ kind: "scalar", value, pos });
 const ctx = (env: Environment = {}): DecodeContext => ({ diagnostics: [], env });
 const codes = (c: DecodeContext) => c.diagnostics.map((d) => d.code);
+const complete = <T>(value: T) => ({ complete: true, value });
+/** What a decoder returns when nothing decoded. */
+const NOTHING = { complete: false, partial: undefined };
+
+/** The value of a complete result; fails the test for a partial one. */
+function valueOf<T, P>(decoded: Decoded<T, P>): T {
+  if (!decoded.complete) throw new Error(`expected a complete value, got ${JSON.stringify(decoded.partial)}`);
+  return decoded.value;
+}
 
 function yamlRoot(text: string): LocatedNode {
   const parsed = parseLocatedYaml(text, "f.yaml");
@@ -19,14 +46,14 @@ function yamlRoot(text: string): LocatedNode {
 describe("name()", () => {
   it("accepts SQL/InfluxDB-safe names", () => {
     const c = ctx();
-    expect(name().decode(scalar("co2_ppm"), "x", c)).toEqual({ value: "co2_ppm", pos });
-    expect(name().decode(scalar("_x1"), "x", c)).toEqual({ value: "_x1", pos });
+    expect(name().decode(scalar("co2_ppm"), "x", c)).toEqual(complete({ value: "co2_ppm", pos }));
+    expect(name().decode(scalar("_x1"), "x", c)).toEqual(complete({ value: "_x1", pos }));
     expect(c.diagnostics).toEqual([]);
   });
 
   it.each(["co2-ppm", "2020", "a b", ""])("rejects the string %j with bad-value", (text) => {
     const c = ctx();
-    expect(name().decode(scalar(text), "registry.columns[0]", c)).toBeUndefined();
+    expect(name().decode(scalar(text), "registry.columns[0]", c)).toEqual(NOTHING);
     expect(c.diagnostics).toEqual([
       {
         code: "bad-value",
@@ -40,7 +67,7 @@ describe("name()", () => {
   // Regression test: this was once wrong (see the test's name).
   it("rejects an unquoted number, as it rejects the same text quoted", () => {
     const c = ctx();
-    expect(name().decode(scalar(2020), "registry.columns[3]", c)).toBeUndefined();
+    expect(name().decode(scalar(2020), "registry.columns[3]", c)).toEqual(NOTHING);
     expect(codes(c)).toEqual(["bad-value"]);
   });
 });
@@ -48,14 +75,14 @@ describe("name()", () => {
 describe("string()", () => {
   it("turns numbers and booleans into their text", () => {
     const c = ctx();
-    expect(string().decode(scalar(1), "x", c)).toEqual({ value: "1", pos });
-    expect(string().decode(scalar(true), "x", c)).toEqual({ value: "true", pos });
+    expect(string().decode(scalar(1), "x", c)).toEqual(complete({ value: "1", pos }));
+    expect(string().decode(scalar(true), "x", c)).toEqual(complete({ value: "true", pos }));
     expect(c.diagnostics).toEqual([]);
   });
 
   it("rejects ${...} with bad-interpolation", () => {
     const c = ctx({ DB: "x" });
-    expect(string().decode(scalar("${DB}"), "sinks.influxdb.database", c)).toBeUndefined();
+    expect(string().decode(scalar("${DB}"), "sinks.influxdb.database", c)).toEqual(NOTHING);
     expect(c.diagnostics).toEqual([
       {
         code: "bad-interpolation",
@@ -68,14 +95,14 @@ describe("string()", () => {
 
   it("accepts a literal $$ and a $ that does not start a variable", () => {
     const c = ctx();
-    expect(string().decode(scalar("a$${B}"), "x", c)?.value).toBe("a$${B}");
-    expect(string().decode(scalar("$5"), "x", c)?.value).toBe("$5");
+    expect(string().decode(scalar("a$${B}"), "x", c)).toEqual(complete({ value: "a$${B}", pos }));
+    expect(string().decode(scalar("$5"), "x", c)).toEqual(complete({ value: "$5", pos }));
     expect(c.diagnostics).toEqual([]);
   });
 
   it("rejects null and collections with wrong-type", () => {
     const c = ctx();
-    expect(string().decode(scalar(null), "d", c)).toBeUndefined();
+    expect(string().decode(scalar(null), "d", c)).toEqual(NOTHING);
     expect(c.diagnostics[0]).toEqual({
       code: "wrong-type",
       pos,
@@ -88,17 +115,13 @@ describe("string()", () => {
 describe("setting()", () => {
   it("keeps the template and resolves the value", () => {
     const c = ctx({ HOST: "kafka" });
-    expect(setting().decode(scalar("${HOST}:${PORT:-9092}"), "k", c)).toEqual({
-      template: "${HOST}:${PORT:-9092}",
-      value: "kafka:9092",
-      pos,
-    });
+    expect(setting().decode(scalar("${HOST}:${PORT:-9092}"), "k", c)).toEqual(complete({ template: "${HOST}:${PORT:-9092}", value: "kafka:9092", pos }));
     expect(c.diagnostics).toEqual([]);
   });
 
   it("reports each unset variable", () => {
     const c = ctx({ B: "" });
-    expect(setting().decode(scalar("${A}/${B}"), "source.kafka.topic", c)).toBeUndefined();
+    expect(setting().decode(scalar("${A}/${B}"), "source.kafka.topic", c)).toEqual(NOTHING);
     expect(c.diagnostics.map((d) => [d.code, d.message, d.hint])).toEqual([
       ["unset-variable", "source.kafka.topic uses ${A}, which is not set and has no default", "export A=... before running, or write ${A:-default}"],
       ["unset-variable", "source.kafka.topic uses ${B}, which is not set and has no default", "export B=... before running, or write ${B:-default}"],
@@ -107,7 +130,7 @@ describe("setting()", () => {
 
   it("reports template syntax errors as bad-interpolation", () => {
     const c = ctx();
-    expect(setting().decode(scalar("${A"), "k", c)).toBeUndefined();
+    expect(setting().decode(scalar("${A"), "k", c)).toEqual(NOTHING);
     expect(c.diagnostics).toEqual([
       {
         code: "bad-interpolation",
@@ -119,17 +142,17 @@ describe("setting()", () => {
   });
 
   it("accepts a number as text", () => {
-    expect(setting().decode(scalar(9092), "k", ctx())).toEqual({ template: "9092", value: "9092", pos });
+    expect(setting().decode(scalar(9092), "k", ctx())).toEqual(complete({ template: "9092", value: "9092", pos }));
   });
 });
 
 describe("integer(), oneOf(), duration(), list()", () => {
   it("integer: range and type", () => {
     const c = ctx();
-    expect(integer({ min: 1, max: 10 }).decode(scalar(10), "n", c)).toEqual({ value: 10, pos });
-    expect(integer({ min: 1, max: 10 }).decode(scalar(11), "n", c)).toBeUndefined();
-    expect(integer({ min: 1 }).decode(scalar(0), "m", c)).toBeUndefined();
-    expect(integer().decode(scalar(1.5), "f", c)).toBeUndefined();
+    expect(integer({ min: 1, max: 10 }).decode(scalar(10), "n", c)).toEqual(complete({ value: 10, pos }));
+    expect(integer({ min: 1, max: 10 }).decode(scalar(11), "n", c)).toEqual(NOTHING);
+    expect(integer({ min: 1 }).decode(scalar(0), "m", c)).toEqual(NOTHING);
+    expect(integer().decode(scalar(1.5), "f", c)).toEqual(NOTHING);
     expect(c.diagnostics.map((d) => [d.code, d.message, d.hint])).toEqual([
       ["bad-value", "n is 11, out of range", "write an integer from 1 to 10"],
       ["bad-value", "m is 0, out of range", "write an integer of at least 1"],
@@ -139,8 +162,8 @@ describe("integer(), oneOf(), duration(), list()", () => {
 
   it("oneOf: compares the text of numbers, suggests the closest value", () => {
     const c = ctx();
-    expect(oneOf(["1", "2"]).decode(scalar(2), "v", c)).toEqual({ value: "2", pos });
-    expect(oneOf(["earliest", "latest"]).decode(scalar("latests"), "o", c)).toBeUndefined();
+    expect(oneOf(["1", "2"]).decode(scalar(2), "v", c)).toEqual(complete({ value: "2", pos }));
+    expect(oneOf(["earliest", "latest"]).decode(scalar("latests"), "o", c)).toEqual(NOTHING);
     expect(c.diagnostics).toEqual([
       { code: "bad-value", pos, message: 'o "latests" is not allowed', hint: 'did you mean "latest"? allowed: earliest, latest' },
     ]);
@@ -148,8 +171,8 @@ describe("integer(), oneOf(), duration(), list()", () => {
 
   it("duration: a number is the wrong type, a bad unit is bad-duration", () => {
     const c = ctx();
-    expect(duration().decode(scalar(5), "w", c)).toBeUndefined();
-    expect(duration().decode(scalar("5 minuts"), "w", c)).toBeUndefined();
+    expect(duration().decode(scalar(5), "w", c)).toEqual(NOTHING);
+    expect(duration().decode(scalar("5 minuts"), "w", c)).toEqual(NOTHING);
     expect(c.diagnostics.map((d) => [d.code, d.message])).toEqual([
       ["wrong-type", 'w must be a duration such as "5 minutes", found number 5'],
       ["bad-duration", 'w: "minuts" is not a time unit'],
@@ -178,17 +201,17 @@ describe("object()", () => {
 
   it("applies defaults, leaves optional keys unset, treats key: (null) as not set", () => {
     const c = ctx();
-    const value = schema.decode(yamlRoot("must: x\nmaybe:\n"), "", c);
+    const value = valueOf(schema.decode(yamlRoot("must: x\nmaybe:\n"), "", c));
     expect(c.diagnostics).toEqual([]);
-    expect(value?.must.value).toBe("x");
-    expect(value?.maybe).toBeUndefined();
-    expect(value?.dflt.value).toBe(4);
+    expect(value.must.value).toBe("x");
+    expect(value.maybe).toBeUndefined();
+    expect(value.dflt.value).toBe(4);
   });
 
   it("an unknown key is reported but does not fail the object", () => {
     const c = ctx();
-    const value = schema.decode(yamlRoot("must: x\nmsut: y\n"), "top", c);
-    expect(value?.must.value).toBe("x");
+    const value = valueOf(schema.decode(yamlRoot("must: x\nmsut: y\n"), "top", c));
+    expect(value.must.value).toBe("x");
     expect(c.diagnostics).toEqual([
       {
         code: "unknown-key",
@@ -231,5 +254,93 @@ describe("object()", () => {
     const c = ctx();
     pipelineSchema.decode(yamlRoot("- a\n"), "", c);
     expect(c.diagnostics[0]!.message).toMatch(/^\S/);
+  });
+});
+
+describe("partly decoded values", () => {
+  const at = (line: number, col: number) => ({ file: "f.yaml", line, col });
+
+  it("a list keeps the elements that decoded and is partial", () => {
+    const c = ctx();
+    const decoded = list(name()).decode(yamlRoot("[ok, b-1, fine]"), "l", c);
+    expect(decoded).toEqual({
+      complete: false,
+      partial: {
+        value: [
+          { value: "ok", pos: at(1, 2) },
+          { value: "fine", pos: at(1, 11) },
+        ],
+        pos: at(1, 1),
+      },
+    });
+    expect(codes(c)).toEqual(["bad-value"]);
+  });
+
+  it("a list of the wrong type, or too short, has no partial value", () => {
+    const c = ctx();
+    expect(list(name()).decode(yamlRoot("a: b"), "l", c)).toEqual(NOTHING);
+    expect(list(name(), { minItems: 1 }).decode(yamlRoot("[]"), "l", c)).toEqual(NOTHING);
+    expect(codes(c)).toEqual(["wrong-type", "bad-value"]);
+  });
+
+  const schema = object({
+    must: required(string(), "A required key."),
+    count: required(integer(), "Another required key."),
+    maybe: optional(integer(), "An optional key."),
+    dflt: withDefault(integer(), "4", "A key with a default."),
+  });
+
+  it("a mapping leaves out a missing key and a key that did not decode, and names the failed one", () => {
+    const c = ctx();
+    const decoded = schema.decode(yamlRoot("count: many\nmaybe: 2\n"), "top", c);
+    expect(decoded.complete).toBe(false);
+    const partial = decoded.complete ? undefined : decoded.partial;
+    expect(partial).toBeDefined();
+    expect(partial?.must).toBeUndefined();
+    expect(partial?.count).toBeUndefined();
+    expect(partial?.maybe).toEqual({ value: 2, pos: at(2, 8) });
+    expect(partial?.dflt?.value).toBe(4);
+    expect(partial?.[FAILED_KEYS]).toEqual(new Set(["count"]));
+    expect(keyFailed(partial, "count")).toBe(true);
+    expect(keyFailed(partial, "must")).toBe(false);
+    expect(codes(c)).toEqual(["missing-key", "wrong-type"]);
+  });
+
+  it("an unknown key is reported, but the mapping is still complete", () => {
+    const c = ctx();
+    const value = valueOf(schema.decode(yamlRoot("must: x\ncount: 1\nextra: 2\n"), "top", c));
+    expect(value.count.value).toBe(1);
+    expect(codes(c)).toEqual(["unknown-key"]);
+  });
+
+  it("a partial mapping inside a list keeps its place in the partial list", () => {
+    const c = ctx();
+    const decoded = list(schema).decode(yamlRoot("- { must: a, count: 1 }\n- { must: b }\n"), "items", c);
+    expect(decoded.complete).toBe(false);
+    const items = decoded.complete ? [] : (decoded.partial?.value ?? []);
+    expect(items.map((item) => [item.must?.value, item.count?.value])).toEqual([
+      ["a", 1],
+      ["b", undefined],
+    ]);
+    expect(c.diagnostics.map((d) => d.message)).toEqual(['items[1] is missing the key "count"']);
+  });
+
+  it("a named map drops an entry whose name is invalid and keeps one whose value is partial", () => {
+    const c = ctx();
+    const decoded = namedMap(schema).decode(yamlRoot("good: { must: a, count: 1 }\nbad-name: { must: b, count: 2 }\nhalf: { count: 3 }\n"), "m", c);
+    expect(decoded.complete).toBe(false);
+    const entries = decoded.complete ? [] : (decoded.partial?.value ?? []);
+    expect(entries.map((e) => [e.name.value, e.value.must?.value, e.value.count?.value])).toEqual([
+      ["good", "a", 1],
+      ["half", undefined, 3],
+    ]);
+    expect(codes(c)).toEqual(["bad-value", "missing-key"]);
+  });
+
+  it("a spec with no problem decodes completely", () => {
+    const c = ctx();
+    const decoded = pipelineSchema.decode(yamlRoot(readFileSync(new URL("../../../conf/pipeline.yaml", import.meta.url), "utf8")), "", c);
+    expect(c.diagnostics).toEqual([]);
+    expect(valueOf(decoded).name.value).toBe("schools");
   });
 });

@@ -8,7 +8,10 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { bindPlan } from "../../src/deploy/bind-plan.js";
 import { DockerStagingTarget } from "../../src/deploy/staging-target.js";
+import type { CompiledPipeline } from "../../src/emit/compiled-files.js";
+import { PLAN_FORMAT, type PlanJson } from "../../src/emit/plan-json.js";
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), "sensor-fake-docker-"));
 const container = path.join(scratch, "container");
@@ -38,20 +41,32 @@ describe("DockerStagingTarget (fake docker: no Docker engine here)", () => {
   // As a umask of 077 leaves it: docker cp keeps the mode, and Livy reads as another user.
   writeFileSync(jar, "jar bytes", { mode: 0o600 });
   chmodSync(jar, 0o600);
-  const files = [
-    { name: "01-parsed-readings.sql", content: "SELECT 1\n" },
-    {
-      name: "plan.json",
-      content: JSON.stringify({
-        pipeline: "schools",
-        sinks: [{ name: "raw", path: "hdfs://namenode:9000/raw", checkpoint: "${CP:-hdfs://namenode:9000/cp}/raw" }],
-      }),
-    },
-  ];
+  const plan: PlanJson = {
+    format: PLAN_FORMAT,
+    pipeline: "schools",
+    generatedFrom: "pipeline.yaml",
+    sparkConf: {},
+    sources: [],
+    views: [{ name: "parsed_readings", sqlFile: "01-parsed-readings.sql", inputs: [] }],
+    sinks: [
+      {
+        name: "raw",
+        query: "parsed_readings",
+        checkpoint: "${CP:-hdfs://namenode:9000/cp}/raw",
+        outputMode: "append",
+        trigger: { kind: "available-now" },
+        kind: "parquet",
+        path: "hdfs://namenode:9000/raw",
+        partitionBy: [],
+      },
+    ],
+  };
+  /** The pipeline bound with its checkpoints under `cp`, as start stages it. */
+  const bound = (cp: string): CompiledPipeline => ({ plan: bindPlan(plan, { CP: cp }, scratch), sql: { "01-parsed-readings.sql": "SELECT 1\n" } });
   const target = new DockerStagingTarget("spark-master", "/opt/sensor-streaming/staging", fakeDocker);
 
   it("copies the bound plan, the SQL and the runner jar into content-addressed folders", async () => {
-    const staged = await target.stage("schools", files, jar, { CP: "hdfs://namenode:9000/checkpoints" }, scratch);
+    const staged = await target.stage(bound("hdfs://namenode:9000/checkpoints"), jar);
     expect(staged.reused).toBe(false);
     expect(staged.planFile).toMatch(/^\/opt\/sensor-streaming\/staging\/schools\/[0-9a-f]{16}\/plan\.json$/);
     const plan = JSON.parse(readFileSync(path.join(container, staged.planFile), "utf8")) as { sinks: Array<{ checkpoint: string }> };
@@ -78,10 +93,10 @@ describe("DockerStagingTarget (fake docker: no Docker engine here)", () => {
   });
 
   it("reuses what is already in the container, and asks the runner to stop with docker exec", async () => {
-    const again = await target.stage("schools", files, jar, { CP: "hdfs://namenode:9000/checkpoints" }, scratch);
+    const again = await target.stage(bound("hdfs://namenode:9000/checkpoints"), jar);
     expect(again.reused).toBe(true);
     // Checkpoints on the container's disk: the marker is there too.
-    const local = await target.stage("schools", files, jar, { CP: "/data/checkpoints" }, scratch);
+    const local = await target.stage(bound("/data/checkpoints"), jar);
     expect(local.stopFile).toBe("/opt/sensor-streaming/staging/schools/STOP");
     await target.requestStop(local.stopFile);
     expect(existsSync(path.join(container, local.stopFile))).toBe(true);

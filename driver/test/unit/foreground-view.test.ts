@@ -6,8 +6,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { follow } from "../../src/cli/job/view.js";
-import { EXIT, ExitError } from "../../src/cli/exit-codes.js";
+import { follow } from "../../src/job/monitor.js";
+import { EXIT, FAILURE_EXIT } from "../../src/cli/exit-codes.js";
+import { JobError } from "../../src/job/errors.js";
 import type { JobState } from "../../src/deploy/job-state.js";
 import { LivyClient, LivyError } from "../../src/livy/livy-client.js";
 import { LivyOutage } from "../../src/livy/livy-outage.js";
@@ -68,7 +69,7 @@ describe("follow (start --foreground) against a stand-in Livy over HTTP", () => 
     livy = await standInLivy(route);
     const { out, io } = capture();
     const code = await follow(new LivyClient(livy.url, { backoffMs: 1 }), state, states, io, { pollMs: 5, outage: new LivyOutage(60_000) });
-    expect(code).toBe(EXIT.ok);
+    expect(code).toBe("succeeded");
     const screen = out.join("\n");
     expect(screen).toMatch(
       /raw_parquet {10}batch 2, 3 rows.*\n {2}Livy not answering since \d\d:\d\d:\d\d, retrying: (Livy answered GET \/batches\/7 with HTTP 503 Service Unavailable: 503 Service Unavailable|cannot reach Livy .*)\n/,
@@ -84,15 +85,15 @@ describe("follow (start --foreground) against a stand-in Livy over HTTP", () => 
       () => undefined,
       (e: unknown) => e,
     );
-    expect(error).toBeInstanceOf(ExitError);
-    expect(error).toMatchObject({ exitCode: EXIT.livyUnreachable });
-    expect((error as ExitError).message).toMatch(/^Livy has not answered since \d\d:\d\d:\d\d \(\d+ s\): Livy answered GET \/batches\/7 with HTTP 503/);
+    expect(error).toBeInstanceOf(JobError);
+    expect(FAILURE_EXIT[(error as JobError).failure]).toBe(EXIT.livyUnreachable);
+    expect((error as JobError).message).toMatch(/^Livy has not answered since \d\d:\d\d:\d\d \(\d+ s\): Livy answered GET \/batches\/7 with HTTP 503/);
   });
 
   it("ends with 6 when Livy no longer knows the batch", async () => {
     livy = await standInLivy(() => json(404, { msg: "Session '7' not found." }));
     const { out, io } = capture();
-    expect(await follow(new LivyClient(livy.url, { backoffMs: 1 }), state, states, io, { pollMs: 5, outage: new LivyOutage(60_000) })).toBe(EXIT.jobFailed);
+    expect(await follow(new LivyClient(livy.url, { backoffMs: 1 }), state, states, io, { pollMs: 5, outage: new LivyOutage(60_000) })).toBe("failed");
     expect(out.join("\n")).toContain("Livy no longer knows batch 7");
   });
 });

@@ -1,10 +1,27 @@
 /** What `start` creates in InfluxDB 1.x before a job starts (against a real InfluxDB: livy-jobs.e2e). */
 import { describe, expect, it } from "vitest";
-import type { PlanJson } from "../../src/deploy/checkpoint-compat.js";
 import { influxDatabases, influxqlIdentifier, prepareInfluxDatabases } from "../../src/deploy/influx-database.js";
+import { PLAN_FORMAT, type InfluxLinesSinkJson, type PlanJson } from "../../src/emit/plan-json.js";
 
-const sink = (name: string, writeUrl: string) => ({ name, kind: "influx-lines", query: "q", checkpoint: "c", outputMode: "append", influx: { writeUrl } });
-const plan = (...sinks: ReturnType<typeof sink>[]): PlanJson => ({ pipeline: "p", sparkConf: {}, sources: [], views: [], sinks });
+const sink = (name: string, writeUrl: string): InfluxLinesSinkJson => ({
+  name,
+  query: "q",
+  checkpoint: "c",
+  outputMode: "append",
+  trigger: { kind: "available-now" },
+  kind: "influx-lines",
+  lineColumn: "line",
+  influx: { version: 1, writeUrl, tokenEnv: null, batchLines: 5000, gzip: true, refusedPath: "r" },
+});
+const plan = (...sinks: InfluxLinesSinkJson[]): PlanJson => ({
+  format: PLAN_FORMAT,
+  pipeline: "p",
+  generatedFrom: "p.yaml",
+  sparkConf: {},
+  sources: [],
+  views: [],
+  sinks,
+});
 
 describe("influxDatabases", () => {
   it("finds each 1.x database once, with the URL its /query lives at", () => {

@@ -1,6 +1,6 @@
 /** The hints `start` prints name the pipeline it started, so that they show that one. */
 import { describe, expect, it } from "vitest";
-import { pipelineArguments } from "../../src/cli/job/session.js";
+import { pipelineArguments } from "../../src/job/session.js";
 
 describe("pipelineArguments", () => {
   it("is empty for the default spec and options", () => {

@@ -10,7 +10,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { loadPlan } from "../../src/cli/pipeline-input.js";
-import { compiledFiles } from "../../src/emit/compiled-files.js";
+import { planJson } from "../../src/emit/plan-json.js";
 import { bindPlan } from "../../src/deploy/bind-plan.js";
 
 const root = path.resolve(import.meta.dirname, "../../..");
@@ -42,11 +42,10 @@ describe("the hdfs and cluster profiles", () => {
 
   it("put every location of the schools pipeline on HDFS", () => {
     const { plan } = loadPlan(path.join(root, "conf/pipeline.yaml"), { profile: "hdfs" });
-    const planJson = compiledFiles(plan).find((f) => f.name === "plan.json")!.content;
-    const bound = JSON.parse(bindPlan(planJson, {}, root)) as {
-      sources: Array<{ kind: string; path?: string }>;
-      sinks: Array<{ checkpoint: string; path?: string; influx?: { refusedPath?: string } }>;
-    };
+    const bound: {
+      sources: ReadonlyArray<{ kind: string; path?: string }>;
+      sinks: ReadonlyArray<{ checkpoint: string; path?: string; influx?: { refusedPath?: string } }>;
+    } = bindPlan(planJson(plan), {}, root);
     const locations = [
       ...bound.sources.filter((s) => s.kind === "file").map((s) => s.path!),
       ...bound.sinks.flatMap((s) => [s.checkpoint, s.path, s.influx?.refusedPath].filter((l): l is string => l !== undefined)),

@@ -1,6 +1,6 @@
 /** What `status` and the foreground view print per query. */
 import { beforeAll, describe, expect, it } from "vitest";
-import { renderStatus } from "../../src/cli/job/view.js";
+import { renderStatus } from "../../src/job/monitor.js";
 import type { JobState } from "../../src/deploy/job-state.js";
 import type { Batch } from "../../src/livy/livy-client.js";
 import { EVENT_PREFIX, parseEvents } from "../../src/livy/runner-events.js";
@@ -91,5 +91,40 @@ describe("renderStatus", () => {
     expect(view[1]).toBe("  raw_parquet          running, idle: nothing new to read since it started");
     expect(view[2]).toBe("  influx_raw           batch 3, 12 rows, in 0.0/s, processed 0.0/s, 0 ms, last write 12 lines at 11:30:01");
     expect(view[3]).toBe("  influx_window_5m     no progress yet");
+  });
+});
+
+describe("the first statistics on the live view", () => {
+  const windows = { influx_window_5m: { slideMs: 60_000, delayMs: 120_000 } };
+  const withWindows: JobState = { ...state, windows };
+  const progress = (watermark: string) =>
+    line({
+      event: "query-progress",
+      at: "2026-03-01T10:00:00Z",
+      query: "influx_window_5m",
+      progress: { batchId: 1, timestamp: "x", numInputRows: 0, eventTime: { watermark } },
+    });
+
+  it("before any reading, says how long after the first one at most", () => {
+    const view = renderStatus(withWindows, batch, parseEvents([progress("1970-01-01T00:00:00.000Z")]));
+    expect(view).toMatch(/influx_window_5m .*\n {23}first statistics at most 3 minutes after the first reading/);
+  });
+
+  it("once the watermark moved, promises a time of day, and drops the promise once statistics were written", () => {
+    // Readings at about now: the watermark is now minus the 2-minute delay.
+    const watermark = new Date(Date.now() - 120_000).toISOString();
+    const events = parseEvents([progress("1970-01-01T00:00:00.000Z"), progress(watermark)]);
+    expect(renderStatus(withWindows, batch, events)).toMatch(/first statistics at \d\d:\d\d:\d\d, in about (\d+ s|\d minutes)/);
+    const written = parseEvents([
+      progress(watermark),
+      line({ event: "influx-written", at: "2026-03-01T10:00:01Z", query: "influx_window_5m", batchId: 2, lines: 40 }),
+    ]);
+    expect(renderStatus(withWindows, batch, written)).not.toContain("first statistics");
+  });
+
+  it("says nothing when the promised time is long past (a backlog), or for a state without window timings", () => {
+    const events = parseEvents([progress("2026-03-01T09:00:00.000Z")]);
+    expect(renderStatus(withWindows, batch, events)).not.toContain("first statistics");
+    expect(renderStatus(state, batch, parseEvents([progress("1970-01-01T00:00:00.000Z")]))).not.toContain("first statistics");
   });
 });

@@ -1,9 +1,10 @@
 /**
  * A value that is present but invalid already has its diagnostic; the cross-reference checks
  * must neither report it again as "missing"/"unknown" nor stop checking the rest of the spec
- * (decoders.ts: "Mappings and lists keep whatever did decode, so the cross-reference checks can
- * still run on the rest"; validate-spec.ts: "A check that trips over one is skipped (that value
- * already has its diagnostic) so the other checks still report").
+ * (decoders.ts: "mappings and lists keep whatever did decode, as a value of the schema's partial
+ * type, so the cross-reference checks can still run on the rest"; validate-spec.ts: "A check
+ * that needs an absent part says nothing about it (that part already has its diagnostic) and the
+ * other checks still report").
  *
  * Each case has a test for the primary diagnostic (exact code and position) and one for the
  * exact list of diagnostics: no extra "missing" or "unknown" follow-ups.

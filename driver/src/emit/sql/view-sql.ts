@@ -37,3 +37,11 @@ export function viewSqlFile(plan: PlanNode, view: ViewNode): string {
   }
   return `${header.join("\n")}\n${viewStatement(view.body)}\n`;
 }
+
+/**
+ * What Spark runs of a generated SQL file: its statement, without the header comment lines, which
+ * name the spec file and describe the view and so change with them while the statement does not.
+ */
+export function statementOf(sqlFile: string): string {
+  return sqlFile.replace(/^(?:--[^\n]*\n)*/, "");
+}

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "vitest";
 import { bindPlan } from "../../../src/deploy/bind-plan.js";
-import { compiledFiles } from "../../../src/emit/compiled-files.js";
+import { compilePipeline, pipelineFiles } from "../../../src/emit/compiled-files.js";
 import { buildPlan } from "../../../src/plan/build-plan.js";
 import { loadSpec } from "../../../src/spec/load.js";
 import { root, type StackEnv } from "./stack.js";
@@ -15,8 +15,7 @@ export function writeE2ePlan(env: StackEnv, work: string, topic: string): string
   expect(loaded.diagnostics).toEqual([]);
   const planDir = path.join(work, "plan");
   mkdirSync(planDir);
-  for (const file of compiledFiles(buildPlan(loaded.spec!, loaded.specFile))) {
-    writeFileSync(path.join(planDir, file.name), file.name === "plan.json" ? bindPlan(file.content, testEnv, root) : file.content);
-  }
+  const compiled = compilePipeline(buildPlan(loaded.spec!, loaded.specFile));
+  for (const file of pipelineFiles({ ...compiled, plan: bindPlan(compiled.plan, testEnv, root) })) writeFileSync(path.join(planDir, file.name), file.content);
   return path.join(planDir, "plan.json");
 }

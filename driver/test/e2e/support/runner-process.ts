@@ -2,14 +2,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, writeFileSync } from "node:fs";
 import path from "node:path";
+import { parseEvent, type RunnerEvent } from "../../../src/livy/runner-events.js";
 import type { StackEnv } from "./stack.js";
-
-export const EVENT_PREFIX = "SENSOR_STREAMING_EVENT ";
-
-export interface RunnerEvent {
-  readonly event: string;
-  readonly [key: string]: unknown;
-}
 
 export class RunnerProcess {
   readonly events: RunnerEvent[] = [];
@@ -67,7 +61,8 @@ export class RunnerProcess {
       const lines = pending.split("\n");
       pending = lines.pop()!;
       for (const line of lines) {
-        if (line.startsWith(EVENT_PREFIX)) runner.events.push(JSON.parse(line.slice(EVENT_PREFIX.length)) as RunnerEvent);
+        const event = parseEvent(line);
+        if (event !== undefined) runner.events.push(event);
       }
     });
     child.stderr.on("data", (chunk: Buffer) => log.write(chunk));

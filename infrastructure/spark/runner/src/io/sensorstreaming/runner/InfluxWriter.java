@@ -1,6 +1,5 @@
 package io.sensorstreaming.runner;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
@@ -30,8 +29,8 @@ import java.util.zip.GZIPOutputStream;
  *   <li>Any other 4xx means InfluxDB refuses something in the chunk (a point outside the retention
  *       policy, a field type conflict, an unparseable line). InfluxDB 1.x writes the good points of
  *       such a chunk and names only the first bad one, so the chunk is split in halves until each
- *       refused line stands alone; those are returned as {@link Refusal}s for the dead-letter output
- *       and the batch goes on.
+ *       refused line stands alone; those are returned as {@link Refusal}s for the dead-letter
+ *       output and the batch goes on.
  * </ul>
  *
  * Writing a point twice is harmless (a point is keyed by series and timestamp; the second write
@@ -42,6 +41,7 @@ import java.util.zip.GZIPOutputStream;
 final class InfluxWriter {
   static final Duration FIRST_BACKOFF = Duration.ofMillis(500);
   static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+
   /** A server asking for a longer pause than this is still asked again after it. */
   static final Duration MAX_RETRY_AFTER = Duration.ofMinutes(5);
 
@@ -84,7 +84,8 @@ final class InfluxWriter {
   }
 
   /** Writes a chunk, halving it around refused lines; returns how many lines were taken. */
-  private long writeChunk(List<String> chunk, List<Refusal> refused) throws IOException, InterruptedException {
+  private long writeChunk(List<String> chunk, List<Refusal> refused)
+      throws IOException, InterruptedException {
     Answer answer = postUntilAnswered(chunk);
     if (answer.accepted()) return chunk.size();
     if (chunk.size() == 1 || answer.droppedAll(chunk.size())) {
@@ -93,10 +94,13 @@ final class InfluxWriter {
       return 0;
     }
     int half = chunk.size() / 2;
-    return writeChunk(chunk.subList(0, half), refused) + writeChunk(chunk.subList(half, chunk.size()), refused);
+    return writeChunk(chunk.subList(0, half), refused)
+        + writeChunk(chunk.subList(half, chunk.size()), refused);
   }
 
-  /** InfluxDB's final word on a chunk: accepted (2xx) or refused (a 4xx that waiting cannot fix). */
+  /**
+   * InfluxDB's final word on a chunk: accepted (2xx) or refused (a 4xx that waiting cannot fix).
+   */
   private record Answer(int status, String body) {
     private static final Pattern DROPPED = Pattern.compile("dropped=(\\d+)");
 
@@ -113,7 +117,12 @@ final class InfluxWriter {
 
   /** Statuses that a running, correctly configured InfluxDB would not answer for good. */
   static boolean worthWaiting(int status) {
-    return status == 429 || status / 100 == 5 || status == 401 || status == 403 || status == 404 || status == 408;
+    return status == 429
+        || status / 100 == 5
+        || status == 401
+        || status == 403
+        || status == 404
+        || status == 408;
   }
 
   private Answer postUntilAnswered(List<String> chunk) throws IOException, InterruptedException {
@@ -124,7 +133,8 @@ final class InfluxWriter {
       String cause;
       long retryAfter = 0;
       try {
-        HttpResponse<String> response = http.send(request(body), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response =
+            http.send(request(body), HttpResponse.BodyHandlers.ofString());
         int status = response.statusCode();
         if (status / 100 == 2 || !worthWaiting(status)) {
           if (since != null) recovered(since, attempt);
@@ -139,7 +149,10 @@ final class InfluxWriter {
       if (since == null) since = Instant.now();
       // Half the backoff plus a random part of the other half ("equal jitter"), so sinks that
       // failed together do not retry together, and no wait exceeds MAX_BACKOFF.
-      long wait = Math.max(backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1), Math.min(retryAfter, MAX_RETRY_AFTER.toMillis()));
+      long wait =
+          Math.max(
+              backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1),
+              Math.min(retryAfter, MAX_RETRY_AFTER.toMillis()));
       waiting(since, attempt, cause, wait);
       pause(wait, cause);
       backoff = Math.min(backoff * 2, MAX_BACKOFF.toMillis());
@@ -159,7 +172,11 @@ final class InfluxWriter {
   private static void pause(long millis, String cause) throws IOException, InterruptedException {
     long until = System.currentTimeMillis() + millis;
     for (long left = millis; ; left = until - System.currentTimeMillis()) {
-      if (stopping) throw new IOException("the job is stopping while this write waits for InfluxDB (" + cause + "); the next start writes it again");
+      if (stopping)
+        throw new IOException(
+            "the job is stopping while this write waits for InfluxDB ("
+                + cause
+                + "); the next start writes it again");
       if (left <= 0) return;
       Thread.sleep(Math.min(200, left));
     }
@@ -168,7 +185,11 @@ final class InfluxWriter {
   /** A Retry-After header in seconds (InfluxDB 2 sends it with 429 and 503), or 0. */
   private static long retryAfterMillis(HttpResponse<?> response) {
     try {
-      return response.headers().firstValue("Retry-After").map(v -> Long.parseLong(v.trim()) * 1000).orElse(0L);
+      return response
+          .headers()
+          .firstValue("Retry-After")
+          .map(v -> Long.parseLong(v.trim()) * 1000)
+          .orElse(0L);
     } catch (NumberFormatException e) {
       return 0;
     }
@@ -186,23 +207,13 @@ final class InfluxWriter {
   }
 
   private void waiting(Instant since, int attempt, String cause, long retryInMs) {
-    ObjectNode fields = Events.fields();
-    fields.put("query", sink);
-    fields.put("since", since.toString());
-    fields.put("attempt", attempt);
-    fields.put("cause", cause);
-    fields.put("retryInMs", retryInMs);
-    fields.put("endpoint", writeUrl.getHost() + ":" + writeUrl.getPort());
-    Events.emit("influx-waiting", fields);
+    Events.influxWaiting(
+        sink, since, attempt, cause, retryInMs, writeUrl.getHost() + ":" + writeUrl.getPort());
   }
 
   private void recovered(Instant since, int attempts) {
-    ObjectNode fields = Events.fields();
-    fields.put("query", sink);
-    fields.put("since", since.toString());
-    fields.put("waitedMs", Duration.between(since, Instant.now()).toMillis());
-    fields.put("attempts", attempts);
-    Events.emit("influx-recovered", fields);
+    Events.influxRecovered(
+        sink, since, Duration.between(since, Instant.now()).toMillis(), attempts);
   }
 
   /**
@@ -212,14 +223,19 @@ final class InfluxWriter {
    */
   static String describe(Throwable error) {
     StringBuilder out = new StringBuilder();
-    for (Throwable t = error; t != null && out.length() < 500; t = t.getCause() == t ? null : t.getCause()) {
+    for (Throwable t = error;
+        t != null && out.length() < 500;
+        t = t.getCause() == t ? null : t.getCause()) {
       String message = t.getMessage();
-      String part = t.getClass().getSimpleName() + (message == null || message.isBlank() ? "" : ": " + message);
+      String part =
+          t.getClass().getSimpleName()
+              + (message == null || message.isBlank() ? "" : ": " + message);
       if (out.indexOf(part) >= 0) continue;
       if (out.length() > 0) out.append(" <- ");
       out.append(part);
     }
-    if (error instanceof java.net.ConnectException && out.indexOf(":") < 0) out.append(" (connection refused: is InfluxDB running?)");
+    if (error instanceof java.net.ConnectException && out.indexOf(":") < 0)
+      out.append(" (connection refused: is InfluxDB running?)");
     return out.toString();
   }
 

@@ -44,7 +44,9 @@ final class Plan {
     findTemplates(root, "", unbound);
     if (!unbound.isEmpty()) {
       throw new PlanException(
-          file + " still has ${...} placeholders at " + String.join(", ", unbound)
+          file
+              + " still has ${...} placeholders at "
+              + String.join(", ", unbound)
               + ": the driver binds them when it stages a plan; run the plan it staged");
     }
     return new Plan(file, root);
@@ -85,8 +87,11 @@ final class Plan {
 
   private static void findTemplates(JsonNode node, String where, List<String> out) {
     if (node.isTextual() && node.asText().contains("${")) out.add(where);
-    if (node.isObject()) node.fields().forEachRemaining(e -> findTemplates(e.getValue(), where + "/" + e.getKey(), out));
-    if (node.isArray()) for (int i = 0; i < node.size(); i++) findTemplates(node.get(i), where + "/" + i, out);
+    if (node.isObject())
+      node.fields()
+          .forEachRemaining(e -> findTemplates(e.getValue(), where + "/" + e.getKey(), out));
+    if (node.isArray())
+      for (int i = 0; i < node.size(); i++) findTemplates(node.get(i), where + "/" + i, out);
   }
 
   static final class PlanException extends RuntimeException {

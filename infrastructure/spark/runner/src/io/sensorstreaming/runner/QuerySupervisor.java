@@ -1,6 +1,5 @@
 package io.sensorstreaming.runner;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -23,8 +22,10 @@ import org.apache.spark.sql.streaming.StreamingQueryException;
 final class QuerySupervisor {
   static final long FIRST_RESTART_MS = 5_000;
   static final long MAX_RESTART_MS = TimeUnit.MINUTES.toMillis(5);
+
   /** A query that ran this long before failing starts its backoff from the beginning again. */
   static final long STABLE_MS = TimeUnit.MINUTES.toMillis(10);
+
   /** How often the runner says it is alive (StopMarker.heartbeat). */
   static final long HEARTBEAT_MS = TimeUnit.SECONDS.toMillis(5);
 
@@ -37,12 +38,18 @@ final class QuerySupervisor {
   private final Map<String, Integer> attempts = new HashMap<>();
   private final Map<String, Long> restartAt = new LinkedHashMap<>();
 
-  /** Reads the sources and views again and returns new starters (the old ones keep the old data). */
+  /**
+   * Reads the sources and views again and returns new starters (the old ones keep the old data).
+   */
   interface Rebuild {
     Map<String, Runner.SinkStarter> starters() throws Exception;
   }
 
-  QuerySupervisor(SparkSession spark, Map<String, Runner.SinkStarter> starters, StaticInputs inputs, Rebuild rebuild) {
+  QuerySupervisor(
+      SparkSession spark,
+      Map<String, Runner.SinkStarter> starters,
+      StaticInputs inputs,
+      Rebuild rebuild) {
     this.spark = spark;
     this.starters.putAll(starters);
     this.inputs = inputs;
@@ -112,7 +119,7 @@ final class QuerySupervisor {
       spark.streams().resetTerminated();
       if (spark.sparkContext().isStopped()) throw new ContextLost();
       if (stop.present()) {
-        Events.emit("runner-stopping", "reason", "stop marker " + stop);
+        Events.runnerStopping("stop marker " + stop);
         InfluxWriter.stopWaiting();
         stopAll(new ArrayList<>(running.values()));
         stop.clear();
@@ -123,12 +130,12 @@ final class QuerySupervisor {
         if (due.getValue() > now) continue;
         restartAt.remove(due.getKey());
         start(due.getKey());
-        if (running.containsKey(due.getKey())) Events.emit("query-restarted", "query", due.getKey());
+        if (running.containsKey(due.getKey())) Events.queryRestarted(due.getKey());
       }
       Map<String, String> changed = inputs.changed();
       if (!changed.isEmpty()) reload(changed);
       if (running.isEmpty() && restartAt.isEmpty()) {
-        Events.emit("runner-finished", "reason", "every query has finished");
+        Events.runnerFinished("every query has finished");
         return 0;
       }
     }
@@ -140,9 +147,7 @@ final class QuerySupervisor {
    * (say, a registry without the join key), the queries go on with what they read before.
    */
   private void reload(Map<String, String> changed) throws Exception {
-    ObjectNode fields = Events.fields();
-    changed.forEach(fields::put);
-    Events.emit("static-input-changed", fields);
+    Events.staticInputChanged(changed);
     Map<String, Runner.SinkStarter> fresh;
     try {
       fresh = rebuild.starters();
@@ -150,13 +155,15 @@ final class QuerySupervisor {
       String cause = summary(e);
       // Files that do not fit the SQL wait for the next upload; anything else (HDFS away for a
       // moment) is tried again at the next looks.
-      boolean refusedByAnalysis = e instanceof Runner.SqlRejected || e instanceof org.apache.spark.sql.AnalysisException;
+      boolean refusedByAnalysis =
+          e instanceof Runner.SqlRejected || e instanceof org.apache.spark.sql.AnalysisException;
       if (refusedByAnalysis) inputs.reloadRefused();
-      System.err.println("sensor-streaming runner: the changed static input cannot be used" + (refusedByAnalysis ? "" : " now") + ", the queries keep the old one: " + cause);
-      ObjectNode refused = Events.fields();
-      refused.put("cause", cause);
-      refused.put("retried", !refusedByAnalysis);
-      Events.emit("static-input-refused", refused);
+      System.err.println(
+          "sensor-streaming runner: the changed static input cannot be used"
+              + (refusedByAnalysis ? "" : " now")
+              + ", the queries keep the old one: "
+              + cause);
+      Events.staticInputRefused(cause, !refusedByAnalysis);
       return;
     }
     starters.putAll(fresh);
@@ -170,25 +177,27 @@ final class QuerySupervisor {
       start(name);
     }
     inputs.reloaded();
-    ObjectNode done = Events.fields();
-    done.put("queries", names.size());
-    Events.emit("static-input-reloaded", done);
+    Events.staticInputReloaded(names.size());
   }
 
   private void scheduleRestart(String name, Throwable error) {
-    long ranFor = System.currentTimeMillis() - startedAt.getOrDefault(name, System.currentTimeMillis());
+    long ranFor =
+        System.currentTimeMillis() - startedAt.getOrDefault(name, System.currentTimeMillis());
     int attempt = ranFor >= STABLE_MS ? 1 : attempts.getOrDefault(name, 0) + 1;
     attempts.put(name, attempt);
     long delay = Math.min(FIRST_RESTART_MS << Math.min(attempt - 1, 16), MAX_RESTART_MS);
     restartAt.put(name, System.currentTimeMillis() + delay);
     String cause = summary(error);
-    System.err.println("sensor-streaming runner: query " + name + " failed (attempt " + attempt + "), restarting it in " + delay / 1000 + " s: " + cause);
-    ObjectNode fields = Events.fields();
-    fields.put("query", name);
-    fields.put("attempt", attempt);
-    fields.put("cause", cause);
-    fields.put("inMs", delay);
-    Events.emit("query-restarting", fields);
+    System.err.println(
+        "sensor-streaming runner: query "
+            + name
+            + " failed (attempt "
+            + attempt
+            + "), restarting it in "
+            + delay / 1000
+            + " s: "
+            + cause);
+    Events.queryRestarting(name, attempt, cause, delay);
   }
 
   /** The first line of the error and of its root cause; Spark's messages embed whole plans. */
@@ -204,16 +213,18 @@ final class QuerySupervisor {
   private static String firstLine(Throwable t) {
     String message = t.getMessage() == null ? "" : t.getMessage().strip();
     int newline = message.indexOf('\n');
-    return t.getClass().getSimpleName() + (message.isEmpty() ? "" : ": " + (newline < 0 ? message : message.substring(0, newline)));
+    return t.getClass().getSimpleName()
+        + (message.isEmpty() ? "" : ": " + (newline < 0 ? message : message.substring(0, newline)));
   }
 
   /** Lets a running micro-batch finish (up to a minute) before stopping each query. */
   static void stopAll(List<StreamingQuery> queries) throws Exception {
     for (StreamingQuery query : queries) {
       long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
-      while (query.isActive() && query.status().isTriggerActive() && System.nanoTime() < deadline) Thread.sleep(200);
+      while (query.isActive() && query.status().isTriggerActive() && System.nanoTime() < deadline)
+        Thread.sleep(200);
       query.stop();
-      Events.emit("query-stopped", "query", query.name());
+      Events.queryStopped(query.name());
     }
   }
 }

@@ -1,6 +1,5 @@
 package io.sensorstreaming.runner;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.sql.Timestamp;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,7 +54,8 @@ final class RefusedPoints {
     return path + "/checkpoint=" + (queryId == null ? "unknown" : queryId) + "/batch_id=" + batchId;
   }
 
-  void record(SparkSession spark, long batchId, List<InfluxWriter.Refusal> refused) throws java.io.IOException {
+  void record(SparkSession spark, long batchId, List<InfluxWriter.Refusal> refused)
+      throws java.io.IOException {
     if (refused.isEmpty()) {
       // A replay of a batch that had refusals the first time, which InfluxDB now takes.
       if (path != null) {
@@ -65,7 +65,11 @@ final class RefusedPoints {
           if (fs.exists(folder)) fs.delete(folder, true);
         } catch (java.io.IOException e) {
           // The points are written; a stale dead letter is better than failing the batch for it.
-          System.err.println("sensor-streaming runner: could not remove the stale refusals in " + folder + ": " + e);
+          System.err.println(
+              "sensor-streaming runner: could not remove the stale refusals in "
+                  + folder
+                  + ": "
+                  + e);
         }
       }
       return;
@@ -73,7 +77,8 @@ final class RefusedPoints {
     if (path != null) {
       Timestamp now = new Timestamp(System.currentTimeMillis());
       List<Row> rows = new ArrayList<>(refused.size());
-      for (InfluxWriter.Refusal r : refused) rows.add(RowFactory.create(sink, batchId, r.line(), r.status(), r.reason(), now));
+      for (InfluxWriter.Refusal r : refused)
+        rows.add(RowFactory.create(sink, batchId, r.line(), r.status(), r.reason(), now));
       spark
           .createDataFrame(rows, SCHEMA)
           .coalesce(1)
@@ -81,14 +86,13 @@ final class RefusedPoints {
           .mode(SaveMode.Overwrite)
           .parquet(batchFolder(spark, batchId));
     }
-    ObjectNode fields = Events.fields();
-    fields.put("query", sink);
-    fields.put("batchId", batchId);
-    fields.put("lines", refused.size());
-    fields.put("status", refused.get(0).status());
-    fields.put("reason", refused.get(0).reason());
-    fields.put("refusedTotal", total.addAndGet(refused.size()));
-    if (path != null) fields.put("path", path);
-    Events.emit("influx-refused", fields);
+    Events.influxRefused(
+        sink,
+        batchId,
+        refused.size(),
+        refused.get(0).status(),
+        refused.get(0).reason(),
+        total.addAndGet(refused.size()),
+        path);
   }
 }

@@ -1,7 +1,6 @@
 package io.sensorstreaming.runner;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,14 +21,15 @@ import org.apache.spark.sql.streaming.Trigger;
  * runs each view's SQL, applies the declared watermark, starts every sink, reports progress and
  * stops gracefully when the stop marker appears. All pipeline logic is in the plan's SQL.
  *
- * Usage: Runner PLAN_JSON [--explain] [--stop-file PATH]
- *   --explain    analyse every view and check every sink query against Spark's streaming rules,
- *                print their schemas, start nothing, and exit (0 when Spark accepts all of it)
- *   --stop-file  marker whose appearance stops the job gracefully (default: STOP beside the plan)
+ * <p>Usage: Runner PLAN_JSON [--explain] [--stop-file PATH] --explain analyse every view and check
+ * every sink query against Spark's streaming rules, print their schemas, start nothing, and exit (0
+ * when Spark accepts all of it) --stop-file marker whose appearance stops the job gracefully
+ * (default: STOP beside the plan)
  *
- * A query that fails is restarted alone from its checkpoint (QuerySupervisor); the job runs on.
+ * <p>A query that fails is restarted alone from its checkpoint (QuerySupervisor); the job runs on.
  *
- * Exit codes: 0 stopped or finished, 1 the runner itself failed, 2 bad usage or plan, 3 Spark rejected SQL.
+ * <p>Exit codes: 0 stopped or finished, 1 the runner itself failed, 2 bad usage or plan, 3 Spark
+ * rejected SQL.
  */
 public final class Runner {
   private Runner() {}
@@ -56,7 +56,7 @@ public final class Runner {
       e.printStackTrace();
       code = 1;
     }
-    Events.emit("runner-exit", "code", Integer.toString(code));
+    Events.runnerExit(code);
     System.exit(code);
   }
 
@@ -74,15 +74,22 @@ public final class Runner {
           stopFile = args[++i];
           break;
         default:
-          if (planFile != null) throw new Plan.PlanException("unexpected argument " + args[i] + "; usage: Runner PLAN_JSON [--explain] [--stop-file PATH]");
+          if (planFile != null)
+            throw new Plan.PlanException(
+                "unexpected argument "
+                    + args[i]
+                    + "; usage: Runner PLAN_JSON [--explain] [--stop-file PATH]");
           planFile = args[i];
       }
     }
-    if (planFile == null) throw new Plan.PlanException("usage: Runner PLAN_JSON [--explain] [--stop-file PATH]");
+    if (planFile == null)
+      throw new Plan.PlanException("usage: Runner PLAN_JSON [--explain] [--stop-file PATH]");
     Plan plan = Plan.read(Path.of(planFile));
 
-    SparkSession.Builder builder = SparkSession.builder().appName("sensor-streaming " + plan.pipeline);
-    for (Map.Entry<String, String> entry : plan.sparkConf.entrySet()) builder.config(entry.getKey(), entry.getValue());
+    SparkSession.Builder builder =
+        SparkSession.builder().appName("sensor-streaming " + plan.pipeline);
+    for (Map.Entry<String, String> entry : plan.sparkConf.entrySet())
+      builder.config(entry.getKey(), entry.getValue());
     SparkSession spark = builder.getOrCreate();
     // Spark's INFO lines would bury the runner's events and crowd them out of the few thousand
     // log lines Livy keeps per batch; warnings and errors still reach the log.
@@ -99,7 +106,9 @@ public final class Runner {
     // Hadoop's Path takes the text after "file://" literally: a percent-encoded URI (Path.toUri)
     // would name a folder "a%20b" for "a b".
     String defaultStop = "file://" + plan.dir.resolve("STOP").toAbsolutePath();
-    StopMarker stop = new StopMarker(stopFile != null ? stopFile : defaultStop, spark.sparkContext().hadoopConfiguration());
+    StopMarker stop =
+        new StopMarker(
+            stopFile != null ? stopFile : defaultStop, spark.sparkContext().hadoopConfiguration());
     spark.streams().addListener(new Events());
     QuerySupervisor queries =
         new QuerySupervisor(
@@ -111,11 +120,7 @@ public final class Runner {
               registerViews(spark, plan);
               return sinkStarters(spark, plan);
             });
-    ObjectNode started = Events.fields();
-    started.put("pipeline", plan.pipeline);
-    started.put("queries", queries.startAll());
-    started.put("stopFile", stop.toString());
-    Events.emit("runner-started", started);
+    Events.runnerStarted(plan.pipeline, queries.startAll(), stop.toString());
     return queries.superviseUntilStopped(stop);
   }
 
@@ -128,16 +133,23 @@ public final class Runner {
         case "kafka":
           df = spark.readStream().format("kafka").options(options).load();
           break;
-        case "file": {
-          // Read once into the driver and kept in the plan (a local relation): every micro-batch
-          // and every executor sees this snapshot, whatever happens to the file later; a changed
-          // file is read again by StaticInputs' reload. Static sources are small (the registry).
-          Dataset<Row> read = spark.read().format(Plan.text(source, "format")).options(options).load(Plan.text(source, "path"));
-          df = spark.createDataFrame(read.collectAsList(), read.schema());
-          break;
-        }
+        case "file":
+          {
+            // Read once into the driver and kept in the plan (a local relation): every micro-batch
+            // and every executor sees this snapshot, whatever happens to the file later; a changed
+            // file is read again by StaticInputs' reload. Static sources are small (the registry).
+            Dataset<Row> read =
+                spark
+                    .read()
+                    .format(Plan.text(source, "format"))
+                    .options(options)
+                    .load(Plan.text(source, "path"));
+            df = spark.createDataFrame(read.collectAsList(), read.schema());
+            break;
+          }
         default:
-          throw new Plan.PlanException("source " + name + " has an unknown kind " + source.path("kind"));
+          throw new Plan.PlanException(
+              "source " + name + " has an unknown kind " + source.path("kind"));
       }
       df.createOrReplaceTempView(name);
     }
@@ -152,10 +164,12 @@ public final class Runner {
       } catch (Exception e) {
         // Scala declares no checked exceptions, so Spark's AnalysisException is caught here.
         if (!(e instanceof org.apache.spark.sql.AnalysisException)) throw e;
-        throw new SqlRejected("view " + name + " (" + Plan.text(view, "sqlFile") + "): " + e.getMessage(), e);
+        throw new SqlRejected(
+            "view " + name + " (" + Plan.text(view, "sqlFile") + "): " + e.getMessage(), e);
       }
       JsonNode watermark = view.get("watermark");
-      if (watermark != null) df = df.withWatermark(Plan.text(watermark, "column"), Plan.text(watermark, "delay"));
+      if (watermark != null)
+        df = df.withWatermark(Plan.text(watermark, "column"), Plan.text(watermark, "delay"));
       df.createOrReplaceTempView(name);
     }
   }
@@ -166,15 +180,21 @@ public final class Runner {
       String query = Plan.text(sink, "query");
       Dataset<Row> df = spark.table(query);
       OutputMode mode = outputMode(Plan.text(sink, "outputMode"));
-      if (df.isStreaming()) UnsupportedOperationChecker.checkForStreaming(df.queryExecution().analyzed(), mode);
-      System.out.println("sink " + Plan.text(sink, "name") + " <- " + query + " (" + Plan.text(sink, "kind") + ", " + Plan.text(sink, "outputMode") + ")");
+      if (df.isStreaming())
+        UnsupportedOperationChecker.checkForStreaming(df.queryExecution().analyzed(), mode);
+      System.out.println(
+          "sink "
+              + Plan.text(sink, "name")
+              + " <- "
+              + query
+              + " ("
+              + Plan.text(sink, "kind")
+              + ", "
+              + Plan.text(sink, "outputMode")
+              + ")");
       System.out.print(df.schema().treeString());
     }
-    ObjectNode fields = Events.fields();
-    fields.put("pipeline", plan.pipeline);
-    fields.put("views", plan.views.size());
-    fields.put("sinks", plan.sinks.size());
-    Events.emit("explain-ok", fields);
+    Events.explainOk(plan.pipeline, plan.views.size(), plan.sinks.size());
     return 0;
   }
 
@@ -202,7 +222,9 @@ public final class Runner {
     }
   }
 
-  /** Starts one sink's query; called again, with the same checkpoint, when the runner restarts it. */
+  /**
+   * Starts one sink's query; called again, with the same checkpoint, when the runner restarts it.
+   */
   interface SinkStarter {
     StreamingQuery start() throws java.util.concurrent.TimeoutException;
   }
@@ -211,8 +233,15 @@ public final class Runner {
     // Every token is checked before any query starts, so a missing one fails fast and clearly.
     for (JsonNode sink : plan.sinks) {
       JsonNode tokenEnv = sink.path("influx").path("tokenEnv");
-      if (tokenEnv.isTextual() && (System.getenv(tokenEnv.asText()) == null || System.getenv(tokenEnv.asText()).isEmpty())) {
-        throw new Plan.PlanException("sink " + Plan.text(sink, "name") + " needs the InfluxDB token in the environment variable " + tokenEnv.asText() + ", which is not set for the Spark driver");
+      if (tokenEnv.isTextual()
+          && (System.getenv(tokenEnv.asText()) == null
+              || System.getenv(tokenEnv.asText()).isEmpty())) {
+        throw new Plan.PlanException(
+            "sink "
+                + Plan.text(sink, "name")
+                + " needs the InfluxDB token in the environment variable "
+                + tokenEnv.asText()
+                + ", which is not set for the Spark driver");
       }
     }
     Map<String, SinkStarter> starters = new LinkedHashMap<>();
@@ -235,40 +264,47 @@ public final class Runner {
   private static DataStreamWriter<Row> writer(SparkSession spark, JsonNode sink, String name) {
     Dataset<Row> df = spark.table(Plan.text(sink, "query"));
     switch (Plan.text(sink, "kind")) {
-      case "parquet": {
-        List<String> partitionBy = Plan.textList(sink.path("partitionBy"));
-        DataStreamWriter<Row> writer = df.writeStream().format("parquet").option("path", Plan.text(sink, "path"));
-        return partitionBy.isEmpty() ? writer : writer.partitionBy(partitionBy.toArray(new String[0]));
-      }
+      case "parquet":
+        {
+          List<String> partitionBy = Plan.textList(sink.path("partitionBy"));
+          DataStreamWriter<Row> writer =
+              df.writeStream().format("parquet").option("path", Plan.text(sink, "path"));
+          return partitionBy.isEmpty()
+              ? writer
+              : writer.partitionBy(partitionBy.toArray(new String[0]));
+        }
       case "noop":
         // Reads and computes everything, writes nothing: the ceiling of the benchmark (bench/).
         // The compiler never writes this kind.
         return df.writeStream().format("noop");
-      case "influx-lines": {
-        JsonNode influx = sink.path("influx");
-        JsonNode tokenEnv = influx.path("tokenEnv");
-        InfluxWriter influxWriter =
-            new InfluxWriter(
-                name,
-                Plan.text(influx, "writeUrl"),
-                tokenEnv.isTextual() ? System.getenv(tokenEnv.asText()) : null,
-                influx.path("batchLines").asInt(5000),
-                influx.path("gzip").asBoolean(true));
-        RefusedPoints refused = new RefusedPoints(name, influx.path("refusedPath").isTextual() ? influx.path("refusedPath").asText() : null);
-        String column = Plan.text(sink, "lineColumn");
-        VoidFunction2<Dataset<Row>, Long> post =
-            (batch, batchId) -> {
-              InfluxWriter.Outcome outcome = influxWriter.write(batch.select(column).as(Encoders.STRING()).toLocalIterator());
-              refused.record(batch.sparkSession(), batchId, outcome.refused());
-              ObjectNode fields = Events.fields();
-              fields.put("query", name);
-              fields.put("batchId", batchId);
-              fields.put("lines", outcome.written());
-              fields.put("refused", outcome.refused().size());
-              Events.emit("influx-written", fields);
-            };
-        return df.writeStream().foreachBatch(post);
-      }
+      case "influx-lines":
+        {
+          JsonNode influx = sink.path("influx");
+          JsonNode tokenEnv = influx.path("tokenEnv");
+          InfluxWriter influxWriter =
+              new InfluxWriter(
+                  name,
+                  Plan.text(influx, "writeUrl"),
+                  tokenEnv.isTextual() ? System.getenv(tokenEnv.asText()) : null,
+                  influx.path("batchLines").asInt(5000),
+                  influx.path("gzip").asBoolean(true));
+          RefusedPoints refused =
+              new RefusedPoints(
+                  name,
+                  influx.path("refusedPath").isTextual()
+                      ? influx.path("refusedPath").asText()
+                      : null);
+          String column = Plan.text(sink, "lineColumn");
+          VoidFunction2<Dataset<Row>, Long> post =
+              (batch, batchId) -> {
+                InfluxWriter.Outcome outcome =
+                    influxWriter.write(
+                        batch.select(column).as(Encoders.STRING()).toLocalIterator());
+                refused.record(batch.sparkSession(), batchId, outcome.refused());
+                Events.influxWritten(name, batchId, outcome.written(), outcome.refused().size());
+              };
+          return df.writeStream().foreachBatch(post);
+        }
       default:
         throw new Plan.PlanException("sink " + name + " has an unknown kind " + sink.path("kind"));
     }

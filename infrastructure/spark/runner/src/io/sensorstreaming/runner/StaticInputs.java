@@ -16,11 +16,11 @@ import org.apache.hadoop.fs.RemoteIterator;
 /**
  * Watches the files of the plan's static (batch) sources, such as the sensor registry. The runner
  * reads a static source once into the driver (Runner.registerSources), so the queries hold a
- * snapshot that a file replaced under them cannot change half way (Spark itself would keep the
- * file listing of the query's start and read a replaced file with the old file's length). The
- * runner looks at the files now and then; when they changed, and stayed unchanged for one more
- * look (so a file being written is not read half way), it reads the sources again and restarts
- * the queries from their checkpoints.
+ * snapshot that a file replaced under them cannot change half way (Spark itself would keep the file
+ * listing of the query's start and read a replaced file with the old file's length). The runner
+ * looks at the files now and then; when they changed, and stayed unchanged for one more look (so a
+ * file being written is not read half way), it reads the sources again and restarts the queries
+ * from their checkpoints.
  */
 final class StaticInputs {
   /** How often the files are looked at. */
@@ -28,20 +28,26 @@ final class StaticInputs {
 
   private final Configuration conf;
   private final Map<String, String> paths = new LinkedHashMap<>();
+
   /** What the running queries read. */
   private Map<String, String> loaded;
+
   /** A change seen once, waiting for a second look. */
   private Map<String, String> pending;
+
   /** The change {@link #changed} reported, which a successful reload makes the loaded one. */
   private Map<String, String> reported;
+
   /** A change whose reload failed: not tried again until the files change once more. */
   private Map<String, String> refused;
+
   private long nextCheck;
 
   StaticInputs(Plan plan, Configuration conf) {
     this.conf = conf;
     for (JsonNode source : plan.sources) {
-      if ("file".equals(source.path("kind").asText())) paths.put(Plan.text(source, "name"), Plan.text(source, "path"));
+      if ("file".equals(source.path("kind").asText()))
+        paths.put(Plan.text(source, "name"), Plan.text(source, "path"));
     }
     this.loaded = fingerprints();
     this.nextCheck = System.currentTimeMillis() + CHECK_MS;
@@ -71,7 +77,8 @@ final class StaticInputs {
     reported = now;
     Map<String, String> changed = new LinkedHashMap<>();
     for (Map.Entry<String, String> entry : now.entrySet()) {
-      if (!Objects.equals(entry.getValue(), loaded.get(entry.getKey()))) changed.put(entry.getKey(), paths.get(entry.getKey()));
+      if (!Objects.equals(entry.getValue(), loaded.get(entry.getKey())))
+        changed.put(entry.getKey(), paths.get(entry.getKey()));
     }
     return changed;
   }
@@ -92,7 +99,8 @@ final class StaticInputs {
 
   private Map<String, String> fingerprints() {
     Map<String, String> prints = new LinkedHashMap<>();
-    for (Map.Entry<String, String> entry : paths.entrySet()) prints.put(entry.getKey(), fingerprint(entry.getValue()));
+    for (Map.Entry<String, String> entry : paths.entrySet())
+      prints.put(entry.getKey(), fingerprint(entry.getValue()));
     return prints;
   }
 
@@ -120,7 +128,8 @@ final class StaticInputs {
   }
 
   private String keyOf(String location) {
-    for (Map.Entry<String, String> entry : paths.entrySet()) if (entry.getValue().equals(location)) return entry.getKey();
+    for (Map.Entry<String, String> entry : paths.entrySet())
+      if (entry.getValue().equals(location)) return entry.getKey();
     return location;
   }
 }

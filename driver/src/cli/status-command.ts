@@ -1,13 +1,14 @@
 /** `status`: the job, each query's health and the supervisor; exits as `systemctl status` does. */
-import { type JobState } from "../../deploy/job-state.js";
-import { pipelineHealth, queryHealth, type QueryHealth } from "../../livy/query-health.js";
-import { parseEvents } from "../../livy/runner-events.js";
-import { type Output } from "../commands.js";
-import { EXIT } from "../exit-codes.js";
-import { loadPlan } from "../pipeline-input.js";
-import { liveSupervisor, type SupervisorRecord } from "../../job/supervisor.js";
-import { type JobOptions, clock, fullLog, lastBatch, lastBatchEnd, liveBatch, livyClient, stateDir, withLivy } from "./session.js";
-import { renderStatus } from "./view.js";
+import { type JobState } from "../deploy/job-state.js";
+import { pipelineHealth, queryHealth, type QueryHealth } from "../livy/query-health.js";
+import { parseEvents } from "../livy/runner-events.js";
+import { type Output } from "./commands.js";
+import { EXIT } from "./exit-codes.js";
+import { loadPlan, type SpecOptions } from "./pipeline-input.js";
+import { liveSupervisor, type SupervisorRecord } from "../job/supervisor.js";
+import { type JobOptions, clock, fullLog, lastBatch, lastBatchEnd, liveBatch, livyClient, stateDir, withLivy } from "../job/session.js";
+import { renderStatus } from "../job/monitor.js";
+import { windowTimings } from "../job/first-statistics.js";
 
 /** A query's health for `status --json`: its latest progress (if any) and what the runner reported. */
 export function queryJson(q: QueryHealth): Record<string, unknown> {
@@ -32,10 +33,10 @@ export function queryJson(q: QueryHealth): Record<string, unknown> {
  * Exits as `systemctl status` does, so scripts can alert: 0 healthy, 11 running but degraded (a
  * sink waits for InfluxDB, a query restarts), 10 not running at all.
  */
-export async function statusCommand(specFile: string | undefined, options: JobOptions & { json?: boolean }, io: Output): Promise<number> {
+export async function statusCommand(specFile: string | undefined, options: SpecOptions & JobOptions & { json?: boolean }, io: Output): Promise<number> {
   const { plan } = loadPlan(specFile, options);
   const livy = livyClient(options);
-  const { state, batch } = await withLivy(() => liveBatch(livy, plan.pipeline, options), EXIT.livyUnreachable);
+  const { state, batch } = await withLivy(() => liveBatch(livy, plan.pipeline, options), "livy-unreachable");
   const supervisor = liveSupervisor(stateDir(options), plan.pipeline);
   if (batch === undefined) {
     const ended = await lastBatch(livy, plan.pipeline)
@@ -55,7 +56,7 @@ export async function statusCommand(specFile: string | undefined, options: JobOp
     }
     return EXIT.notRunning;
   }
-  const lines = await withLivy(() => fullLog(livy, batch.id), EXIT.livyUnreachable);
+  const lines = await withLivy(() => fullLog(livy, batch.id), "livy-unreachable");
   const events = parseEvents(lines);
   const known: JobState = state ?? {
     pipeline: plan.pipeline,
@@ -65,6 +66,7 @@ export async function statusCommand(specFile: string | undefined, options: JobOp
     planFile: "",
     stopFile: "",
     sinks: plan.sinks.map((s) => s.name),
+    windows: windowTimings(plan),
     startedAt: events.find((e) => e.event === "runner-started")?.at ?? new Date().toISOString(),
   };
   const queries = known.sinks.map((sink) => queryHealth(sink, events));

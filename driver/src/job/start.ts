@@ -1,12 +1,15 @@
 /** `start` (and the supervisor's resubmit): validate, compile, stage, submit through Livy, wait until every query runs, launch the supervisor. */
 import { existsSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { compiledFiles } from "../../emit/compiled-files.js";
-import { BindError, bindPlan } from "../../deploy/bind-plan.js";
-import { isHdfs } from "../../deploy/file-store.js";
-import { HdfsError } from "../../hdfs/webhdfs.js";
-import { checkCheckpoints, freshCheckpoint, recordCheckpoints, type PlanJson, type SinkVerdict } from "../../deploy/checkpoint-compat.js";
+import { compilePipeline, type CompiledPipeline } from "../emit/compiled-files.js";
+import type { PlanJson } from "../emit/plan-json.js";
+import { BindError, bindPlan } from "../deploy/bind-plan.js";
+import { isHdfs } from "../deploy/file-store.js";
+import { HdfsError } from "../hdfs/webhdfs.js";
+import { checkCheckpoints, recordCheckpoints, type SinkVerdict } from "../deploy/checkpoint-compat.js";
+import { checkpointsToUse, IncompatibleCheckpoints, withCheckpoints } from "../deploy/checkpoint-policy.js";
 import {
   acquireLock,
   clearJobState,
@@ -17,18 +20,15 @@ import {
   LockHeldError,
   writeJobState,
   type JobState,
-} from "../../deploy/job-state.js";
-import { prepareInfluxDatabases } from "../../deploy/influx-database.js";
-import type { StagingTarget } from "../../deploy/staging-target.js";
-import { FINAL_STATES, LivyClient, LivyError, type Batch } from "../../livy/livy-client.js";
-import { queryHealth, type Health, type QueryHealth } from "../../livy/query-health.js";
-import { parseEvents } from "../../livy/runner-events.js";
-import { numberOption, type Output } from "../commands.js";
-import type { PlanNode } from "../../plan/nodes.js";
-import { EXIT, ExitError } from "../exit-codes.js";
-import { loadPlan } from "../pipeline-input.js";
-import { launchSupervisor, type SupervisorRecord } from "../../job/supervisor.js";
-import { stopPipeline } from "./stop.js";
+} from "../deploy/job-state.js";
+import { prepareInfluxDatabases } from "../deploy/influx-database.js";
+import type { StagingTarget } from "../deploy/staging-target.js";
+import { FINAL_STATES, LivyClient, LivyError, type Batch } from "../livy/livy-client.js";
+import { queryHealth, type Health, type QueryHealth } from "../livy/query-health.js";
+import { parseEvents } from "../livy/runner-events.js";
+import type { PlanNode } from "../plan/nodes.js";
+import { JobError, type Output } from "./errors.js";
+import { launchSupervisor, type SupervisorRecord } from "./supervisor.js";
 import {
   type JobOptions,
   RUNNER_CLASS,
@@ -38,7 +38,6 @@ import {
   fullLog,
   liveBatch,
   livyClient,
-  pipelineArguments,
   refuseUnseenDriver,
   sleep,
   stagingTarget,
@@ -47,7 +46,8 @@ import {
   RUNNER_JAR,
 } from "./session.js";
 import { stopBatch } from "./stop.js";
-import { DESCRIBE, follow } from "./view.js";
+import { DESCRIBE } from "./monitor.js";
+import { windowTimings } from "./first-statistics.js";
 
 export async function runnerJar(io: Output, target: string = "local"): Promise<string> {
   const jar = path.resolve(RUNNER_JAR);
@@ -57,64 +57,14 @@ export async function runnerJar(io: Output, target: string = "local"): Promise<s
       target === "docker"
         ? "./infrastructure/start-all.sh copies it out of the Livy image (run it again), or run infrastructure/spark/runner/build.sh with SPARK_HOME set"
         : 'run infrastructure/spark/runner/build.sh with SPARK_HOME set (eval "$(infrastructure/local/stack.sh env)")';
-    throw new ExitError(EXIT.failedToStart, `the runner jar ${RUNNER_JAR} is not built and SPARK_HOME is not set`, hint);
+    throw new JobError("failed-to-start", `the runner jar ${RUNNER_JAR} is not built and SPARK_HOME is not set`, hint);
   }
   io.err(`building the runner (${RUNNER_JAR})`);
   await execa("infrastructure/spark/runner/build.sh", [jar], { stdio: "inherit" });
   return jar;
 }
 
-/**
- * Says per query whether it resumes from its checkpoint, and which folder it uses. Refuses
- * (exit 9) when a query's checkpoint cannot be resumed, unless freshState moves that query to a
- * new checkpoint folder (the old one stays untouched).
- */
-export function checkpointsToUse(verdicts: readonly SinkVerdict[], plan: PlanJson, freshState: boolean, io: Output): Map<string, string> {
-  const used = new Map<string, string>();
-  const refused: string[] = [];
-  for (const { sink, planned, verdict } of verdicts) {
-    switch (verdict.kind) {
-      case "new":
-        io.err(`  ${sink}: starts on a new checkpoint`);
-        used.set(sink, planned);
-        break;
-      case "resumes":
-        io.err(`  ${sink}: resumes from its checkpoint${verdict.notes.length > 0 ? ` (${verdict.notes.join("; ")})` : ""}`);
-        used.set(sink, verdict.checkpoint);
-        break;
-      case "unchecked":
-        io.err(`  ${sink}: ${verdict.notes.join("; ")}`);
-        used.set(sink, verdict.checkpoint);
-        break;
-      case "incompatible": {
-        // A file sink's folder remembers the batch ids it committed (_spark_metadata): a query on
-        // a fresh checkpoint numbers its batches from 0 again, and the sink would silently skip
-        // them. Fresh state for a file sink needs a new folder too.
-        const kind = plan.sinks.find((x) => x.name === sink)?.kind;
-        const newFolder = verdict.reasons.some((r) => r.startsWith("the output folder changed"));
-        if (freshState && kind === "parquet" && !newFolder) {
-          refused.push(
-            `${sink}: ${verdict.reasons.join("; ")}; and --fresh-state needs a new output folder for it (its folder records the old query's batches): change sinks.*.path too`,
-          );
-        } else if (freshState) {
-          const fresh = freshCheckpoint(planned, new Date());
-          io.err(`  ${sink}: starts with fresh state on ${fresh}, because ${verdict.reasons.join("; ")}`);
-          used.set(sink, fresh);
-        } else {
-          refused.push(`${sink}: ${verdict.reasons.join("; ")}`);
-        }
-      }
-    }
-  }
-  if (refused.length > 0) {
-    throw new ExitError(
-      EXIT.incompatibleCheckpoint,
-      `these queries cannot resume from their checkpoints:\n  ${refused.join("\n  ")}`,
-      "undo that change, or start with --fresh-state to run those queries on new checkpoints (their old state is kept, not used)",
-    );
-  }
-  return used;
-}
+export const DEFAULT_START_TIMEOUT_MS = 300_000;
 
 export interface StartOptions extends JobOptions {
   readonly freshState?: boolean;
@@ -122,7 +72,8 @@ export interface StartOptions extends JobOptions {
   /** With foreground: Ctrl-C stops the pipeline gracefully instead of detaching (the demo). */
   readonly stopOnInterrupt?: boolean;
   readonly replace?: boolean;
-  readonly timeout?: string;
+  /** How long Spark may take until every query runs (default 300 s). */
+  readonly timeoutMs?: number;
   /** false: no supervisor brings the job back when it dies (--no-supervise). */
   readonly supervise?: boolean;
   /** Set by the supervisor when it submits the job again itself: its pid. */
@@ -143,18 +94,18 @@ export async function resubmit(pipeline: string, options: StartOptions, io: Outp
   const target = stagingTarget({ ...options, target: last.target });
   if (target.kind === "local" && ![last.planFile, last.jarFile].every((f) => existsSync(f))) return undefined;
   return whileLocked(dir, pipeline, io, async () => {
-    if (isStopped(dir, pipeline)) throw new ExitError(EXIT.alreadyRunning, `pipeline ${pipeline} was stopped; it is not submitted again`);
-    const running = await withLivy(() => liveBatch(livy, pipeline, options), EXIT.livyUnreachable);
-    if (running.batch !== undefined) throw new ExitError(EXIT.alreadyRunning, `pipeline ${pipeline} already runs as Livy batch ${running.batch.id}`);
+    if (isStopped(dir, pipeline)) throw new JobError("already-running", `pipeline ${pipeline} was stopped; it is not submitted again`);
+    const running = await withLivy(() => liveBatch(livy, pipeline, options), "livy-unreachable");
+    if (running.batch !== undefined) throw new JobError("already-running", `pipeline ${pipeline} already runs as Livy batch ${running.batch.id}`);
     await refuseUnseenDriver(pipeline, options, livy, io);
     await target.clearStop(last.stopFile).catch((error: Error) => {
-      throw new ExitError(EXIT.failedToStart, `cannot remove the old stop marker ${last.stopFile}: ${error.message}`);
+      throw new JobError("failed-to-start", `cannot remove the old stop marker ${last.stopFile}: ${error.message}`);
     });
     const batch = await submit(livy, last, pipeline, target.kind);
     const state: JobState = { ...last, batchId: batch.id, livyUrl: livy.url, startedAt: new Date().toISOString() };
     writeJobState(dir, state);
     io.err(`submitted the staged plan ${last.planFile} again as Livy batch ${batch.id}; waiting until Spark runs every query`);
-    await waitUntilRunning(livy, state, numberOption(options.timeout ?? "300", "timeout", 1) * 1000, dir, io);
+    await waitUntilRunning(livy, state, options.timeoutMs ?? DEFAULT_START_TIMEOUT_MS, dir, io);
     return state;
   });
 }
@@ -177,29 +128,30 @@ export function superviseCommandLine(specFile: string | undefined, options: Star
   ];
 }
 
-export function supervisionNote(supervisor: SupervisorRecord | undefined): string {
-  return supervisor === undefined
-    ? "  not supervised (--no-supervise): nothing submits it again if its job dies"
-    : `  supervised: submitted again if its job dies (supervisor pid ${supervisor.pid}, log ${supervisor.logFile})`;
-}
-
-export async function startCommand(specFile: string | undefined, options: StartOptions, io: Output): Promise<number> {
-  if (options.stopOnInterrupt === true && options.foreground !== true)
-    throw new ExitError(EXIT.usage, "--stop-on-interrupt needs --foreground", "sensor-streaming start --foreground --stop-on-interrupt");
-  const { plan } = loadPlan(specFile, options);
+/**
+ * Starts the pipeline (under its lock: validate what the plan needs, check the checkpoints,
+ * stage, submit, wait until every query runs) and launches its supervisor unless told not to. A
+ * job that turns out to be running already is put under supervision all the same, so `start` at
+ * boot is enough to supervise a surviving job.
+ */
+export async function startJob(
+  plan: PlanNode,
+  specFile: string | undefined,
+  options: StartOptions,
+  io: Output,
+): Promise<{ state: JobState; supervisor: SupervisorRecord | undefined }> {
   const livy = livyClient(options);
   const target = stagingTarget(options);
-  const timeoutMs = numberOption(options.timeout ?? "300", "timeout", 1) * 1000;
   const launch = options.supervise !== false && options.supervisedBy === undefined;
   const supervise = (): SupervisorRecord | undefined =>
     launch ? launchSupervisor(stateDir(options), plan.pipeline, superviseCommandLine(specFile, options)) : undefined;
   let state: JobState;
   try {
-    state = await whileLocked(stateDir(options), plan.pipeline, io, () => startLocked(plan, livy, target, timeoutMs, options, io));
+    state = await whileLocked(stateDir(options), plan.pipeline, io, () =>
+      startLocked(plan, livy, target, options.timeoutMs ?? DEFAULT_START_TIMEOUT_MS, options, io),
+    );
   } catch (error) {
-    // A job that runs (it already did, or it was left running after a slow start) is supervised
-    // all the same, so `start` at boot is enough to put a surviving job back under supervision.
-    if (launch && error instanceof ExitError && (error.exitCode === EXIT.alreadyRunning || error.exitCode === EXIT.failedToStart)) {
+    if (launch && error instanceof JobError && (error.failure === "already-running" || error.failure === "failed-to-start")) {
       const running = await liveBatch(livy, plan.pipeline, options).catch(() => undefined);
       if (running?.batch !== undefined) {
         const record = supervise();
@@ -208,37 +160,7 @@ export async function startCommand(specFile: string | undefined, options: StartO
     }
     throw error;
   }
-  const supervisor = supervise();
-  if (options.foreground !== true) {
-    io.out(`pipeline ${plan.pipeline} is running as Livy batch ${state.batchId}`);
-    if (options.supervisedBy === undefined) io.out(supervisionNote(supervisor));
-    // The hints name this pipeline: without its spec they would show the default one.
-    const which = pipelineArguments(specFile, options);
-    io.out(`  follow it:  npx sensor-streaming status${which}   |   npx sensor-streaming logs -f${which}`);
-    io.out(which === "" ? `  stop it:    ./stop-spark-streaming.sh  (or npx sensor-streaming stop)` : `  stop it:    npx sensor-streaming stop${which}`);
-    return EXIT.ok;
-  }
-  if (options.stopOnInterrupt === true) {
-    io.err("Ctrl-C stops the pipeline gracefully (its running micro-batch finishes; the next start resumes from the checkpoints)");
-    // Said at once, and every further Ctrl-C (or SIGTERM) while the stop runs is answered, not
-    // obeyed: killing this process half way would leave the job running.
-    let stopping = false;
-    const onSignal = (): void => {
-      io.err(stopping ? "still stopping gracefully; please wait" : "stopping gracefully: the running micro-batch finishes first");
-      stopping = true;
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-    try {
-      // By the pipeline's name, not by reading the spec again: it may have been edited meanwhile.
-      return await follow(livy, state, stateDir(options), io, undefined, () => stopPipeline(state.pipeline, { ...options, timeout: undefined }, io));
-    } finally {
-      process.removeListener("SIGINT", onSignal);
-      process.removeListener("SIGTERM", onSignal);
-    }
-  }
-  io.err(`Ctrl-C detaches: the job keeps running (stop it with sensor-streaming stop${pipelineArguments(specFile, options)})`);
-  return follow(livy, state, stateDir(options), io);
+  return { state, supervisor: supervise() };
 }
 
 /**
@@ -253,12 +175,13 @@ export async function whileLocked<T>(dir: string, pipeline: string, io: Output, 
     release = acquireLock(dir, pipeline);
   } catch (error) {
     if (!(error instanceof LockHeldError)) throw error;
-    throw new ExitError(EXIT.alreadyRunning, `another start of pipeline ${pipeline} is in progress: ${error.message}`, "wait for it to finish");
+    throw new JobError("already-running", `another start of pipeline ${pipeline} is in progress: ${error.message}`, "wait for it to finish");
   }
   const onSignal = (signal: NodeJS.Signals): void => {
     release();
     io.err(`start of pipeline ${pipeline} interrupted (${signal}); a job already submitted keeps running: see sensor-streaming status`);
-    process.exit(signal === "SIGINT" ? EXIT.interrupted : EXIT.terminated);
+    // 128 + the signal's number, as shells report a process ended by it.
+    process.exit(128 + os.constants.signals[signal]);
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
@@ -280,10 +203,10 @@ export async function startLocked(
   io: Output,
 ): Promise<JobState> {
   // Not knowing whether the pipeline runs is Livy's trouble (8), not "already running" (7).
-  const running = await withLivy(() => liveBatch(livy, plan.pipeline, options), EXIT.livyUnreachable);
+  const running = await withLivy(() => liveBatch(livy, plan.pipeline, options), "livy-unreachable");
   if (running.batch !== undefined && options.replace !== true) {
-    throw new ExitError(
-      EXIT.alreadyRunning,
+    throw new JobError(
+      "already-running",
       `pipeline ${plan.pipeline} already runs as Livy batch ${running.batch.id} (${running.batch.state})`,
       "stop it first (sensor-streaming stop), or start with --replace to stop it gracefully and start the new one",
     );
@@ -291,47 +214,47 @@ export async function startLocked(
 
   if (running.batch === undefined) await refuseUnseenDriver(plan.pipeline, options, livy, io);
 
-  const files = compiledFiles(plan);
-  const sql = Object.fromEntries(files.filter((f) => f.name.endsWith(".sql")).map((f) => [f.name, f.content]));
-  const planIndex = files.findIndex((f) => f.name === "plan.json");
+  // The plan stays an object from here to staging, which writes its text once.
+  const compiled = compilePipeline(plan);
   let bound: PlanJson;
   try {
-    bound = JSON.parse(bindPlan(files[planIndex]!.content, process.env, process.cwd())) as PlanJson;
+    bound = bindPlan(compiled.plan, process.env, process.cwd());
   } catch (error) {
     if (error instanceof BindError)
-      throw new ExitError(EXIT.invalidSpec, `cannot bind ${plan.specFile}: ${error.message}`, `export ${error.unset.map((v) => `${v}=...`).join(" ")}`);
+      throw new JobError("invalid-plan", `cannot bind ${plan.specFile}: ${error.message}`, `export ${error.unset.map((v) => `${v}=...`).join(" ")}`);
     throw error;
   }
   for (const line of await prepareInfluxDatabases(bound)) io.err(`  ${line}`);
   // A docker target's file: locations are inside the container: only HDFS ones can be read here.
-  const readable = target.kind === "local" ? bound : { ...bound, sinks: bound.sinks.filter((s) => isHdfs(s.checkpoint)) };
-  const verdicts = await checkCheckpoints(readable, sql).catch((error: Error): SinkVerdict[] => {
+  const readable: CompiledPipeline = {
+    plan: target.kind === "local" ? bound : { ...bound, sinks: bound.sinks.filter((s) => isHdfs(s.checkpoint)) },
+    sql: compiled.sql,
+  };
+  const verdicts = await checkCheckpoints(readable).catch((error: Error): SinkVerdict[] => {
     // The Compose cluster publishes the NameNode, not always a DataNode this machine can reach.
     if (target.kind !== "docker") return cannotReadCheckpoints(error);
     io.err(`  warning: the checkpoints' records on HDFS cannot be read from here (${error.message}); Spark checks each checkpoint when its query starts`);
-    return readable.sinks.map((s) => ({
+    return readable.plan.sinks.map((s) => ({
       sink: s.name,
       planned: s.checkpoint,
       verdict: { kind: "unchecked", checkpoint: s.checkpoint, notes: ["not checked"] },
     }));
   });
-  const used = checkpointsToUse(verdicts, bound, options.freshState === true, io);
-  // Queries that resume on (or start on) a checkpoint other than the planned one get it written in.
-  const template = JSON.parse(files[planIndex]!.content) as { sinks: Array<{ name: string; checkpoint: string }> };
-  const boundCheckpoints = new Map(bound.sinks.map((s) => [s.name, s.checkpoint]));
-  for (const sink of template.sinks) {
-    const location = used.get(sink.name);
-    if (location !== undefined && location !== boundCheckpoints.get(sink.name)) sink.checkpoint = location;
+  let used: Map<string, string>;
+  try {
+    used = checkpointsToUse(verdicts, bound, options.freshState === true, io.err);
+  } catch (error) {
+    if (error instanceof IncompatibleCheckpoints) throw new JobError("incompatible-checkpoint", error.message, error.hint);
+    throw error;
   }
-  files[planIndex] = { name: "plan.json", content: `${JSON.stringify(template, null, 2)}\n` };
-
   io.err(`staging ${plan.specFile}${options.profile === undefined ? "" : ` (profile ${options.profile})`} in ${target.description}`);
   const jar = await runnerJar(io, target.kind);
   let staged;
   try {
-    staged = await target.stage(plan.pipeline, files, jar, process.env, process.cwd());
+    // Queries that resume on (or start on) a checkpoint other than the planned one get it written in.
+    staged = await target.stage({ plan: withCheckpoints(bound, used), sql: compiled.sql }, jar);
   } catch (error) {
-    throw new ExitError(EXIT.failedToStart, `staging failed: ${(error as Error).message}`);
+    throw new JobError("failed-to-start", `staging failed: ${(error as Error).message}`);
   }
   io.err(`  plan ${staged.planFile}${staged.reused ? " (already staged)" : ""}`);
 
@@ -339,14 +262,15 @@ export async function startLocked(
   if (running.batch !== undefined) {
     io.err(`replacing: stopping batch ${running.batch.id} gracefully first`);
     const replacedBatch = running.batch;
-    await withLivy(() => stopBatch(livy, target, replacedBatch.id, running.state?.stopFile, plan.pipeline, options, io), EXIT.failedToStart);
+    await withLivy(() => stopBatch(livy, target, replacedBatch.id, running.state?.stopFile, plan.pipeline, options, io), "failed-to-start");
   }
   await target.clearStop(staged.stopFile).catch((error: Error) => {
-    throw new ExitError(EXIT.failedToStart, `cannot remove the old stop marker ${staged.stopFile}: ${error.message}`);
+    throw new JobError("failed-to-start", `cannot remove the old stop marker ${staged.stopFile}: ${error.message}`);
   });
 
   clearStopped(stateDir(options), plan.pipeline);
   const sinks = plan.sinks.map((s) => s.name);
+  const windows = windowTimings(plan);
   writeStagedJob(stateDir(options), {
     pipeline: plan.pipeline,
     target: target.kind,
@@ -354,6 +278,7 @@ export async function startLocked(
     jarFile: staged.jarFile,
     stopFile: staged.stopFile,
     sinks,
+    windows,
   });
   const batch = await submit(livy, staged, plan.pipeline, target.kind);
   const state: JobState = {
@@ -364,23 +289,25 @@ export async function startLocked(
     planFile: staged.planFile,
     stopFile: staged.stopFile,
     jarFile: staged.jarFile,
-    sinks: plan.sinks.map((s) => s.name),
+    sinks,
+    windows,
     startedAt: new Date().toISOString(),
   };
   writeJobState(stateDir(options), state);
   io.err(`submitted Livy batch ${batch.id} to ${livy.url}; waiting until Spark runs every query`);
   await waitUntilRunning(livy, state, timeoutMs, stateDir(options), io);
 
-  const usedPlan = { ...readable, sinks: readable.sinks.map((s) => ({ ...s, checkpoint: used.get(s.name) ?? s.checkpoint })) };
-  await recordCheckpoints(usedPlan, sql, used, boundCheckpoints).catch((error: Error) =>
+  // Each record beside the checkpoint the plan names, whichever folder its query uses.
+  const planned = new Map(bound.sinks.map((s) => [s.name, s.checkpoint]));
+  await recordCheckpoints({ ...readable, plan: withCheckpoints(readable.plan, used) }, used, planned).catch((error: Error) =>
     io.err(`  warning: the record of the plan beside the checkpoints was not written (${error.message}); the next start resumes them unchecked`),
   );
   return state;
 }
 
 function cannotReadCheckpoints(error: Error): never {
-  throw new ExitError(
-    EXIT.failedToStart,
+  throw new JobError(
+    "failed-to-start",
     `cannot read the checkpoints' records: ${error.message}`,
     error instanceof HdfsError ? error.hint : "check that the checkpoint folder is readable",
   );
@@ -425,8 +352,8 @@ export async function submit(
         throw error;
       }
     },
-    EXIT.failedToStart,
-    EXIT.failedToStart,
+    "failed-to-start",
+    "failed-to-start",
   );
 }
 
@@ -439,14 +366,14 @@ export async function waitUntilRunning(livy: LivyClient, state: JobState, timeou
   let lastLine = "";
   let lastShown = 0;
   for (;;) {
-    const current = await withLivy(() => livy.batch(state.batchId), EXIT.failedToStart);
-    const lines = await withLivy(() => fullLog(livy, state.batchId), EXIT.failedToStart);
+    const current = await withLivy(() => livy.batch(state.batchId), "failed-to-start");
+    const lines = await withLivy(() => fullLog(livy, state.batchId), "failed-to-start");
     const events = parseEvents(lines);
     if (FINAL_STATES.includes(current.state) || events.some((e) => e.event === "runner-exit")) {
       const final = FINAL_STATES.includes(current.state) ? current.state : "ending";
       clearJobState(states, state.pipeline);
-      throw new ExitError(
-        EXIT.failedToStart,
+      throw new JobError(
+        "failed-to-start",
         `the job did not start: Livy batch ${state.batchId} is ${final}\n${failureReason(lines)}`,
         `see the whole log: sensor-streaming logs`,
       );
@@ -460,8 +387,8 @@ export async function waitUntilRunning(livy: LivyClient, state: JobState, timeou
     lastLine = line;
     if (current.state === "running" && queries.every((q) => STARTED.has(q.health))) return;
     if (Date.now() - started > timeoutMs) {
-      throw new ExitError(
-        EXIT.failedToStart,
+      throw new JobError(
+        "failed-to-start",
         `the job did not report progress of every query within ${timeoutMs / 1000} s (batch ${state.batchId} is ${current.state}, left running)`,
         "look at sensor-streaming logs; stop it with sensor-streaming stop",
       );

@@ -3,25 +3,30 @@
  * writable to InfluxDB, and windows that Spark can run with bounded state.
  *
  * They also run on a spec whose decoding reported problems, so a user sees every problem in one
- * pass. A value that was written but did not decode is known (`keyFailed`): checks treat it as
- * present and say nothing more about it, rather than reporting a follow-up problem.
+ * pass: they take a `PartialSpec`, in which any part that did not decode is absent. A check
+ * that needs an absent part says nothing about it (that part already has its diagnostic) and
+ * the other checks still report. A value that was written but did not decode is known
+ * (`keyFailed`): checks treat it as present and say nothing more about it, rather than
+ * reporting a follow-up problem.
  */
-import { READING_COLUMNS, REJECTED_COLUMNS, RESERVED_COLUMNS } from "../spec/columns.js";
-import { keyFailed, type Located } from "../spec/decoders.js";
-import { allowedHint } from "../spec/did-you-mean.js";
-import { diagnostic, type Diagnostic } from "../spec/diagnostics.js";
-import { influxDatabaseProblem, influxNameProblem, type InfluxNameKind } from "../spec/influx-names.js";
-import { buildMessageSchema } from "../spec/message-schema.js";
-import { MAX_AHEAD_DAYS, NUMERIC_FIELD_TYPES, type FieldType, type PipelineSpec } from "../spec/pipeline-schema.js";
-
-export interface ValidateOptions {
-  /** False when decoding already reported problems, so some values may be missing. */
-  readonly complete: boolean;
-}
+import { READING_COLUMNS, REJECTED_COLUMNS, RESERVED_COLUMNS } from "./columns.js";
+import { keyFailed, type Located } from "./decoders.js";
+import { allowedHint } from "./did-you-mean.js";
+import { diagnostic, type Diagnostic } from "./diagnostics.js";
+import { influxDatabaseProblem, influxNameProblem, type InfluxNameKind } from "./influx-names.js";
+import { buildMessageSchema } from "./message-schema.js";
+import {
+  MAX_AHEAD_DAYS,
+  NUMERIC_FIELD_TYPES,
+  type FieldType,
+  type PartialInfluxSinkSpec,
+  type PartialSpec,
+  type PartialWindowSpec,
+} from "./pipeline-schema.js";
 
 interface Checks {
   readonly out: Diagnostic[];
-  readonly spec: PipelineSpec;
+  readonly spec: PartialSpec;
   /** Every declared field name, whether or not its type decoded. */
   readonly fieldNames: ReadonlySet<string>;
   readonly fieldTypes: ReadonlyMap<string, FieldType>;
@@ -29,24 +34,14 @@ interface Checks {
   readonly readingColumns: readonly string[];
   /** False when the fields or registry columns did not decode: unknown-column checks pause. */
   readonly columnsKnown: boolean;
-  readonly guard: (check: () => void) => void;
 }
 
-export function validateSpec(spec: PipelineSpec, options: ValidateOptions = { complete: true }): Diagnostic[] {
+export function validateSpec(spec: PartialSpec): Diagnostic[] {
   const out: Diagnostic[] = [];
-  // On a spec with decoding problems some values are missing. A check that trips over one is
-  // skipped (that value already has its diagnostic) so the other checks still report.
-  const guard = (check: () => void): void => {
-    try {
-      check();
-    } catch (error) {
-      if (options.complete || !(error instanceof TypeError)) throw error;
-    }
-  };
   const fields = spec.source?.fields?.value ?? [];
   const fieldTypes = new Map<string, FieldType>();
   for (const field of fields) {
-    const type = field.value?.type?.value;
+    const type = field.value.type?.value;
     if (type !== undefined) fieldTypes.set(field.name.value, type);
   }
   const registryColumns = spec.registry?.columns?.value.map((c) => c.value) ?? [];
@@ -57,19 +52,18 @@ export function validateSpec(spec: PipelineSpec, options: ValidateOptions = { co
     fieldTypes,
     readingColumns: [...fields.map((f) => f.name.value), ...registryColumns, ...Object.values(READING_COLUMNS)],
     columnsKnown: !keyFailed(spec.source, "fields") && !keyFailed(spec.registry, "columns") && spec.registry?.columns !== undefined,
-    guard,
   };
 
-  guard(() => checkColumns(checks));
-  guard(() => checkMessageShape(checks));
-  guard(() => checkEventTime(checks));
-  guard(() => checkEventTimeLimits(checks));
-  guard(() => checkRegistry(checks));
-  guard(() => checkWindows(checks));
-  guard(() => checkStatistics(checks));
-  guard(() => checkCorrelations(checks));
-  guard(() => checkPartitions(checks));
-  guard(() => checkInflux(checks));
+  checkColumns(checks);
+  checkMessageShape(checks);
+  checkEventTime(checks);
+  checkEventTimeLimits(checks);
+  checkRegistry(checks);
+  checkWindows(checks);
+  checkStatistics(checks);
+  checkCorrelations(checks);
+  checkPartitions(checks);
+  checkInflux(checks);
   return out;
 }
 
@@ -93,6 +87,7 @@ function checkUnique(out: Diagnostic[], names: readonly Located<string>[], what:
 }
 
 function checkColumns({ out, spec }: Checks): void {
+  if (spec.source?.fields === undefined || spec.registry === undefined) return;
   checkUnique(out, [...spec.source.fields.value.map((f) => f.name), ...(spec.registry.columns?.value ?? [])], "column");
   const reserved = (name: Located<string>, what: string): void => {
     if (RESERVED_COLUMNS.includes(name.value.toLowerCase())) {
@@ -111,9 +106,15 @@ function checkColumns({ out, spec }: Checks): void {
 }
 
 function checkMessageShape({ out, spec }: Checks): void {
-  const fields = spec.source.fields.value.filter((f) => f.value.path !== undefined && f.value.type !== undefined);
+  const declared = spec.source?.fields;
+  if (declared === undefined) return;
+  // Only the fields whose path and type both decoded have a shape.
+  const fields = declared.value.flatMap(({ name, value: { path, type } }) =>
+    path === undefined || type === undefined ? [] : [{ name, value: { path, type } }],
+  );
   for (const conflict of buildMessageSchema(fields).conflicts) {
-    const field = fields.find((f) => f.name.value === conflict.field)!;
+    const field = fields.find((f) => f.name.value === conflict.field);
+    if (field === undefined) continue;
     out.push(
       diagnostic("bad-json-path", field.value.path.pos, `field "${conflict.field}": ${conflict.problem}`, "make the paths agree on the message's shape"),
     );
@@ -121,7 +122,9 @@ function checkMessageShape({ out, spec }: Checks): void {
 }
 
 function checkEventTime({ out, spec, fieldNames, fieldTypes }: Checks): void {
-  const { field, unit } = spec.source.eventTime;
+  const eventTime = spec.source?.eventTime;
+  if (eventTime?.field === undefined) return;
+  const { field, unit } = eventTime;
   if (!fieldNames.has(field.value)) {
     out.push(
       diagnostic("unknown-field", field.pos, `source.eventTime.field "${field.value}" is not a message field`, allowedHint(field.value, [...fieldNames])),
@@ -129,7 +132,7 @@ function checkEventTime({ out, spec, fieldNames, fieldTypes }: Checks): void {
     return;
   }
   const type = fieldTypes.get(field.value);
-  if (type === undefined) return;
+  if (type === undefined || unit === undefined) return;
   const wanted: readonly FieldType[] = unit.value === "iso8601" ? ["string"] : ["int", "long", "double"];
   if (!wanted.includes(type)) {
     out.push(
@@ -153,6 +156,7 @@ function checkEventTime({ out, spec, fieldNames, fieldTypes }: Checks): void {
 }
 
 function checkEventTimeLimits({ out, spec }: Checks): void {
+  if (spec.source?.eventTime === undefined) return;
   const maxAhead = spec.source.eventTime.maxAhead;
   if (maxAhead === undefined) return;
   const watermark = spec.source.watermark;
@@ -165,7 +169,7 @@ function checkEventTimeLimits({ out, spec }: Checks): void {
         `write at most ${MAX_AHEAD_DAYS} days, e.g. "1 day"`,
       ),
     );
-  } else if (spec.windows.value.length > 0 && watermark !== undefined && maxAhead.value.ms > watermark.value.ms) {
+  } else if (spec.windows !== undefined && spec.windows.value.length > 0 && watermark !== undefined && maxAhead.value.ms > watermark.value.ms) {
     // The watermark is the newest event time of the whole stream minus its delay: a reading
     // accepted that far ahead would close the open windows of every classroom at once.
     out.push(
@@ -180,6 +184,7 @@ function checkEventTimeLimits({ out, spec }: Checks): void {
 }
 
 function checkRegistry({ out, spec, fieldNames }: Checks): void {
+  if (spec.registry === undefined) return;
   const joinOn = spec.registry.joinOn;
   if (joinOn !== undefined && !fieldNames.has(joinOn.value)) {
     out.push(diagnostic("unknown-field", joinOn.pos, `registry.joinOn "${joinOn.value}" is not a message field`, allowedHint(joinOn.value, [...fieldNames])));
@@ -198,11 +203,12 @@ function checkRegistry({ out, spec, fieldNames }: Checks): void {
 }
 
 function checkWindows(checks: Checks): void {
-  const { out, spec, guard } = checks;
+  const { out, spec } = checks;
+  if (spec.windows === undefined) return;
   const windows = spec.windows.value;
   checkUnique(
     out,
-    windows.filter((w) => w.name !== undefined).map((w) => w.name),
+    windows.flatMap((w) => (w.name === undefined ? [] : [w.name])),
     "window",
   );
   if (windows.length > 0 && spec.source?.watermark === undefined && !keyFailed(spec.source, "watermark")) {
@@ -216,18 +222,18 @@ function checkWindows(checks: Checks): void {
     );
   }
   for (const window of windows) {
-    guard(() => checkWindowSlide(checks, window));
-    guard(() => checkWindowGroups(checks, window));
+    checkWindowSlide(checks, window);
+    checkWindowGroups(checks, window);
   }
-  if (windows.length === 0 && (spec.statistics !== undefined || spec.correlations !== undefined)) {
-    const pos = (spec.statistics ?? spec.correlations)!.pos;
-    out.push(diagnostic("bad-window", pos, "statistics and correlations are computed per window, but no window is declared", "add a windows: entry"));
+  const perWindow = spec.statistics ?? spec.correlations;
+  if (windows.length === 0 && perWindow !== undefined) {
+    out.push(diagnostic("bad-window", perWindow.pos, "statistics and correlations are computed per window, but no window is declared", "add a windows: entry"));
   }
 }
 
-type WindowSpec = PipelineSpec["windows"]["value"][number];
-
-function checkWindowSlide({ out }: Checks, window: WindowSpec): void {
+function checkWindowSlide({ out }: Checks, window: PartialWindowSpec): void {
+  // Both messages name the window.
+  if (window.size === undefined || window.name === undefined) return;
   const size = window.size.value;
   if (window.slide === undefined && keyFailed(window, "slide")) return;
   const slide = window.slide?.value ?? size;
@@ -253,7 +259,8 @@ function checkWindowSlide({ out }: Checks, window: WindowSpec): void {
   }
 }
 
-function checkWindowGroups({ out, spec, readingColumns, columnsKnown }: Checks, window: WindowSpec): void {
+function checkWindowGroups({ out, spec, readingColumns, columnsKnown }: Checks, window: PartialWindowSpec): void {
+  if (window.groupBy === undefined || window.name === undefined) return;
   checkUnique(out, window.groupBy.value, `groupBy column in window "${window.name.value}"`);
   const groupable = readingColumns.filter((c) => c !== READING_COLUMNS.eventTime);
   for (const column of window.groupBy.value) {
@@ -299,14 +306,14 @@ function checkMetric({ out, fieldNames, fieldTypes }: Checks, metric: Located<st
 
 function checkStatistics(checks: Checks): void {
   const statistics = checks.spec.statistics;
-  if (statistics === undefined) return;
+  if (statistics?.metrics === undefined) return;
   checkUnique(checks.out, statistics.metrics.value, "statistics metric");
   for (const metric of statistics.metrics.value) checkMetric(checks, metric, "statistics.metrics");
   checkUnique(checks.out, statistics.functions?.value ?? [], "statistics function");
 }
 
 function checkCorrelations(checks: Checks): void {
-  const { out, spec, guard } = checks;
+  const { out, spec } = checks;
   const correlations = spec.correlations;
   if (correlations === undefined) return;
   if (
@@ -319,25 +326,23 @@ function checkCorrelations(checks: Checks): void {
   }
   const seenPairs = new Map<string, number>();
   for (const pair of correlations.pairs?.value ?? []) {
-    guard(() => {
-      if (pair.value.length !== 2) {
-        out.push(diagnostic("bad-value", pair.pos, `a correlation pair has two metrics, found ${pair.value.length}`, "write [metric_a, metric_b]"));
-        return;
-      }
-      const [a, b] = pair.value as [Located<string>, Located<string>];
-      const okA = checkMetric(checks, a, "correlations.pairs");
-      const okB = checkMetric(checks, b, "correlations.pairs");
-      if (a.value === b.value) {
-        out.push(diagnostic("self-correlation", b.pos, `"${a.value}" is correlated with itself (always 1)`, "pair two different metrics"));
-        return;
-      }
-      if (!okA || !okB) return;
-      const key = [a.value, b.value].sort().join("\u0000");
-      const first = seenPairs.get(key);
-      if (first !== undefined) {
-        out.push(diagnostic("duplicate-name", pair.pos, `the pair ${a.value}/${b.value} is listed twice (first at line ${first})`, "remove one"));
-      } else seenPairs.set(key, pair.pos.line);
-    });
+    const [a, b, ...more] = pair.value;
+    if (a === undefined || b === undefined || more.length > 0) {
+      out.push(diagnostic("bad-value", pair.pos, `a correlation pair has two metrics, found ${pair.value.length}`, "write [metric_a, metric_b]"));
+      continue;
+    }
+    const okA = checkMetric(checks, a, "correlations.pairs");
+    const okB = checkMetric(checks, b, "correlations.pairs");
+    if (a.value === b.value) {
+      out.push(diagnostic("self-correlation", b.pos, `"${a.value}" is correlated with itself (always 1)`, "pair two different metrics"));
+      continue;
+    }
+    if (!okA || !okB) continue;
+    const key = [a.value, b.value].sort().join("\u0000");
+    const first = seenPairs.get(key);
+    if (first !== undefined) {
+      out.push(diagnostic("duplicate-name", pair.pos, `the pair ${a.value}/${b.value} is listed twice (first at line ${first})`, "remove one"));
+    } else seenPairs.set(key, pair.pos.line);
   }
   if (correlations.allPairsOf !== undefined) {
     const metrics = correlations.allPairsOf.value;
@@ -349,126 +354,150 @@ function checkCorrelations(checks: Checks): void {
   }
 }
 
-function checkPartitions({ out, spec, readingColumns, columnsKnown, guard }: Checks): void {
-  const rejectedColumns = [READING_COLUMNS.kafkaPartition, READING_COLUMNS.kafkaOffset, READING_COLUMNS.kafkaTimestamp, REJECTED_COLUMNS.kafkaDate];
-  const sinks: Array<[string, typeof spec.sinks.raw | undefined, readonly string[], boolean]> = [
+function checkPartitions({ out, spec, readingColumns, columnsKnown }: Checks): void {
+  if (spec.sinks === undefined) return;
+  const rejectedColumns: readonly string[] = [
+    READING_COLUMNS.kafkaPartition,
+    READING_COLUMNS.kafkaOffset,
+    READING_COLUMNS.kafkaTimestamp,
+    REJECTED_COLUMNS.kafkaDate,
+  ];
+  const sinks = [
     ["sinks.raw", spec.sinks.raw, readingColumns, columnsKnown],
     ["sinks.rejected", spec.sinks.rejected, rejectedColumns, true],
-  ];
+  ] as const;
   for (const [where, sink, columns, known] of sinks) {
-    guard(() => {
-      if (!known) return;
-      for (const column of sink!.partitionBy.value) {
-        if (!columns.includes(column.value)) {
-          out.push(
-            diagnostic("unknown-field", column.pos, `${where}.partitionBy "${column.value}" is not a column of that sink`, allowedHint(column.value, columns)),
-          );
-        }
+    if (!known || sink?.partitionBy === undefined) continue;
+    for (const column of sink.partitionBy.value) {
+      if (!columns.includes(column.value)) {
+        out.push(
+          diagnostic("unknown-field", column.pos, `${where}.partitionBy "${column.value}" is not a column of that sink`, allowedHint(column.value, columns)),
+        );
       }
-    });
+    }
   }
 }
 
 function checkInflux(checks: Checks): void {
-  const { out, spec, guard, readingColumns, columnsKnown, fieldTypes } = checks;
-  const influx = spec.sinks.influxdb;
+  const influx = checks.spec.sinks?.influxdb;
   if (influx === undefined) return;
-  const influxKey = (name: Located<string>, kind: InfluxNameKind, role: string): void => {
-    const problem = influxNameProblem(name.value, kind);
-    if (problem !== undefined)
-      out.push(diagnostic("bad-influx-name", name.pos, `${role} "${name.value}" is written as an InfluxDB ${kind}: ${problem}`, "rename it"));
-  };
+  checkInfluxTarget(checks, influx);
+  checkInfluxUrl(checks, influx);
+  checkRefusedPath(checks, influx);
+  checkMeasurements(checks, influx);
+  checkRawPoints(checks, influx);
+  checkMetricKeys(checks);
+}
 
-  guard(() => {
-    const version = influx.version.value;
-    const need = (key: "database" | "org" | "bucket" | "tokenEnv", why: string): void => {
-      if (influx[key] === undefined && !keyFailed(influx, key)) {
-        out.push(diagnostic("missing-key", influx.pos, `sinks.influxdb is missing "${key}", which InfluxDB ${version} needs`, why));
-      }
-    };
-    if (version === "1") need("database", "add database: sensors");
-    const database = influx.database;
-    const problem = database === undefined ? undefined : influxDatabaseProblem(database.value);
-    if (problem !== undefined) {
-      out.push(
-        diagnostic("bad-influx-name", database!.pos, `sinks.influxdb.database "${database!.value}": ${problem}`, "choose another database name, e.g. sensors"),
-      );
+function influxKey(out: Diagnostic[], name: Located<string>, kind: InfluxNameKind, role: string): void {
+  const problem = influxNameProblem(name.value, kind);
+  if (problem !== undefined)
+    out.push(diagnostic("bad-influx-name", name.pos, `${role} "${name.value}" is written as an InfluxDB ${kind}: ${problem}`, "rename it"));
+}
+
+/** The keys each InfluxDB version needs, and a database name InfluxDB 1 accepts. */
+function checkInfluxTarget({ out }: Checks, influx: PartialInfluxSinkSpec): void {
+  if (influx.version === undefined) return;
+  const version = influx.version.value;
+  const need = (key: "database" | "org" | "bucket" | "tokenEnv", why: string): void => {
+    if (influx[key] === undefined && !keyFailed(influx, key)) {
+      out.push(diagnostic("missing-key", influx.pos, `sinks.influxdb is missing "${key}", which InfluxDB ${version} needs`, why));
     }
-    if (version === "2") {
-      need("org", "add org: <your organisation>");
-      need("bucket", "add bucket: <your bucket>");
-      need("tokenEnv", "add tokenEnv: INFLUXDB_TOKEN and export the token in that variable");
-    }
-  });
-  guard(() => {
-    if (!/^https?:\/\/[^\s/]+/.test(influx.url.value)) {
-      out.push(diagnostic("bad-value", influx.url.pos, `sinks.influxdb.url "${influx.url.value}" is not an http(s) URL`, "write e.g. http://localhost:8086"));
-    } else if (influx.url.value.endsWith("/")) {
+  };
+  if (version === "1") need("database", "add database: sensors");
+  const database = influx.database;
+  const problem = database === undefined ? undefined : influxDatabaseProblem(database.value);
+  if (database !== undefined && problem !== undefined) {
+    out.push(
+      diagnostic("bad-influx-name", database.pos, `sinks.influxdb.database "${database.value}": ${problem}`, "choose another database name, e.g. sensors"),
+    );
+  }
+  if (version === "2") {
+    need("org", "add org: <your organisation>");
+    need("bucket", "add bucket: <your bucket>");
+    need("tokenEnv", "add tokenEnv: INFLUXDB_TOKEN and export the token in that variable");
+  }
+}
+
+function checkInfluxUrl({ out }: Checks, influx: PartialInfluxSinkSpec): void {
+  if (influx.url === undefined) return;
+  if (!/^https?:\/\/[^\s/]+/.test(influx.url.value)) {
+    out.push(diagnostic("bad-value", influx.url.pos, `sinks.influxdb.url "${influx.url.value}" is not an http(s) URL`, "write e.g. http://localhost:8086"));
+  } else if (influx.url.value.endsWith("/")) {
+    out.push(
+      diagnostic(
+        "bad-value",
+        influx.url.pos,
+        `sinks.influxdb.url "${influx.url.value}" ends with "/"`,
+        "write the base URL without the trailing slash; the write path is added to it",
+      ),
+    );
+  }
+}
+
+function checkRefusedPath({ out, spec }: Checks, influx: PartialInfluxSinkSpec): void {
+  // The refused points are Parquet of their own shape: inside a Parquet sink's folder they
+  // would mix with that sink's files.
+  const refused = influx.refusedPath;
+  if (refused === undefined) return;
+  const folder = (value: string): string => value.replace(/\/+$/, "");
+  for (const name of ["raw", "rejected"] as const) {
+    // Without the raw sink's path, the rejected sink is not compared either.
+    const path = spec.sinks?.[name]?.path;
+    if (path === undefined) return;
+    const sink = folder(path.value);
+    const mine = folder(refused.value);
+    if (mine === sink || mine.startsWith(`${sink}/`) || sink.startsWith(`${mine}/`)) {
       out.push(
         diagnostic(
           "bad-value",
-          influx.url.pos,
-          `sinks.influxdb.url "${influx.url.value}" ends with "/"`,
-          "write the base URL without the trailing slash; the write path is added to it",
+          refused.pos,
+          `sinks.influxdb.refusedPath "${refused.value}" overlaps sinks.${name}.path "${path.value}"`,
+          "give the refused points a folder of their own, e.g. beside the rejected readings",
         ),
       );
     }
-  });
-  guard(() => {
-    // The refused points are Parquet of their own shape: inside a Parquet sink's folder they
-    // would mix with that sink's files.
-    const refused = influx.refusedPath;
-    if (refused === undefined) return;
-    const folder = (value: string): string => value.replace(/\/+$/, "");
-    for (const name of ["raw", "rejected"] as const) {
-      const sink = folder(spec.sinks[name].path.value);
-      const mine = folder(refused.value);
-      if (mine === sink || mine.startsWith(`${sink}/`) || sink.startsWith(`${mine}/`)) {
+  }
+}
+
+function checkMeasurements({ out }: Checks, influx: PartialInfluxSinkSpec): void {
+  for (const key of ["raw", "statistics", "correlations"] as const) {
+    const measurement = influx.measurements?.[key];
+    if (measurement === undefined) continue;
+    const problem = influxNameProblem(measurement.value, "measurement");
+    if (problem !== undefined)
+      out.push(diagnostic("bad-influx-name", measurement.pos, `measurement "${measurement.value}": ${problem}`, "choose another measurement name"));
+  }
+}
+
+/** Raw points: their tags must be columns, and tags and fields valid InfluxDB keys. */
+function checkRawPoints({ out, spec, readingColumns, columnsKnown }: Checks, influx: PartialInfluxSinkSpec): void {
+  if (influx.raw?.enabled === undefined || !influx.raw.enabled.value || influx.raw.tags === undefined) return;
+  const tagNames = influx.raw.tags.value.map((t) => t.value);
+  for (const tag of influx.raw.tags.value) {
+    if (!readingColumns.includes(tag.value) || tag.value === READING_COLUMNS.eventTime) {
+      if (columnsKnown) {
         out.push(
           diagnostic(
-            "bad-value",
-            refused.pos,
-            `sinks.influxdb.refusedPath "${refused.value}" overlaps sinks.${name}.path "${spec.sinks[name].path.value}"`,
-            "give the refused points a folder of their own, e.g. beside the rejected readings",
+            "unknown-field",
+            tag.pos,
+            `sinks.influxdb.raw.tags "${tag.value}" is not a field or registry column`,
+            allowedHint(tag.value, readingColumns),
           ),
         );
       }
-    }
-  });
-  for (const key of ["raw", "statistics", "correlations"] as const) {
-    guard(() => {
-      const measurement = influx.measurements[key];
-      const problem = influxNameProblem(measurement.value, "measurement");
-      if (problem !== undefined)
-        out.push(diagnostic("bad-influx-name", measurement.pos, `measurement "${measurement.value}": ${problem}`, "choose another measurement name"));
-    });
+    } else influxKey(out, tag, "tag key", "raw tag");
   }
-  guard(() => {
-    if (!influx.raw.enabled.value) return;
-    const tagNames = influx.raw.tags.value.map((t) => t.value);
-    for (const tag of influx.raw.tags.value) {
-      if (!readingColumns.includes(tag.value) || tag.value === READING_COLUMNS.eventTime) {
-        if (columnsKnown) {
-          out.push(
-            diagnostic(
-              "unknown-field",
-              tag.pos,
-              `sinks.influxdb.raw.tags "${tag.value}" is not a field or registry column`,
-              allowedHint(tag.value, readingColumns),
-            ),
-          );
-        }
-      } else influxKey(tag, "tag key", "raw tag");
+  if (spec.source?.fields === undefined) return;
+  for (const field of spec.source.fields.value) {
+    if (!tagNames.includes(field.name.value) && field.name.value !== spec.source.eventTime?.field?.value) {
+      influxKey(out, field.name, "field key", "field");
     }
-    for (const field of spec.source.fields.value) {
-      if (!tagNames.includes(field.name.value) && field.name.value !== spec.source.eventTime?.field?.value) {
-        influxKey(field.name, "field key", "field");
-      }
-    }
-  });
-  guard(() => {
-    for (const metric of spec.statistics?.metrics.value ?? []) {
-      if (fieldTypes.has(metric.value)) influxKey(metric, "field key", "metric");
-    }
-  });
+  }
+}
+
+function checkMetricKeys({ out, spec, fieldTypes }: Checks): void {
+  for (const metric of spec.statistics?.metrics?.value ?? []) {
+    if (fieldTypes.has(metric.value)) influxKey(out, metric, "field key", "metric");
+  }
 }

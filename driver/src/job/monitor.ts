@@ -1,19 +1,19 @@
 /** The live view of `start --foreground`, and the per-query lines `status` prints. */
-import { clearJobState, readJobState, type JobState } from "../../deploy/job-state.js";
-import { FINAL_STATES, LivyClient, LivyError, type Batch } from "../../livy/livy-client.js";
-import { LogCursor } from "../../livy/log-cursor.js";
-import { LivyOutage } from "../../livy/livy-outage.js";
-import { queryHealth, type Health, type QueryHealth } from "../../livy/query-health.js";
-import { isNotable, parseEvents, type QueryProgress, type RunnerEvent } from "../../livy/runner-events.js";
-import { type Output } from "../commands.js";
-import { EXIT, ExitError } from "../exit-codes.js";
-import { liveSupervisor } from "../../job/supervisor.js";
-import { clock, elapsed, failureReason, fullLog, livyExit, sleep } from "./session.js";
+import { clearJobState, readJobState, type JobState } from "../deploy/job-state.js";
+import { FINAL_STATES, LivyClient, LivyError, type Batch } from "../livy/livy-client.js";
+import { LogCursor } from "../livy/log-cursor.js";
+import { LivyOutage } from "../livy/livy-outage.js";
+import { queryHealth, type Health, type QueryHealth } from "../livy/query-health.js";
+import { isNotable, parseEvents, toProgress, type QueryProgress, type RunnerEvent } from "../livy/runner-events.js";
+import { firstStatisticsAt, inAbout, type WindowTiming } from "./first-statistics.js";
+import { JobError, type Output } from "./errors.js";
+import { liveSupervisor } from "./supervisor.js";
+import { clock, elapsed, failureReason, fullLog, livyFailure, sleep } from "./session.js";
 
 export interface FollowTiming {
   /** Between two looks at Livy. */
   readonly pollMs: number;
-  /** How long Livy has been away; the view gives up (exit 8) once it exceeds its limit. */
+  /** How long Livy has been away; the view gives up (livy-unreachable) once it exceeds its limit. */
   readonly outage: LivyOutage;
 }
 
@@ -25,7 +25,7 @@ export async function readBatch(livy: LivyClient, id: number): Promise<{ batch: 
 
 /**
  * Reads the batch for the foreground view; while Livy is away or failing, undefined (the outage
- * is recorded) until it stayed away longer than the outage limit, which ends the view with 8.
+ * is recorded) until it stayed away longer than the outage limit, which ends the view (livy-unreachable).
  */
 export async function readThroughOutage(livy: LivyClient, id: number, outage: LivyOutage): Promise<{ batch: Batch | undefined; lines: string[] } | undefined> {
   try {
@@ -34,21 +34,24 @@ export async function readThroughOutage(livy: LivyClient, id: number, outage: Li
     return read;
   } catch (error) {
     if (!(error instanceof LivyError)) throw error;
-    if (!error.unavailable) throw livyExit(error, EXIT.jobFailed);
+    if (!error.unavailable) throw livyFailure(error, "job-failed");
     outage.failed(error);
     if (!outage.exceeded) return undefined;
-    throw new ExitError(
-      EXIT.livyUnreachable,
+    throw new JobError(
+      "livy-unreachable",
       `Livy has not answered since ${clock(outage.since!.toISOString())} (${elapsed(outage.since!.getTime())}): ${outage.cause}`,
       `the job may still run in Spark; once Livy is back: sensor-streaming status`,
     );
   }
 }
 
+/** How the foreground view ended: the job succeeded, or failed (and no supervisor brought it back), or the user detached, or the interruption's handler (the demo's stop) ran. */
+export type FollowEnd = "succeeded" | "failed" | "detached" | "interrupted";
+
 /**
  * The foreground view: job state and every query's progress until the job ends or Ctrl-C. Ctrl-C
  * detaches (the job keeps running), or, given `whenInterrupted`, hands over to it (the demo stops the
- * pipeline gracefully) and returns its exit code.
+ * pipeline gracefully).
  */
 export async function follow(
   livy: LivyClient,
@@ -56,8 +59,8 @@ export async function follow(
   states: string,
   io: Output,
   timing: FollowTiming = { pollMs: 2000, outage: new LivyOutage() },
-  whenInterrupted?: (state: JobState) => Promise<number>,
-): Promise<number> {
+  whenInterrupted?: (state: JobState) => Promise<void>,
+): Promise<FollowEnd> {
   let state = first;
   let detached = false;
   const onInterrupt = (): void => {
@@ -94,7 +97,7 @@ export async function follow(
         if (next === undefined) {
           // Not cleared: the driver may run on unseen (its heartbeat tells stop and the supervisor).
           io.err("see sensor-streaming status");
-          return EXIT.jobFailed;
+          return "failed";
         }
         continue;
       }
@@ -103,14 +106,14 @@ export async function follow(
       if (FINAL_STATES.includes(read.batch.state)) {
         if (read.batch.state === "success") {
           clearJobState(states, state.pipeline);
-          return EXIT.ok;
+          return "succeeded";
         }
         io.err(`the job ended with an error (${read.batch.state}):\n${failureReason(read.lines)}`);
         const next = await supervisorsNextJob();
         if (detached) break;
         if (next === undefined) {
           clearJobState(states, state.pipeline);
-          return EXIT.jobFailed;
+          return "failed";
         }
       }
       await sleep(timing.pollMs);
@@ -118,9 +121,12 @@ export async function follow(
   } finally {
     for (const signal of signals) process.removeListener(signal, onInterrupt);
   }
-  if (whenInterrupted !== undefined) return whenInterrupted(state);
+  if (whenInterrupted !== undefined) {
+    await whenInterrupted(state);
+    return "interrupted";
+  }
   io.out(`detached; the job keeps running as Livy batch ${state.batchId}. Stop it with: sensor-streaming stop`);
-  return EXIT.ok;
+  return "detached";
 }
 
 /** Waits while the supervisor lives for the job it submits next; undefined when it gave up or the user detached. */
@@ -180,16 +186,45 @@ export const DESCRIBE: Readonly<Record<Health, (q: QueryHealth) => string>> = {
   stopped: () => "stopped",
 };
 
-export function queryLines(q: QueryHealth): string[] {
-  const line = `  ${q.query.padEnd(20)} ${DESCRIBE[q.health](q)}`;
-  if (q.refusedTotal === 0) return [line];
-  return [line, `  ${"".padEnd(20)} refused ${plural(q.refusedTotal, "line")} in total (last: ${cut(q.lastRefusal?.reason ?? "")})`];
+export function queryLines(q: QueryHealth, note = ""): string[] {
+  const lines = [`  ${q.query.padEnd(20)} ${DESCRIBE[q.health](q)}`];
+  if (q.refusedTotal > 0) lines.push(`  ${"".padEnd(20)} refused ${plural(q.refusedTotal, "line")} in total (last: ${cut(q.lastRefusal?.reason ?? "")})`);
+  if (note !== "") lines.push(`  ${"".padEnd(20)} ${note}`);
+  return lines;
+}
+
+/** How long after its due time the promise of the first statistics stays on the screen. */
+const FIRST_STATISTICS_GRACE_MS = 60_000;
+
+/**
+ * For a window sink that has written nothing yet in this job: when its first statistics arrive
+ * ("first statistics at 10:42, in about 6 minutes"), or before any reading, how long after the
+ * first one at most. Empty once it wrote, or a minute after the promised time (a backlog, or
+ * readings that stopped, make the promise moot).
+ */
+export function firstStatisticsNote(sink: string, timing: WindowTiming | undefined, events: readonly RunnerEvent[], now = Date.now()): string {
+  if (timing === undefined) return "";
+  if (events.some((e) => e.event === "influx-written" && e.query === sink && e.lines > 0)) return "";
+  let at: Date | undefined;
+  for (const e of events) {
+    if (e.event !== "query-progress" || e.query !== sink) continue;
+    at = firstStatisticsAt(toProgress(e).watermark, timing);
+    if (at !== undefined) break;
+  }
+  if (at === undefined) return `first statistics at most ${duration(timing.slideMs + timing.delayMs)} after the first reading`;
+  const left = at.getTime() - now;
+  if (left < -FIRST_STATISTICS_GRACE_MS) return "";
+  return `first statistics at ${clock(at.toISOString())}, ${inAbout(left)}`;
+}
+
+function duration(ms: number): string {
+  return ms % 60_000 === 0 ? plural(ms / 60_000, "minute") : `${Math.round(ms / 1000)} s`;
 }
 
 export function renderStatus(state: JobState, batch: Batch | undefined, events: readonly RunnerEvent[]): string {
   const lines = [
     `pipeline ${state.pipeline}: Livy batch ${state.batchId} ${batch?.state ?? "gone"}, up ${elapsed(Date.parse(state.startedAt))}${batch?.appId ? `, ${batch.appId}` : ""}`,
   ];
-  for (const sink of state.sinks) lines.push(...queryLines(queryHealth(sink, events)));
+  for (const sink of state.sinks) lines.push(...queryLines(queryHealth(sink, events), firstStatisticsNote(sink, state.windows?.[sink], events)));
   return lines.join("\n");
 }

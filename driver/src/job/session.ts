@@ -1,16 +1,17 @@
-/** The plumbing every job command shares: the Livy client, the state folder, the staging target, Livy errors as exit codes, the pipeline's batch and what became of it, the driver's heartbeat. */
+/** The plumbing every job command shares: the Livy client, the state folder, the staging target, Livy errors as job failures, the pipeline's batch and what became of it, the driver's heartbeat. */
 import path from "node:path";
-import { readStagedJob, DEFAULT_STATE_DIR, readJobState, type JobState } from "../../deploy/job-state.js";
-import { DockerStagingTarget, LocalStagingTarget, type StagingTarget } from "../../deploy/staging-target.js";
-import { FINAL_STATES, LivyClient, LivyError, type Batch } from "../../livy/livy-client.js";
-import { EXIT, ExitError } from "../exit-codes.js";
-import { DEFAULT_SPEC, type SpecOptions } from "../pipeline-input.js";
-import { HEARTBEAT_STALE_MS } from "../../job/supervisor.js";
+import { readStagedJob, DEFAULT_STATE_DIR, readJobState, type JobState } from "../deploy/job-state.js";
+import { DockerStagingTarget, LocalStagingTarget, type StagingTarget } from "../deploy/staging-target.js";
+import { FINAL_STATES, LivyClient, LivyError, type Batch } from "../livy/livy-client.js";
+import { JobError, type JobFailure } from "./errors.js";
+import { HEARTBEAT_STALE_MS } from "./supervisor.js";
 
 export const RUNNER_CLASS = "io.sensorstreaming.runner.Runner";
 export const RUNNER_JAR = "infrastructure/spark/runner/build/sensor-streaming-runner.jar";
 
-export interface JobOptions extends SpecOptions {
+export interface JobOptions {
+  /** The spec's profile, named again in hints. */
+  readonly profile?: string;
   readonly livy?: string;
   readonly target?: string;
   readonly container?: string;
@@ -42,7 +43,7 @@ export function stagingTarget(options: JobOptions): StagingTarget {
       process.env.SENSOR_STREAMING_CONTAINER_STAGING ?? DEFAULT_CONTAINER_STAGING,
     );
   }
-  throw new ExitError(EXIT.usage, `unknown target "${kind}"`, "use --target local (the local stack) or --target docker (the Docker Compose cluster)");
+  throw new JobError("usage", `unknown target "${kind}"`, "use --target local (the local stack) or --target docker (the Docker Compose cluster)");
 }
 
 /**
@@ -57,28 +58,28 @@ export function startServicesHint(target: string | undefined, needsHdfs = false)
 }
 
 /**
- * A Livy error as an exit: unreachable is 8; Livy failing (HTTP 5xx) is 8 too unless the caller
- * says otherwise (a failed submit is a failed start); a request Livy refused (4xx) ends with the
- * caller's code and Livy's own message. The hint names what starts Livy for the target in
- * SENSOR_STREAMING_TARGET (the scripts' setting).
+ * A Livy error as a job failure: unreachable is livy-unreachable; Livy failing (HTTP 5xx) is too
+ * unless the caller says otherwise (a failed submit is a failed start); a request Livy refused
+ * (4xx) is the caller's failure with Livy's own message. The hint names what starts Livy for the
+ * target in SENSOR_STREAMING_TARGET (the scripts' setting).
  */
-export function livyExit(error: LivyError, refused: number, failing: number = EXIT.livyUnreachable): ExitError {
+export function livyFailure(error: LivyError, refused: JobFailure, failing: JobFailure = "livy-unreachable"): JobError {
   if (error.status === undefined) {
-    return new ExitError(
-      EXIT.livyUnreachable,
+    return new JobError(
+      "livy-unreachable",
       error.message,
       `is Livy running? Start it: ${startServicesHint(process.env.SENSOR_STREAMING_TARGET)}; or set LIVY_URL`,
     );
   }
-  if (error.unavailable) return new ExitError(failing, error.message, "Livy is up but failing; its own log says why");
-  return new ExitError(refused, `Livy refused the request: ${error.livyMessage ?? error.message}`);
+  if (error.unavailable) return new JobError(failing, error.message, "Livy is up but failing; its own log says why");
+  return new JobError(refused, `Livy refused the request: ${error.livyMessage ?? error.message}`);
 }
 
-export async function withLivy<T>(action: () => Promise<T>, refused: number, failing?: number): Promise<T> {
+export async function withLivy<T>(action: () => Promise<T>, refused: JobFailure, failing?: JobFailure): Promise<T> {
   try {
     return await action();
   } catch (error) {
-    throw error instanceof LivyError ? livyExit(error, refused, failing) : error;
+    throw error instanceof LivyError ? livyFailure(error, refused, failing) : error;
   }
 }
 
@@ -160,8 +161,8 @@ async function heartbeatForStart(pipeline: string, options: JobOptions): Promise
     if (!(error instanceof HeartbeatUnknown)) throw error;
     const target = options.target ?? process.env.SENSOR_STREAMING_TARGET;
     const webHdfs = target === "docker" ? "WEBHDFS_URL (http://localhost:9870 for the Docker Compose cluster)" : "WEBHDFS_URL";
-    throw new ExitError(
-      EXIT.failedToStart,
+    throw new JobError(
+      "failed-to-start",
       `${error.message}; nothing was submitted, so that no second driver runs on the checkpoints`,
       `start HDFS (${startServicesHint(target, true)}) or set ${webHdfs}, then start again`,
     );
@@ -197,12 +198,15 @@ export async function refuseUnseenDriver(pipeline: string, options: JobOptions, 
     }
     if (age === undefined || age >= HEARTBEAT_STALE_MS) return;
   }
-  throw new ExitError(
-    EXIT.alreadyRunning,
+  throw new JobError(
+    "already-running",
     `a driver of pipeline ${pipeline} still runs although Livy does not know it (its heartbeat is ${Math.round(age / 1000)} s old; was Livy restarted?)`,
     "stop it first: sensor-streaming stop (it is asked to stop through its stop marker)",
   );
 }
+
+/** The spec the commands read when none is named. */
+export const DEFAULT_SPEC = "conf/pipeline.yaml";
 
 /** ` SPEC --profile P ...` as the user would type them again, empty for the defaults. */
 export function pipelineArguments(specFile: string | undefined, options: JobOptions): string {
