@@ -443,7 +443,8 @@ async function latency(pipeline: BenchPipeline, jar: string, ctx: Context, maste
   writeFileSync(job.stopFile, "");
   await ended(job);
   console.log(
-    `[latency] ${latencyS === undefined ? "no new statistics point within 180 s" : `${latencyS.toFixed(1)} s`} from the reading that closes windows to their statistics in InfluxDB; driver CPU while idle ${idleCpuPercent.toFixed(1)}% of one core`,
+    `[latency] ${latencyS === undefined ? "no new statistics point within 180 s" : `${latencyS.toFixed(1)} s`}` +
+      ` from the reading that closes windows to their statistics in InfluxDB; driver CPU while idle ${idleCpuPercent.toFixed(1)}% of one core`,
   );
   return { latencyS, idleCpuPercent };
 }
@@ -490,7 +491,8 @@ async function main(): Promise<void> {
   }
   await producer.disconnect();
   console.log(
-    `produced ${options.readings} readings (${devices.length} devices, ${options.hours} h of event time) in ${((Date.now() - produceStart) / 1000).toFixed(1)} s`,
+    `produced ${options.readings} readings (${devices.length} devices, ${options.hours} h of event time)` +
+      ` in ${((Date.now() - produceStart) / 1000).toFixed(1)} s`,
   );
 
   const where = options.mode === "cluster" ? `${env.HDFS_URL}/bench/${path.basename(work)}` : work;
@@ -568,7 +570,8 @@ async function main(): Promise<void> {
     console.log(`pipeline / pipeline at ${options.baseline}: ${(best("pipeline") / best(`pipeline at ${options.baseline}`)).toFixed(2)}`);
   if (late !== undefined)
     console.log(
-      `window latency (${options.influxTrigger === undefined ? "the spec's triggers" : `InfluxDB queries every ${options.influxTrigger}`}): ${late.latencyS === undefined ? "-" : `${late.latencyS.toFixed(1)} s`}; driver CPU while idle: ${late.idleCpuPercent.toFixed(1)}% of one core`,
+      `window latency (${options.influxTrigger === undefined ? "the spec's triggers" : `InfluxDB queries every ${options.influxTrigger}`}): ` +
+        `${late.latencyS === undefined ? "-" : `${late.latencyS.toFixed(1)} s`}; driver CPU while idle: ${late.idleCpuPercent.toFixed(1)}% of one core`,
     );
   if (options.mode === "local") rmSync(work, { recursive: true, force: true });
 }

@@ -228,7 +228,8 @@ function table(rows: readonly Figures[]): string {
 
 const values = readings(total);
 process.stderr.write(
-  `proxy bench: ${total} readings (${Math.round(values.reduce((s, v) => s + v.length, 0) / total)} bytes each), ${concurrency} in flight, Kafka at ${brokers}\n`,
+  `proxy bench: ${total} readings (${Math.round(values.reduce((s, v) => s + v.length, 0) / total)} bytes each),` +
+    ` ${concurrency} in flight, Kafka at ${brokers}\n`,
 );
 const rows: Figures[] = [];
 for (const perRequest of [1, 100]) {

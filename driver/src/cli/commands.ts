@@ -149,7 +149,8 @@ export async function simulateCommand(options: SimulateCliOptions, io: Output): 
   process.once("SIGTERM", () => controller.abort());
   const rate = numberOption(options.rate, "rate", 0.01);
   io.err(
-    `simulator: ${devices.length} devices, ${rate} readings/s to ${options.topic} on ${options.brokers}${options.duration === undefined ? " until Ctrl-C" : ` for ${options.duration} s`}`,
+    `simulator: ${devices.length} devices, ${rate} readings/s to ${options.topic} on ${options.brokers}` +
+      `${options.duration === undefined ? " until Ctrl-C" : ` for ${options.duration} s`}`,
   );
   await simulate({
     brokers: options.brokers.split(","),

@@ -79,7 +79,8 @@ export function buildProgram(): Command {
     .addHelpText(
       "after",
       "\nThe output is deterministic and keeps ${VAR} templates of endpoints and paths as written,\n" +
-        "so the committed sql/ folder is the same on every machine.\n\nExamples:\n  sensor-streaming compile\n  sensor-streaming compile conf/pipeline.yaml --check",
+        "so the committed sql/ folder is the same on every machine.\n\n" +
+        "Examples:\n  sensor-streaming compile\n  sensor-streaming compile conf/pipeline.yaml --check",
     )
     .action((spec: string | undefined, options: { profile?: string; out?: string; check?: boolean }) => {
       process.exitCode = compileCommand(spec, options, io);
@@ -156,7 +157,8 @@ export function buildProgram(): Command {
         "Retry-After: Kafka did not acknowledge in time. GET /health (200 only when Kafka answers), GET /metrics.\n" +
         "Authentication is on when tokens are given ($PROXY_TOKENS, --tokens-file; set but holding no\n" +
         "token is an error). JSON log lines on stdout; SIGTERM drains and exits 0.\n\n" +
-        "Examples:\n  sensor-streaming proxy --profile local\n  PROXY_TOKENS=token-a,token-b sensor-streaming proxy --port 8090 --host 0.0.0.0\n  sensor-streaming proxy --schema",
+        "Examples:\n  sensor-streaming proxy --profile local\n" +
+        "  PROXY_TOKENS=token-a,token-b sensor-streaming proxy --port 8090 --host 0.0.0.0\n  sensor-streaming proxy --schema",
     )
     .action(async (spec: string | undefined, options: ProxyCliOptions) => {
       process.exitCode = await proxyCommand(spec, options, io);
@@ -174,7 +176,8 @@ export function buildProgram(): Command {
       "after",
       "\nrefused: the lines InfluxDB refused (4xx other than 429) with its status and reason, from the\n" +
         "InfluxDB sinks' dead-letter folder (refusedPath in plan.json).\n\n" +
-        "Examples:\n  sensor-streaming inspect rejected --limit 5\n  sensor-streaming inspect raw --columns event_time,classroom,co2\n  sensor-streaming inspect refused",
+        "Examples:\n  sensor-streaming inspect rejected --limit 5\n" +
+        "  sensor-streaming inspect raw --columns event_time,classroom,co2\n  sensor-streaming inspect refused",
     )
     .action(async (which: string, spec: string | undefined, options: { profile?: string; limit: string; columns?: string }) => {
       process.exitCode = which === "refused" ? await inspectRefusedCommand(spec, options, io) : await inspectCommand(which, spec, options, io);
@@ -190,7 +193,9 @@ export function buildProgram(): Command {
         "(WEBHDFS_URL, default http://<NameNode host>:9870; HADOOP_USER_NAME). An upload is checked first\n" +
         "and replaces the file in one step (a temporary file renamed over it), so the pipeline never reads\n" +
         "half a registry.\n\n" +
-        "Examples:\n  sensor-streaming registry validate data/registry.csv\n  sensor-streaming registry upload data/registry.csv --profile cluster --dry-run\n  sensor-streaming registry show -p cluster\n  ./data/upload-data.sh                 (the same upload, for operators)",
+        "Examples:\n  sensor-streaming registry validate data/registry.csv\n" +
+        "  sensor-streaming registry upload data/registry.csv --profile cluster --dry-run\n  sensor-streaming registry show -p cluster\n" +
+        "  ./data/upload-data.sh                 (the same upload, for operators)",
     );
   const csvArgument = `registry CSV (default: ${DEFAULT_REGISTRY_CSV})`;
 
@@ -255,7 +260,8 @@ export function buildProgram(): Command {
       )
       .option(
         "--container <name>",
-        "Spark master container for --target docker (default: $SPARK_MASTER_CONTAINER or spark-master; folder in it: $SENSOR_STREAMING_CONTAINER_STAGING or /opt/sensor-streaming/staging)",
+        "Spark master container for --target docker (default: $SPARK_MASTER_CONTAINER or spark-master; " +
+          "folder in it: $SENSOR_STREAMING_CONTAINER_STAGING or /opt/sensor-streaming/staging)",
       );
 
   jobOptions(program.command("start"))

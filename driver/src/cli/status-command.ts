@@ -97,6 +97,7 @@ export function supervisorLine(supervisor: SupervisorRecord | undefined): string
   const restarts =
     supervisor.restarts === 0
       ? "no restarts"
-      : `${supervisor.restarts} restart${supervisor.restarts === 1 ? "" : "s"}, last at ${clock(supervisor.lastRestartAt ?? "")} after: ${supervisor.lastCause ?? "?"}`;
+      : `${supervisor.restarts} restart${supervisor.restarts === 1 ? "" : "s"}, ` +
+        `last at ${clock(supervisor.lastRestartAt ?? "")} after: ${supervisor.lastCause ?? "?"}`;
   return `  supervised by pid ${supervisor.pid} since ${clock(supervisor.startedAt)} (${restarts})`;
 }

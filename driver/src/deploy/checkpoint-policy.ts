@@ -41,7 +41,8 @@ export function checkpointsToUse(verdicts: readonly SinkVerdict[], plan: PlanJso
         const newFolder = verdict.reasons.some((r) => r.startsWith("the output folder changed"));
         if (freshState && kind === "parquet" && !newFolder) {
           refused.push(
-            `${sink}: ${verdict.reasons.join("; ")}; and --fresh-state needs a new output folder for it (its folder records the old query's batches): change sinks.*.path too`,
+            `${sink}: ${verdict.reasons.join("; ")}; and --fresh-state needs a new output folder for it ` +
+              "(its folder records the old query's batches): change sinks.*.path too",
           );
         } else if (freshState) {
           const fresh = freshCheckpoint(planned, new Date());

@@ -63,7 +63,11 @@ export class LockHeldError extends Error {
     readonly owner: LockOwner | undefined,
   ) {
     super(
-      `${file} is held${owner === undefined ? "" : ` by process ${owner.pid}${owner.host === undefined ? "" : ` on ${owner.host}`}${owner.since === undefined ? "" : ` since ${owner.since}`}`}`,
+      `${file} is held${
+        owner === undefined
+          ? ""
+          : ` by process ${owner.pid}${owner.host === undefined ? "" : ` on ${owner.host}`}${owner.since === undefined ? "" : ` since ${owner.since}`}`
+      }`,
     );
     this.name = "LockHeldError";
   }

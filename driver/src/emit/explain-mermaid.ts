@@ -30,7 +30,10 @@ function viewLine(view: ViewNode): string {
       : view.watermark !== undefined
         ? [`watermark ${view.watermark.delay.text}`]
         : [];
-  return `  ${id("view", view.name)}${body.kind === "window-aggregate" ? "{{" : "["}${label(view.name, ...details)}${body.kind === "window-aggregate" ? "}}" : "]"}`;
+  return (
+    `  ${id("view", view.name)}${body.kind === "window-aggregate" ? "{{" : "["}` +
+    `${label(view.name, ...details)}${body.kind === "window-aggregate" ? "}}" : "]"}`
+  );
 }
 
 function triggerText(trigger: TriggerNode): string {

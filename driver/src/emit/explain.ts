@@ -34,7 +34,8 @@ function windowLines(view: string, node: WindowAggregateNode, watermarkMs: numbe
   const open = Math.ceil((size.ms + delay) / slide.ms);
   const values = 1 + node.statistics.reduce((sum, s) => sum + BUFFER_VALUES[s.fn], 0) + node.correlations.length * CORRELATION_VALUES;
   return [
-    `  ${node.window.name}: ${size.text} windows ${slide.ms === size.ms ? "(tumbling)" : `sliding every ${slide.text}`}, by ${node.groupBy.map((c) => c.name).join(", ")} (view ${view})`,
+    `  ${node.window.name}: ${size.text} windows ${slide.ms === size.ms ? "(tumbling)" : `sliding every ${slide.text}`}, ` +
+      `by ${node.groupBy.map((c) => c.name).join(", ")} (view ${view})`,
     `      each reading falls in ${perReading} window${perReading === 1 ? "" : "s"}`,
     `      ${node.statistics.length} statistics, ${node.correlations.length} correlation${node.correlations.length === 1 ? "" : "s"} per window and group`,
     `      a window is written once, when the watermark passes its end (${size.text} + watermark after it opens)`,
@@ -43,7 +44,9 @@ function windowLines(view: string, node: WindowAggregateNode, watermarkMs: numbe
 }
 
 function sinkLine(sink: SinkNode, env: Environment): string[] {
-  const head = `  ${sink.name}: ${sink.kind === "parquet-sink" ? "Parquet" : `InfluxDB ${sink.write.version}`} from ${sink.query}, ${triggerText(sink.trigger)}, ${sink.outputMode}`;
+  const head =
+    `  ${sink.name}: ${sink.kind === "parquet-sink" ? "Parquet" : `InfluxDB ${sink.write.version}`} from ${sink.query}, ` +
+    `${triggerText(sink.trigger)}, ${sink.outputMode}`;
   const target =
     sink.kind === "parquet-sink"
       ? `      path ${bound(sink.path, env)}${sink.partitionBy.length > 0 ? `, partitioned by ${sink.partitionBy.join(", ")}` : ""}`
@@ -60,7 +63,9 @@ export function explainPlan(plan: PlanNode, env: Environment, profile: string | 
   for (const source of plan.sources) {
     lines.push(
       source.kind === "kafka-source"
-        ? `  ${source.name}: Kafka topic ${bound(source.topic, env)} on ${bound(source.bootstrapServers, env)}, from ${source.startingOffsets} when there is no checkpoint${source.maxOffsetsPerTrigger === undefined ? "" : `, at most ${source.maxOffsetsPerTrigger} records per micro-batch`}`
+        ? `  ${source.name}: Kafka topic ${bound(source.topic, env)} on ${bound(source.bootstrapServers, env)}, ` +
+            `from ${source.startingOffsets} when there is no checkpoint` +
+            `${source.maxOffsetsPerTrigger === undefined ? "" : `, at most ${source.maxOffsetsPerTrigger} records per micro-batch`}`
         : `  ${source.name}: ${source.format} file ${bound(source.path, env)}, read once per query start`,
     );
   }

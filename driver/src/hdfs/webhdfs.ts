@@ -223,7 +223,8 @@ export class WebHdfs {
    * `to` receives `from` inside it, and WebHDFS answers `{"boolean": false}` when nothing was
    * renamed. With `overwrite` (`renameoptions=OVERWRITE`) WebHDFS calls rename2, which replaces an
    * existing file `to` in one step, answers with an empty body and reports every failure as an
-   * exception (case RENAME in https://github.com/apache/hadoop/blob/rel/release-3.3.4/hadoop-hdfs-project/hadoop-hdfs/src/main/java/org/apache/hadoop/hdfs/server/namenode/web/resources/NamenodeWebHdfsMethods.java).
+   * exception (case RENAME in
+   * https://github.com/apache/hadoop/blob/rel/release-3.3.4/hadoop-hdfs-project/hadoop-hdfs/src/main/java/org/apache/hadoop/hdfs/server/namenode/web/resources/NamenodeWebHdfsMethods.java).
    */
   async rename(from: string, to: string, overwrite = false): Promise<void> {
     checkPath(to);
@@ -299,7 +300,8 @@ export class WebHdfs {
     }
     return new HdfsError(
       `cannot reach the DataNode at ${origin} that WebHDFS sent ${what} to: ${reason}`,
-      "the NameNode names DataNodes by their host name; it must resolve and be reachable from this machine (an /etc/hosts entry, or run where the cluster's names resolve)",
+      "the NameNode names DataNodes by their host name; it must resolve and be reachable from this machine " +
+        "(an /etc/hosts entry, or run where the cluster's names resolve)",
     );
   }
 
@@ -339,7 +341,8 @@ export class WebHdfs {
     const remote = remoteException(text);
     if (remote !== undefined) return new HdfsError(`WebHDFS ${what}: ${remote.exception}: ${remote.message}`, HINTS[remote.exception]);
     return new HdfsError(
-      `WebHDFS at ${this.baseUrl} answered ${what} with HTTP ${response.status}${response.statusText === "" ? "" : ` ${response.statusText}`}: ${shortText(text)}`,
+      `WebHDFS at ${this.baseUrl} answered ${what} with HTTP ${response.status}` +
+        `${response.statusText === "" ? "" : ` ${response.statusText}`}: ${shortText(text)}`,
     );
   }
 }

@@ -45,7 +45,10 @@ export async function readThroughOutage(livy: LivyClient, id: number, outage: Li
   }
 }
 
-/** How the foreground view ended: the job succeeded, or failed (and no supervisor brought it back), or the user detached, or the interruption's handler (the demo's stop) ran. */
+/**
+ * How the foreground view ended: the job succeeded, or failed (and no supervisor brought it back),
+ * or the user detached, or the interruption's handler (the demo's stop) ran.
+ */
 export type FollowEnd = "succeeded" | "failed" | "detached" | "interrupted";
 
 /**
@@ -170,7 +173,8 @@ export function cut(text: string, max = 160): string {
 
 export function progressText(p: QueryProgress): string {
   return (
-    `batch ${p.batchId}, ${p.numInputRows} rows, in ${p.inputRowsPerSecond.toFixed(1)}/s, processed ${p.processedRowsPerSecond.toFixed(1)}/s, ${p.batchDurationMs} ms` +
+    `batch ${p.batchId}, ${p.numInputRows} rows, in ${p.inputRowsPerSecond.toFixed(1)}/s, ` +
+    `processed ${p.processedRowsPerSecond.toFixed(1)}/s, ${p.batchDurationMs} ms` +
     `${p.watermark !== undefined && !p.watermark.startsWith("1970") ? `, watermark ${p.watermark}` : ""}${p.stateRows > 0 ? `, state rows ${p.stateRows}` : ""}`
   );
 }
@@ -223,7 +227,8 @@ function duration(ms: number): string {
 
 export function renderStatus(state: JobState, batch: Batch | undefined, events: readonly RunnerEvent[]): string {
   const lines = [
-    `pipeline ${state.pipeline}: Livy batch ${state.batchId} ${batch?.state ?? "gone"}, up ${elapsed(Date.parse(state.startedAt))}${batch?.appId ? `, ${batch.appId}` : ""}`,
+    `pipeline ${state.pipeline}: Livy batch ${state.batchId} ${batch?.state ?? "gone"}, ` +
+      `up ${elapsed(Date.parse(state.startedAt))}${batch?.appId ? `, ${batch.appId}` : ""}`,
   ];
   for (const sink of state.sinks) lines.push(...queryLines(queryHealth(sink, events), firstStatisticsNote(sink, state.windows?.[sink], events)));
   return lines.join("\n");

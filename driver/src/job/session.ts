@@ -1,4 +1,7 @@
-/** The plumbing every job command shares: the Livy client, the state folder, the staging target, Livy errors as job failures, the pipeline's batch and what became of it, the driver's heartbeat. */
+/**
+ * The plumbing every job command shares: the Livy client, the state folder, the staging target,
+ * Livy errors as job failures, the pipeline's batch and what became of it, the driver's heartbeat.
+ */
 import path from "node:path";
 import { readStagedJob, DEFAULT_STATE_DIR, readJobState, type JobState } from "../deploy/job-state.js";
 import { DockerStagingTarget, LocalStagingTarget, type StagingTarget } from "../deploy/staging-target.js";
@@ -189,7 +192,8 @@ export async function refuseUnseenDriver(pipeline: string, options: JobOptions, 
   const ended = livy !== undefined && last !== undefined && last.livyUrl === livy.url ? await livy.find(last.batchId).catch(() => undefined) : undefined;
   if (ended !== undefined && isBatchOf(ended, pipeline) && FINAL_STATES.includes(ended.state)) {
     io?.err(
-      `the last driver (Livy batch ${ended.id}, ${ended.state}) beat ${Math.round(age / 1000)} s ago; waiting until its heartbeat is ${HEARTBEAT_STALE_MS / 1000} s old, so that no second driver runs on its checkpoints`,
+      `the last driver (Livy batch ${ended.id}, ${ended.state}) beat ${Math.round(age / 1000)} s ago; ` +
+        `waiting until its heartbeat is ${HEARTBEAT_STALE_MS / 1000} s old, so that no second driver runs on its checkpoints`,
     );
     const until = Date.now() + HEARTBEAT_STALE_MS - age + 2_000;
     while (age !== undefined && age < HEARTBEAT_STALE_MS && Date.now() < until) {

@@ -175,7 +175,9 @@ export function judgeJob(facts: JobFacts): Exclude<JobCheck, { kind: "down" }> |
   if (beat !== undefined && beat < HEARTBEAT_STALE_MS) {
     return {
       kind: "unknown",
-      why: `Livy shows no running job of it, but its driver wrote a heartbeat ${Math.round(beat / 1000)} s ago: it runs outside Livy's view (was Livy restarted?); no second driver is started while it beats`,
+      why:
+        `Livy shows no running job of it, but its driver wrote a heartbeat ${Math.round(beat / 1000)} s ago: ` +
+        "it runs outside Livy's view (was Livy restarted?); no second driver is started while it beats",
     };
   }
   return { kind: "down" };

@@ -155,7 +155,9 @@ export function buildPlan(spec: PipelineSpec, specFile: string): PlanNode {
     {
       kind: "view",
       name: VIEW_NAMES.parsed,
-      purpose: `Parse each Kafka record once with the declared JSON schema; extract fields, and the event time when it is from ${eventTime.notBefore.text} to ${EVENT_TIME_LAST_DAY}.`,
+      purpose:
+        "Parse each Kafka record once with the declared JSON schema; " +
+        `extract fields, and the event time when it is from ${eventTime.notBefore.text} to ${EVENT_TIME_LAST_DAY}.`,
       body: {
         kind: "parse-messages",
         from: SOURCE_NAMES.kafka,
@@ -251,7 +253,13 @@ export function buildPlan(spec: PipelineSpec, specFile: string): PlanNode {
     views.push({
       kind: "view",
       name: VIEW_NAMES.window(name),
-      purpose: `${[statistics.length > 0 ? "Statistics" : "", correlations.length > 0 ? (statistics.length > 0 ? "correlations" : "Correlations") : ""].filter((x) => x !== "").join(" and ") || "Readings counted"} per ${groupBy.map((c) => c.name).join(", ")} over ${size.text} windows${window.slide === undefined || window.slide.value.ms === size.ms ? "" : ` sliding every ${window.slide.value.text}`}.`,
+      purpose:
+        `${
+          [statistics.length > 0 ? "Statistics" : "", correlations.length > 0 ? (statistics.length > 0 ? "correlations" : "Correlations") : ""]
+            .filter((x) => x !== "")
+            .join(" and ") || "Readings counted"
+        } per ${groupBy.map((c) => c.name).join(", ")} over ${size.text} windows` +
+        `${window.slide === undefined || window.slide.value.ms === size.ms ? "" : ` sliding every ${window.slide.value.text}`}.`,
       body: { kind: "window-aggregate", from: VIEW_NAMES.valid, window: { name, size, slide: window.slide?.value ?? size }, groupBy, statistics, correlations },
       watermark: undefined,
     });
@@ -260,7 +268,9 @@ export function buildPlan(spec: PipelineSpec, specFile: string): PlanNode {
     views.push({
       kind: "view",
       name: VIEW_NAMES.influxWindow(name),
-      purpose: `Window ${name} as InfluxDB line protocol: ${correlations.length > 0 ? "a statistics and a correlation point" : "a statistics point"} per group, at the window end.`,
+      purpose:
+        `Window ${name} as InfluxDB line protocol: ` +
+        `${correlations.length > 0 ? "a statistics and a correlation point" : "a statistics point"} per group, at the window end.`,
       body: {
         kind: "line-protocol",
         from: VIEW_NAMES.window(name),

@@ -243,7 +243,9 @@ export class GroupCommitWriter {
       pending.states[index] = {
         status: "refused",
         code: "record-too-large",
-        message: `Kafka cannot take this reading: with its key and a record batch's overhead it is ${size} bytes, and the topic takes messages of at most ${limit} bytes (max.message.bytes)`,
+        message:
+          `Kafka cannot take this reading: with its key and a record batch's overhead it is ${size} bytes, ` +
+          `and the topic takes messages of at most ${limit} bytes (max.message.bytes)`,
       };
     });
     this.settleIfDone(pending);
@@ -349,7 +351,8 @@ export class GroupCommitWriter {
       unacknowledged === 0
         ? this.nothingWritten(cause.queued)
         : new NotAcknowledged(
-            `${cause.sending}; ${unacknowledged === outcomes.length ? "they" : "some of them"} may still be written, so sending them again may store some twice`,
+            `${cause.sending}; ${unacknowledged === outcomes.length ? "they" : "some of them"} may still be written, ` +
+              "so sending them again may store some twice",
             this.retryAfterSeconds,
           );
     this.answer(pending, error);

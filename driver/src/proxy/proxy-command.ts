@@ -123,12 +123,14 @@ export async function proxyCommand(specFile: string | undefined, options: ProxyC
   if (tokens.enabled) {
     log.info(
       { auth: "on", tokens: tokens.count },
-      `authentication is on: POST ${STREAM_PATH} needs one of ${tokens.count} bearer token${tokens.count === 1 ? "" : "s"} (${TOKENS_ENV}${options.tokensFile === undefined ? "" : `, ${options.tokensFile}`})`,
+      `authentication is on: POST ${STREAM_PATH} needs one of ${tokens.count} bearer token${tokens.count === 1 ? "" : "s"} ` +
+        `(${TOKENS_ENV}${options.tokensFile === undefined ? "" : `, ${options.tokensFile}`})`,
     );
   } else {
     log.warn(
       { auth: "off" },
-      `authentication is off: no token in ${TOKENS_ENV} or --tokens-file, so whoever reaches ${host} can write readings${options.host === undefined ? " (listening on this machine only; pass --host 0.0.0.0 to accept others)" : ""}`,
+      `authentication is off: no token in ${TOKENS_ENV} or --tokens-file, so whoever reaches ${host} can write readings` +
+        `${options.host === undefined ? " (listening on this machine only; pass --host 0.0.0.0 to accept others)" : ""}`,
     );
   }
 

@@ -39,7 +39,9 @@ export class ProxyMetrics {
 
   readonly lateAcknowledged = new Counter({
     name: "sensor_proxy_readings_acknowledged_after_503_total",
-    help: "Readings Kafka acknowledged after their request was answered without them (503, or unacknowledged in a 207); a client that sends them again stores them twice.",
+    help:
+      "Readings Kafka acknowledged after their request was answered without them (503, or unacknowledged in a 207); " +
+      "a client that sends them again stores them twice.",
     registers: [this.registry],
   });
 

@@ -106,7 +106,9 @@ export function readingValidator(contract: MessageContract, options: ValidatorOp
           {
             code: "wrong-type",
             path: pathText(at),
-            message: `a value does not match its declared type: ${pathText(at)} is ${describe(error.data)}, but the spec reads ${article(error.params.type)} there`,
+            message:
+              `a value does not match its declared type: ${pathText(at)} is ${describe(error.data)}, ` +
+              `but the spec reads ${article(error.params.type)} there`,
           },
         ];
       case "minimum":
@@ -155,7 +157,9 @@ export function readingValidator(contract: MessageContract, options: ValidatorOp
       code: "event-time-ahead",
       field: eventField.name,
       path: eventField.path,
-      message: `event time ${eventField.name} (${eventField.path}) is more than ${maxAhead.text} ahead of the proxy's clock: ${new Date(ms).toISOString()} at ${new Date(nowMs).toISOString()}`,
+      message:
+        `event time ${eventField.name} (${eventField.path}) is more than ${maxAhead.text} ahead of the proxy's clock: ` +
+        `${new Date(ms).toISOString()} at ${new Date(nowMs).toISOString()}`,
     };
   }
 
@@ -171,7 +175,9 @@ export function readingValidator(contract: MessageContract, options: ValidatorOp
         code: "unsafe-integer",
         ...(field === undefined ? {} : { field: field.name }),
         path,
-        message: `${where} is an integer beyond 2^53, which cannot be carried exactly (it would be written as ${String(valueAt(reading, at))}); send it as a string`,
+        message:
+          `${where} is an integer beyond 2^53, which cannot be carried exactly ` +
+          `(it would be written as ${String(valueAt(reading, at))}); send it as a string`,
       });
     }
     return out;

@@ -73,7 +73,8 @@ export function readRegistryCsv(bytes: Buffer, shape: RegistryShape): RegistryCs
       const more = row.values.length > header.length;
       problems.push({
         line: row.line,
-        message: `${row.values.length} values, but the header has ${header.length}${more ? ' (a value with a comma must be in double quotes: "Aula 1,2")' : ""}`,
+        message:
+          `${row.values.length} values, but the header has ${header.length}` + `${more ? ' (a value with a comma must be in double quotes: "Aula 1,2")' : ""}`,
       });
     }
   }
@@ -96,14 +97,18 @@ function headerProblems(header: readonly string[], line: number, shape: Registry
     if (positions.length < 2) continue;
     problems.push({
       line,
-      message: `the header names "${header[positions[0]!]}" ${positions.length} times (columns ${positions.map((p) => p + 1).join(", ")}): Spark renames each copy (${positions.map((p) => `${header[p]}${p}`).join(", ")}), so none is found by its name`,
+      message:
+        `the header names "${header[positions[0]!]}" ${positions.length} times (columns ${positions.map((p) => p + 1).join(", ")}): ` +
+        `Spark renames each copy (${positions.map((p) => `${header[p]}${p}`).join(", ")}), so none is found by its name`,
     });
   }
   const missing = [shape.key, ...shape.columns].filter((name) => columnIndex(header, name) < 0);
   if (missing.length > 0) {
     problems.push({
       line,
-      message: `the header lacks ${missing.join(", ")} (the spec's registry.key and registry.columns); it has: ${header.map((h) => (h === "" ? '""' : h)).join(", ")}`,
+      message:
+        `the header lacks ${missing.join(", ")} (the spec's registry.key and registry.columns); ` +
+        `it has: ${header.map((h) => (h === "" ? '""' : h)).join(", ")}`,
     });
   }
   return problems;
@@ -156,7 +161,9 @@ function decodeLine(bytes: Buffer, line: number, problems: RegistryProblem[]): s
     problems.push({
       line,
       column: at + 1,
-      message: `not UTF-8: byte 0x${bytes[at]!.toString(16).toUpperCase().padStart(2, "0")} at byte ${at + 1} of the line; save the file as UTF-8 (this looks like Latin-1 or Windows-1252)`,
+      message:
+        `not UTF-8: byte 0x${bytes[at]!.toString(16).toUpperCase().padStart(2, "0")} at byte ${at + 1} of the line; ` +
+        "save the file as UTF-8 (this looks like Latin-1 or Windows-1252)",
     });
     return bytes.toString("utf8");
   }
@@ -208,7 +215,9 @@ function parseLine(text: string): { values: string[]; issues: Array<{ column: nu
         } else if (text[i] === '"' && text[i + 1] === '"') {
           issues.push({
             column: i + 1,
-            message: `a doubled quote ("") inside a quoted value: Spark reads this registry with "\\" as its CSV escape character, not RFC 4180's doubled quote, and would keep quotes in the value; ${noQuotes}`,
+            message:
+              'a doubled quote ("") inside a quoted value: Spark reads this registry with "\\" as its CSV escape character, ' +
+              `not RFC 4180's doubled quote, and would keep quotes in the value; ${noQuotes}`,
           });
           value += '"';
           i += 2;

@@ -54,7 +54,8 @@ export async function simulateToProxyCommand(options: SimulateCliOptions & { rea
   process.once("SIGINT", () => controller.abort());
   process.once("SIGTERM", () => controller.abort());
   io.err(
-    `simulator: ${devices.length} devices, ${rate} readings/s through the proxy at ${url}${durationSeconds === undefined ? " until Ctrl-C" : ` for ${durationSeconds} s`}`,
+    `simulator: ${devices.length} devices, ${rate} readings/s through the proxy at ${url}` +
+      `${durationSeconds === undefined ? " until Ctrl-C" : ` for ${durationSeconds} s`}`,
   );
   try {
     await simulate({

@@ -41,7 +41,10 @@ export function parseJsonPath(text: string): JsonPathResult {
       if (control !== null) {
         return {
           ok: false,
-          problem: `member name ${JSON.stringify(name)} at character ${i + 3} contains the control character U+${control[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}: the generated SQL and its schema cannot carry control characters in names`,
+          problem:
+            `member name ${JSON.stringify(name)} at character ${i + 3} contains the control character ` +
+            `U+${control[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}: ` +
+            "the generated SQL and its schema cannot carry control characters in names",
         };
       }
       steps.push({ kind: "member", name });

@@ -82,7 +82,8 @@ export function loadSpec(specFile: string, options: LoadOptions): LoadedSpec {
       const where = candidates.map((file) => displayPath(file, cwd));
       throw new SpecFileError(
         `profile "${options.profile}" not found: ${where.join(" nor ")} ${where.length === 1 ? "does" : "do"} not exist`,
-        `profiles are YAML files in ${candidates.map((file) => `${displayPath(path.dirname(file), cwd)}/`).join(" or ")}; pass a name such as --profile local, or a path`,
+        `profiles are YAML files in ${candidates.map((file) => `${displayPath(path.dirname(file), cwd)}/`).join(" or ")}; ` +
+          "pass a name such as --profile local, or a path",
       );
     }
     shownProfile = displayPath(absoluteProfile, cwd);

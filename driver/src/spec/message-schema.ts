@@ -71,7 +71,9 @@ export function buildMessageSchema(fields: readonly MessageFieldInput[]): { sche
       if (child.kind !== expectedKind || !sameLeaf) {
         conflicts.push({
           field: owner,
-          problem: `its path treats ${describe(steps.slice(0, i + 1))} as ${shape}${last ? ` of type ${field.value.type.value}` : ""}, but field "${child.owner}" reads it differently`,
+          problem:
+            `its path treats ${describe(steps.slice(0, i + 1))} as ${shape}${last ? ` of type ${field.value.type.value}` : ""}, ` +
+            `but field "${child.owner}" reads it differently`,
         });
         break;
       }
@@ -93,7 +95,10 @@ function memberProblem(struct: Extract<Builder, { kind: "struct" }>, atRoot: boo
   }
   for (const [other, builder] of struct.members) {
     if (other !== name && other.toLowerCase() === name.toLowerCase()) {
-      return `its path reads ${describe(steps)}, which differs only in case from ${describe([...steps.slice(0, -1), { kind: "member", name: other }])} read by field "${builder.owner}" (Spark compares member names without case)`;
+      return (
+        `its path reads ${describe(steps)}, which differs only in case from ` +
+        `${describe([...steps.slice(0, -1), { kind: "member", name: other }])} read by field "${builder.owner}" (Spark compares member names without case)`
+      );
     }
   }
   return undefined;

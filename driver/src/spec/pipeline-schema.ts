@@ -73,11 +73,16 @@ const sourceSchema = object({
       notBefore: withDefault(
         date({ min: NOT_BEFORE_MIN, max: NOT_BEFORE_MAX, why: "InfluxDB stores times from 1677-09-21 to 2262-04-11" }),
         "2000-01-01",
-        `The earliest event time accepted (UTC midnight). An earlier value, a value after ${EVENT_TIME_LAST_DAY}, or one that is not a time (NaN, an unparseable string) is rejected as out of range, before it is converted, so it can neither throw nor move the watermark.`,
+        `The earliest event time accepted (UTC midnight). An earlier value, a value after ${EVENT_TIME_LAST_DAY}, ` +
+          "or one that is not a time (NaN, an unparseable string) is rejected as out of range, before it is converted, " +
+          "so it can neither throw nor move the watermark.",
       ),
       maxAhead: optional(
         duration(),
-        `How far the event time may be ahead of the reading's Kafka timestamp (its arrival). A reading further ahead is rejected. Default: the watermark delay (1 day in a spec without windows). With windows it may not exceed the watermark: the watermark follows the newest event time of all devices, so one reading N ahead moves it N ahead, and every on-time reading of every classroom would then be dropped as late. At most ${MAX_AHEAD_DAYS} days.`,
+        "How far the event time may be ahead of the reading's Kafka timestamp (its arrival). A reading further ahead is rejected. " +
+          "Default: the watermark delay (1 day in a spec without windows). With windows it may not exceed the watermark: " +
+          "the watermark follows the newest event time of all devices, so one reading N ahead moves it N ahead, " +
+          `and every on-time reading of every classroom would then be dropped as late. At most ${MAX_AHEAD_DAYS} days.`,
         "2 minutes",
       ),
     }),
@@ -119,7 +124,8 @@ const statisticsSchema = object({
   functions: withDefault(
     list(oneOf(STATISTIC_FUNCTIONS), { minItems: 1 }),
     "[mean, min, max, stddev, count]",
-    "Functions computed per metric, window and group. `stddev` and `variance` are the sample ones; `count` counts non-null values; the `sum` of an integer metric is left out, rather than wrapped around, if it ever passes 2^63.",
+    "Functions computed per metric, window and group. `stddev` and `variance` are the sample ones; `count` counts non-null values; " +
+      "the `sum` of an integer metric is left out, rather than wrapped around, if it ever passes 2^63.",
   ),
 });
 
@@ -152,7 +158,9 @@ const influxSchema = object({
   trigger: withDefault(trigger(), "30 seconds", "Micro-batch interval of the InfluxDB queries."),
   refusedPath: optional(
     setting(),
-    "Dead-letter folder for the points InfluxDB refuses (a 4xx answer other than 429: an unparseable line, a field type conflict, a time outside the retention policy), kept with InfluxDB's reason while the other points go on. Default: `influx-refused` beside the folder of `sinks.rejected.path`.",
+    "Dead-letter folder for the points InfluxDB refuses (a 4xx answer other than 429: an unparseable line, a field type conflict, " +
+      "a time outside the retention policy), kept with InfluxDB's reason while the other points go on. " +
+      "Default: `influx-refused` beside the folder of `sinks.rejected.path`.",
     "${INFLUX_REFUSED_PATH:-.local-stack/data/schools/influx-refused}",
   ),
   measurements: withDefault(

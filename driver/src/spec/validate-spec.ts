@@ -176,7 +176,9 @@ function checkEventTimeLimits({ out, spec }: Checks): void {
       diagnostic(
         "bad-value",
         maxAhead.pos,
-        `source.eventTime.maxAhead ${maxAhead.value.text} is more than the watermark (${watermark.value.text}): one reading that far ahead would move the watermark past every classroom's open windows, and their on-time readings would be dropped as late`,
+        `source.eventTime.maxAhead ${maxAhead.value.text} is more than the watermark (${watermark.value.text}): ` +
+          "one reading that far ahead would move the watermark past every classroom's open windows, " +
+          "and their on-time readings would be dropped as late",
         `write at most ${watermark.value.text} (or leave it out: it defaults to the watermark), or raise source.watermark`,
       ),
     );

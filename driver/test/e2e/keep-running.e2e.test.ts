@@ -164,6 +164,15 @@ describe("the pipeline keeps running through bad input and outages", () => {
       // 1e23 is what the literal 99999999999999999999999 was (a number past 2^53 rounds): JSON.stringify
       // sends it as 1e+23, a float like the case above, not an integer beyond a long's range.
       { value: pill(t, { light_level: 1e23 }), reason: /does not match its declared type/ },
+      // An integer beyond a long's range needs its digits in the JSON text itself.
+      {
+        value: `{"DevEui":"K1-IAQ","GWInfo":[{"sendtime":${t}}],"parsedPayload":{"light_level":99999999999999999999999}}`,
+        reason: /does not match its declared type/,
+      },
+      {
+        value: `{"DevEui":"K1-IAQ","GWInfo":[{"sendtime":99999999999999999999999}],"parsedPayload":{}}`,
+        reason: /does not match its declared type|out of range/,
+      },
       { value: JSON.stringify({ DevEui: 42, GWInfo: [{ sendtime: t }] }), reason: /device not in the registry/ },
       { value: JSON.stringify({ DevEui: "K1-IAQ", GWInfo: { sendtime: t } }), reason: /does not match its declared type|missing or invalid event time/ },
       { value: "[1,2,3]", reason: /malformed JSON|does not match/ },

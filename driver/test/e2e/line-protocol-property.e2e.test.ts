@@ -8,9 +8,9 @@
  * The escaping that runs in Spark is checked against its TypeScript twin in one Spark SQL run
  * over a few hundred generated strings, and the lines Spark built go to InfluxDB as well.
  *
- * Also here: database names reach InfluxQL escaped (create-influx-database.sh, support/influx.ts).
+ * Also here: database names reach InfluxQL escaped (start's database preparation, support/influx.ts).
  */
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -26,6 +26,8 @@ import {
   tagValueSql,
 } from "../../src/emit/sql/line-protocol-escaping.js";
 import { buildPlan } from "../../src/plan/build-plan.js";
+import { prepareInfluxDatabases } from "../../src/deploy/influx-database.js";
+import type { PlanJson } from "../../src/emit/plan-json.js";
 import { influxNameProblem, type InfluxNameKind } from "../../src/spec/influx-names.js";
 import { loadSpec } from "../../src/spec/load.js";
 import { influxqlIdentifier, recreateDatabase } from "./support/influx.js";
@@ -252,26 +254,16 @@ describe("the Spark SQL escaping", () => {
 });
 
 describe("database names in InfluxQL", () => {
-  function planWritingTo(database: string): string {
-    const file = path.join(work, `plan-${cases++}.json`);
+  /** What `start` does before it submits: CREATE DATABASE for each InfluxDB 1.x sink of the bound plan. */
+  function createDatabase(database: string): Promise<string[]> {
     const writeUrl = `${env.INFLUXDB_URL}/write?${new URLSearchParams({ db: database, precision: "ms" }).toString()}`;
-    writeFileSync(file, JSON.stringify({ sinks: [{ kind: "influx-lines", influx: { version: 1, writeUrl } }] }));
-    return file;
+    return prepareInfluxDatabases({ sinks: [{ kind: "influx-lines", influx: { version: 1, writeUrl } }] } as unknown as PlanJson);
   }
 
-  function createDatabase(plan: string): { status: number | null; stdout: string; stderr: string } {
-    return spawnSync(path.join(root, "infrastructure/local/create-influx-database.sh"), [plan], {
-      env: { ...process.env, INFLUXDB_URL: env.INFLUXDB_URL },
-      encoding: "utf8",
-    });
-  }
-
-  it("create-influx-database.sh escapes double quotes: InfluxDB creates the database under its own name", async () => {
+  it("start's database preparation escapes double quotes: InfluxDB creates the database under its own name", async () => {
     const database = `lp_property db "${process.pid}" é`;
     try {
-      const run = createDatabase(planWritingTo(database));
-      expect(run.stderr).toBe("");
-      expect(run.stdout).toBe(`InfluxDB database ${database} is ready\n`);
+      expect(await createDatabase(database)).toEqual([`InfluxDB database ${database} at ${env.INFLUXDB_URL} is ready`]);
       const [databases] = await query("SHOW DATABASES", undefined);
       expect(databases?.values).toContainEqual([database]);
     } finally {
@@ -279,10 +271,9 @@ describe("database names in InfluxQL", () => {
     }
   });
 
-  it("create-influx-database.sh fails, with InfluxDB's reason, for a name InfluxDB refuses", async () => {
-    const run = createDatabase(planWritingTo("lp_property\\refused"));
-    expect(run.status).toBe(1);
-    expect(run.stderr).toContain('InfluxDB refused CREATE DATABASE "lp_property\\\\refused"');
-    expect(run.stderr).toContain("invalid name");
+  it("start's database preparation says, with InfluxDB's reason, when InfluxDB refuses a name", async () => {
+    const [said] = await createDatabase("lp_property\\refused");
+    expect(said).toContain('refused CREATE DATABASE "lp_property\\\\refused"');
+    expect(said).toContain("invalid name");
   });
 });

@@ -196,14 +196,16 @@ describe("the Grafana dashboard and alert", () => {
 describe("fluxNames, and the check built on it", () => {
   it("reads measurement, fields, tags and pinned tag values out of a query", () => {
     const names = fluxNames(
-      'from(bucket: "b") |> filter(fn: (r) => r._measurement == "m" and r._field == "f" and r.window == "5m" and r["room"] =~ /x/) |> group(columns: ["institute", "_time"])',
+      'from(bucket: "b") |> filter(fn: (r) => r._measurement == "m" and r._field == "f" and r.window == "5m" and r["room"] =~ /x/) ' +
+        '|> group(columns: ["institute", "_time"])',
     );
     expect(names).toEqual({ measurements: ["m"], fields: ["f"], tags: ["window", "room", "institute"], tagValues: [["window", "5m"]], buckets: ["b"] });
   });
 
   it("reports a field, a tag and a window the plan does not write", () => {
     const flux =
-      'from(bucket: "sensors") |> filter(fn: (r) => r._measurement == "classroom_statistics" and r._field == "co2_average" and r.room == "a" and r.window == "10m")';
+      'from(bucket: "sensors") |> filter(fn: (r) => r._measurement == "classroom_statistics" and r._field == "co2_average" ' +
+      'and r.room == "a" and r.window == "10m")';
     expect(problemsOf({ where: "q", flux }, written, windows)).toEqual([
       "q reads field co2_average, which classroom_statistics does not have",
       "q uses tag room, which classroom_statistics does not have",

@@ -92,8 +92,10 @@ describe("event-time reject reasons", () => {
       [
         "  CASE",
         "    WHEN reading.sent_at IS NULL THEN 'missing or invalid event time sent_at ($.GWInfo[0].sendtime)'",
-        "    WHEN reading.event_time IS NULL THEN 'event time sent_at ($.GWInfo[0].sendtime) is out of range: not epoch milliseconds from 2000-01-01 to 9999-12-31'",
-        "    WHEN unix_millis(reading.event_time) - 86400000 > unix_millis(reading.kafka_timestamp) THEN 'event time sent_at ($.GWInfo[0].sendtime) is more than 1 day ahead of its Kafka timestamp'",
+        "    WHEN reading.event_time IS NULL THEN " +
+          "'event time sent_at ($.GWInfo[0].sendtime) is out of range: not epoch milliseconds from 2000-01-01 to 9999-12-31'",
+        "    WHEN unix_millis(reading.event_time) - 86400000 > unix_millis(reading.kafka_timestamp) THEN " +
+          "'event time sent_at ($.GWInfo[0].sendtime) is more than 1 day ahead of its Kafka timestamp'",
         "  END",
       ].join("\n"),
     );

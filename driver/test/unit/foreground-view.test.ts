@@ -31,7 +31,12 @@ const state: JobState = {
   startedAt: new Date().toISOString(),
 };
 const batch = (s: string) => json(200, { id: 7, name: "sensor-streaming-schools-20260301T100000", state: s, appId: null, appInfo: {}, log: [] });
-const progress = `${EVENT_PREFIX}${JSON.stringify({ event: "query-progress", at: "2026-03-01T10:00:00Z", query: "raw_parquet", progress: { batchId: 2, timestamp: "x", numInputRows: 3 } })}`;
+const progress = `${EVENT_PREFIX}${JSON.stringify({
+  event: "query-progress",
+  at: "2026-03-01T10:00:00Z",
+  query: "raw_parquet",
+  progress: { batchId: 2, timestamp: "x", numInputRows: 3 },
+})}`;
 const log = json(200, { id: 7, from: 0, total: 2, log: ["stdout: ", progress] });
 const unavailable = html(503, "<html><body><h1>503 Service Unavailable</h1></body></html>");
 
@@ -72,7 +77,10 @@ describe("follow (start --foreground) against a stand-in Livy over HTTP", () => 
     expect(code).toBe("succeeded");
     const screen = out.join("\n");
     expect(screen).toMatch(
-      /raw_parquet {10}batch 2, 3 rows.*\n {2}Livy not answering since \d\d:\d\d:\d\d, retrying: (Livy answered GET \/batches\/7 with HTTP 503 Service Unavailable: 503 Service Unavailable|cannot reach Livy .*)\n/,
+      new RegExp(
+        String.raw`raw_parquet {10}batch 2, 3 rows.*\n {2}Livy not answering since \d\d:\d\d:\d\d, retrying: ` +
+          String.raw`(Livy answered GET \/batches\/7 with HTTP 503 Service Unavailable: 503 Service Unavailable|cannot reach Livy .*)\n`,
+      ),
     );
     expect(screen).toMatch(/Livy batch 7 success/);
   });

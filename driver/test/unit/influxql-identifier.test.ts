@@ -1,7 +1,7 @@
 /**
  * Database and measurement names in InfluxQL statements of the tests' InfluxDB helper; the same
- * escaping as infrastructure/local/create-influx-database.sh, which the line-protocol e2e test
- * runs against a real InfluxDB.
+ * escaping as start's database preparation (deploy/influx-database.ts), which the line-protocol
+ * e2e test runs against a real InfluxDB.
  */
 import { describe, expect, it } from "vitest";
 import { influxqlIdentifier } from "../e2e/support/influx.js";

@@ -41,7 +41,8 @@ describe("LivyClient against a stand-in Livy over HTTP", () => {
     expect(error.status).toBe(500);
     expect(error.unavailable).toBe(true);
     expect(error.message).toBe(
-      "Livy answered GET /batches?from=0&size=1000 with HTTP 500 Internal Server Error: HTTP ERROR 500 Problem accessing /batches. Reason: Server Error Powered by Jetty:// 9.3.24.v20180605",
+      "Livy answered GET /batches?from=0&size=1000 with HTTP 500 Internal Server Error: " +
+        "HTTP ERROR 500 Problem accessing /batches. Reason: Server Error Powered by Jetty:// 9.3.24.v20180605",
     );
     expect(livy.requests).toHaveLength(4);
   });

@@ -37,8 +37,10 @@ const restarting = (attempt: number) => ({ event: "query-restarting", query: "in
 describe("parseEvents", () => {
   it("reads each kind with its fields, from anywhere in a log line", () => {
     const lines = [
-      `2026-03-01 10:00:01 INFO something ${EVENT_PREFIX}{"event":"influx-refused","at":"2026-03-01T10:00:01Z","query":"influx_raw","batchId":3,"lines":2,"status":400,"reason":"partial write","refusedTotal":7,"path":"file:/data/refused"}`,
-      `${EVENT_PREFIX}{"event":"influx-recovered","at":"2026-03-01T10:00:02Z","query":"influx_raw","since":"2026-03-01T10:00:00Z","waitedMs":2000,"attempts":3}`,
+      `2026-03-01 10:00:01 INFO something ${EVENT_PREFIX}{"event":"influx-refused","at":"2026-03-01T10:00:01Z","query":"influx_raw",` +
+        `"batchId":3,"lines":2,"status":400,"reason":"partial write","refusedTotal":7,"path":"file:/data/refused"}`,
+      `${EVENT_PREFIX}{"event":"influx-recovered","at":"2026-03-01T10:00:02Z","query":"influx_raw",` +
+        `"since":"2026-03-01T10:00:00Z","waitedMs":2000,"attempts":3}`,
     ];
     expect(parseEvents(lines)).toEqual([
       {

@@ -96,11 +96,18 @@ describe("readRegistryCsv: problems, each with its line", () => {
 
   it("refuses double quotes inside values, which Spark does not read as RFC 4180 writes them", () => {
     expect(problems(`${HEADER}\nEscola Mar,A1,iaq,"Aula ""Mar"""\nEscola Mar,A2,iaq,"Aula \\"B\\""\nEscola Mar,A3,iaq,Aula "C"\n`)).toEqual([
-      '2:25: a doubled quote ("") inside a quoted value: Spark reads this registry with "\\" as its CSV escape character, not RFC 4180\'s doubled quote, and would keep quotes in the value; leave double quotes out of registry values (quote only whole values that contain a comma)',
-      '2:30: a doubled quote ("") inside a quoted value: Spark reads this registry with "\\" as its CSV escape character, not RFC 4180\'s doubled quote, and would keep quotes in the value; leave double quotes out of registry values (quote only whole values that contain a comma)',
-      '3:25: \\" inside a quoted value: Spark reads it as an escaped quote, RFC 4180 as a backslash ending the value; leave double quotes out of registry values (quote only whole values that contain a comma)',
-      '3:28: \\" inside a quoted value: Spark reads it as an escaped quote, RFC 4180 as a backslash ending the value; leave double quotes out of registry values (quote only whole values that contain a comma)',
-      "4:24: a double quote inside an unquoted value: Spark would drop or keep it depending on what follows; leave double quotes out of registry values (quote only whole values that contain a comma)",
+      '2:25: a doubled quote ("") inside a quoted value: Spark reads this registry with "\\" as its CSV escape character, ' +
+        "not RFC 4180's doubled quote, and would keep quotes in the value; " +
+        "leave double quotes out of registry values (quote only whole values that contain a comma)",
+      '2:30: a doubled quote ("") inside a quoted value: Spark reads this registry with "\\" as its CSV escape character, ' +
+        "not RFC 4180's doubled quote, and would keep quotes in the value; " +
+        "leave double quotes out of registry values (quote only whole values that contain a comma)",
+      '3:25: \\" inside a quoted value: Spark reads it as an escaped quote, RFC 4180 as a backslash ending the value; ' +
+        "leave double quotes out of registry values (quote only whole values that contain a comma)",
+      '3:28: \\" inside a quoted value: Spark reads it as an escaped quote, RFC 4180 as a backslash ending the value; ' +
+        "leave double quotes out of registry values (quote only whole values that contain a comma)",
+      "4:24: a double quote inside an unquoted value: Spark would drop or keep it depending on what follows; " +
+        "leave double quotes out of registry values (quote only whole values that contain a comma)",
     ]);
   });
 
@@ -108,7 +115,8 @@ describe("readRegistryCsv: problems, each with its line", () => {
     expect(problems(`${HEADER}\nEscola Mar,A1,iaq,"Aula\n1"\n`)).toEqual([
       "2:19: this quoted value is not closed on its line: Spark reads the registry one line at a time, so a value cannot contain a line break",
       "3: 1 values, but the header has 4",
-      "3:2: a double quote inside an unquoted value: Spark would drop or keep it depending on what follows; leave double quotes out of registry values (quote only whole values that contain a comma)",
+      "3:2: a double quote inside an unquoted value: Spark would drop or keep it depending on what follows; " +
+        "leave double quotes out of registry values (quote only whole values that contain a comma)",
     ]);
     expect(problems(`${HEADER}\nEscola Mar,A1,iaq,"Aula 1" B\n`)).toEqual([
       "2:28: text after the closing quote of a value: put the whole value in double quotes",

@@ -273,7 +273,8 @@ describe("registry upload and show, to HDFS through a FAKE WebHDFS server (in me
     const error = await exitError(() => registryUploadCommand(csvFile(EDITED), undefined, {}, capture().io));
     expect(error.exitCode).toBe(EXIT.fileError);
     expect(error.message).toBe(
-      `cannot write ${location}: WebHDFS RENAME ${folder}/.registre ñ.csv.${process.pid}.tmp to ${folder}/registre ñ.csv: AccessControlException: Permission denied: user=sensors, access=WRITE, inode="/data":hdfs:supergroup:drwxr-xr-x`,
+      `cannot write ${location}: WebHDFS RENAME ${folder}/.registre ñ.csv.${process.pid}.tmp to ${folder}/registre ñ.csv: ` +
+        'AccessControlException: Permission denied: user=sensors, access=WRITE, inode="/data":hdfs:supergroup:drwxr-xr-x',
     );
     expect(hdfs.file(`${folder}/registre ñ.csv`)).toBe(ORIGINAL);
     expect([...hdfs.entries.keys()].filter((p) => p.startsWith(`${folder}/`))).toEqual([`${folder}/registre ñ.csv`]);

@@ -179,7 +179,8 @@ async function everyEventLines(sparkHome: string): Promise<string[]> {
 
 describe("the lines the runner writes", () => {
   it.skipIf(spark === undefined)(
-    `satisfy the schema, cover every kind and field, and are read by the driver as written${spark === undefined ? " (skipped: needs javac and Spark's jars; run infrastructure/local/stack.sh setup or set SPARK_HOME)" : ""}`,
+    "satisfy the schema, cover every kind and field, and are read by the driver as written" +
+      `${spark === undefined ? " (skipped: needs javac and Spark's jars; run infrastructure/local/stack.sh setup or set SPARK_HOME)" : ""}`,
     async () => {
       const lines = await everyEventLines(spark!);
       const decoded = lines.map((line) => {

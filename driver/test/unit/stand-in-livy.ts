@@ -38,7 +38,8 @@ export const hang: Reply = () => undefined;
 /** Jetty's error page, as Livy serves it for an internal error. */
 export const JETTY_500 =
   '<html>\n<head>\n<meta http-equiv="Content-Type" content="text/html;charset=ISO-8859-1"/>\n<title>Error 500 Server Error</title>\n</head>\n' +
-  '<body><h2>HTTP ERROR 500</h2>\n<p>Problem accessing /batches. Reason:\n<pre>    Server Error</pre></p><hr><a href="http://eclipse.org/jetty">Powered by Jetty:// 9.3.24.v20180605</a><hr/>\n' +
+  "<body><h2>HTTP ERROR 500</h2>\n<p>Problem accessing /batches. Reason:\n<pre>    Server Error</pre></p><hr>" +
+  '<a href="http://eclipse.org/jetty">Powered by Jetty:// 9.3.24.v20180605</a><hr/>\n' +
   `${"<br/>                                                \n".repeat(20)}</body>\n</html>\n`;
 
 /** Serves each request with `route(method and path, count of earlier requests to that path)`. */

@@ -29,7 +29,9 @@ describe("source.eventTime limits", () => {
       code: "bad-value",
       at: at(text, "maxAhead: 1 day", "1 day"),
       message:
-        "source.eventTime.maxAhead 1 day is more than the watermark (2 minutes): one reading that far ahead would move the watermark past every classroom's open windows, and their on-time readings would be dropped as late",
+        "source.eventTime.maxAhead 1 day is more than the watermark (2 minutes): " +
+        "one reading that far ahead would move the watermark past every classroom's open windows, " +
+        "and their on-time readings would be dropped as late",
       hint: "write at most 2 minutes (or leave it out: it defaults to the watermark), or raise source.watermark",
     });
   });

@@ -38,7 +38,8 @@ describe("message paths Spark cannot run", () => {
       code: "bad-json-path",
       at: at(text, "path: $.parsedPayload.CO2", "$.parsedPayload.CO2"),
       message:
-        'field "co2_upper": its path reads $.parsedPayload.CO2, which differs only in case from $.parsedPayload.co2 read by field "co2" (Spark compares member names without case)',
+        'field "co2_upper": its path reads $.parsedPayload.CO2, which differs only in case from $.parsedPayload.co2 ' +
+        'read by field "co2" (Spark compares member names without case)',
     });
   });
 
@@ -57,7 +58,8 @@ describe("message paths Spark cannot run", () => {
       code: "bad-json-path",
       at: at(text, "path: \"$['a", '"$'),
       message:
-        'source.fields.odd.path: member name "a\\nb" at character 4 contains the control character U+000A: the generated SQL and its schema cannot carry control characters in names',
+        'source.fields.odd.path: member name "a\\nb" at character 4 contains the control character U+000A: ' +
+        "the generated SQL and its schema cannot carry control characters in names",
     });
   });
 

@@ -51,7 +51,8 @@ function ruleSql(rule: RejectRule, node: JoinRegistryNode): [string, string] {
       return [
         `${READING}.${READING_COLUMNS.eventTime} IS NULL`,
         stringLiteral(
-          `event time ${rule.eventTime.field} (${formatJsonPath(rule.path)}) is out of range: not ${UNIT_TEXT[rule.eventTime.unit]} from ${rule.eventTime.notBefore.text} to ${EVENT_TIME_LAST_DAY}`,
+          `event time ${rule.eventTime.field} (${formatJsonPath(rule.path)}) is out of range: ` +
+            `not ${UNIT_TEXT[rule.eventTime.unit]} from ${rule.eventTime.notBefore.text} to ${EVENT_TIME_LAST_DAY}`,
         ),
       ];
     // Written as a subtraction from the range-checked event time, which cannot overflow even
