@@ -12,7 +12,7 @@
 # Java 17, the runner's Java. Maven fetches it on first use (mvn dependency:copy, through the local
 # repository CACHE/m2 that infrastructure/local/stack.sh fills too) into
 # CACHE/google-java-format/, where it is reused after; CACHE is
-# ${SENSOR_STREAMING_CACHE:-$HOME/.cache/sensor-streaming}. Settings: SENSOR_STREAMING_CACHE,
+# ${SENSOR_STREAMING_CACHE:-<repo>/.stack-cache}, as for stack.sh. Settings: SENSOR_STREAMING_CACHE,
 # MVN (the mvn to fetch with, default mvn), JAVA (the java to run it with, default java).
 # Exit status: 0 formatted (or fixed), 1 files to format, 2 the formatter could not be fetched or run.
 set -euo pipefail
@@ -40,7 +40,7 @@ mapfile -t files < <(find "$runner" -path "$runner/build" -prune -o -name '*.jav
 [[ ${#files[@]} -gt 0 ]] || fail "no .java file under $runner"
 
 # ---- google-java-format, fetched once into the cache ---------------------------------------
-cache=${SENSOR_STREAMING_CACHE:-$HOME/.cache/sensor-streaming}
+cache=${SENSOR_STREAMING_CACHE:-$root/.stack-cache}
 case "$cache" in /*) ;; *) cache=$caller/$cache ;; esac
 jar=$cache/google-java-format/google-java-format-$GOOGLE_JAVA_FORMAT_VERSION-all-deps.jar
 mvn=${MVN:-mvn}

@@ -41,24 +41,41 @@ export function windowTimings(plan: PlanNode): Record<string, WindowTiming> {
   return timings;
 }
 
-/**
- * When the first window closes, from the first watermark past the epoch a query reported (Spark
- * reports 1970-01-01 until it has seen a reading): the readings' event time is about that
- * watermark plus the delay; the window they open ends at the next multiple of the slide; it is
- * emitted once the event time is one delay past its end. Undefined without a watermark yet.
- */
-export function firstStatisticsAt(firstWatermark: string | undefined, timing: WindowTiming): Date | undefined {
-  if (firstWatermark === undefined) return undefined;
-  const watermark = Date.parse(firstWatermark);
-  if (Number.isNaN(watermark) || watermark <= 0) return undefined;
-  const seen = watermark + timing.delayMs;
-  const firstEnd = (Math.floor(seen / timing.slideMs) + 1) * timing.slideMs;
-  return new Date(firstEnd + timing.delayMs);
+/** What the estimate reads of a query's progress, oldest first. */
+export interface ProgressTimes {
+  readonly watermark: string | undefined;
+  readonly eventTimeMin: string | undefined;
 }
 
-/** "in about 6 minutes", "in about 40 s", "any moment now". */
+/**
+ * When the first window closes, from the query's progress since the job started. Two candidates,
+ * the earlier counts: the window holding the earliest reading of the first batch that had any
+ * (Spark reports `eventTime.min`) ends at the next multiple of the slide after it; and a query
+ * resumed from its checkpoint (its first watermark is past the epoch) may hold open windows, the
+ * first of which ends at the next multiple of the slide after that watermark. Either is emitted
+ * once the watermark reaches its end, i.e. once readings one delay later have arrived: with live
+ * readings, at its end plus the delay. Undefined before the query has seen a reading.
+ */
+export function firstStatisticsAt(progress: readonly ProgressTimes[], timing: WindowTiming): Date | undefined {
+  const nextEnd = (ms: number): number => (Math.floor(ms / timing.slideMs) + 1) * timing.slideMs;
+  const ends: number[] = [];
+  const resumed = time(progress[0]?.watermark);
+  if (resumed !== undefined) ends.push(nextEnd(resumed));
+  const earliest = progress.map((p) => time(p.eventTimeMin)).find((t) => t !== undefined);
+  if (earliest !== undefined) ends.push(nextEnd(earliest));
+  return ends.length === 0 ? undefined : new Date(Math.min(...ends) + timing.delayMs);
+}
+
+/** Milliseconds of an ISO time past the epoch (Spark reports the epoch for "no watermark yet"). */
+function time(iso: string | undefined): number | undefined {
+  const ms = iso === undefined ? NaN : Date.parse(iso);
+  return Number.isNaN(ms) || ms <= 0 ? undefined : ms;
+}
+
+/** "in about 6 minutes", "in about 40 s", "in about 3 hours", "any moment now". */
 export function inAbout(ms: number): string {
   if (ms <= 5_000) return "any moment now";
   if (ms < 90_000) return `in about ${Math.round(ms / 1000)} s`;
-  return `in about ${Math.round(ms / 60_000)} minutes`;
+  if (ms < 90 * 60_000) return `in about ${Math.round(ms / 60_000)} minutes`;
+  return `in about ${Math.round(ms / 3_600_000)} hours`;
 }

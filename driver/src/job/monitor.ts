@@ -200,21 +200,22 @@ export function queryLines(q: QueryHealth, note = ""): string[] {
 /** How long after its due time the promise of the first statistics stays on the screen. */
 const FIRST_STATISTICS_GRACE_MS = 60_000;
 
+/** Query healths under which a promise of statistics means something. */
+const PROMISING: ReadonlySet<Health> = new Set<Health>(["ok", "idle", "no-progress"]);
+
 /**
  * For a window sink that has written nothing yet in this job: when its first statistics arrive
  * ("first statistics at 10:42, in about 6 minutes"), or before any reading, how long after the
- * first one at most. Empty once it wrote, or a minute after the promised time (a backlog, or
- * readings that stopped, make the promise moot).
+ * first one at most. Said only while the log still begins with the job's start (Livy keeps the
+ * last lines only: a long-running job's early writes may be gone from it) and the query runs as
+ * it should; empty once it wrote, or a minute after the promised time (a backlog, or readings
+ * that stopped, make the promise moot).
  */
-export function firstStatisticsNote(sink: string, timing: WindowTiming | undefined, events: readonly RunnerEvent[], now = Date.now()): string {
-  if (timing === undefined) return "";
-  if (events.some((e) => e.event === "influx-written" && e.query === sink && e.lines > 0)) return "";
-  let at: Date | undefined;
-  for (const e of events) {
-    if (e.event !== "query-progress" || e.query !== sink) continue;
-    at = firstStatisticsAt(toProgress(e).watermark, timing);
-    if (at !== undefined) break;
-  }
+export function firstStatisticsNote(q: QueryHealth, timing: WindowTiming | undefined, events: readonly RunnerEvent[], now = Date.now()): string {
+  if (timing === undefined || !PROMISING.has(q.health) || !events.some((e) => e.event === "runner-started")) return "";
+  if (events.some((e) => e.event === "influx-written" && e.query === q.query && e.lines > 0)) return "";
+  const progress = events.flatMap((e) => (e.event === "query-progress" && e.query === q.query ? [toProgress(e)] : []));
+  const at = firstStatisticsAt(progress, timing);
   if (at === undefined) return `first statistics at most ${duration(timing.slideMs + timing.delayMs)} after the first reading`;
   const left = at.getTime() - now;
   if (left < -FIRST_STATISTICS_GRACE_MS) return "";
@@ -230,6 +231,10 @@ export function renderStatus(state: JobState, batch: Batch | undefined, events: 
     `pipeline ${state.pipeline}: Livy batch ${state.batchId} ${batch?.state ?? "gone"}, ` +
       `up ${elapsed(Date.parse(state.startedAt))}${batch?.appId ? `, ${batch.appId}` : ""}`,
   ];
-  for (const sink of state.sinks) lines.push(...queryLines(queryHealth(sink, events), firstStatisticsNote(sink, state.windows?.[sink], events)));
+  const ended = batch === undefined || FINAL_STATES.includes(batch.state);
+  for (const sink of state.sinks) {
+    const q = queryHealth(sink, events);
+    lines.push(...queryLines(q, ended ? "" : firstStatisticsNote(q, state.windows?.[sink], events)));
+  }
   return lines.join("\n");
 }

@@ -77,6 +77,8 @@ export interface QueryProgress {
   readonly numInputRows: number;
   readonly batchDurationMs: number;
   readonly watermark: string | undefined;
+  /** The earliest event time in the batch (Spark reports it when the batch had readings). */
+  readonly eventTimeMin: string | undefined;
   readonly stateRows: number;
   readonly sink: string;
 }
@@ -132,7 +134,7 @@ interface RawProgress {
   inputRowsPerSecond?: number;
   processedRowsPerSecond?: number;
   durationMs?: { triggerExecution?: number };
-  eventTime?: { watermark?: string };
+  eventTime?: { watermark?: string; min?: string };
   stateOperators?: Array<{ numRowsTotal?: number }>;
   sink?: { description?: string };
 }
@@ -148,6 +150,7 @@ export function toProgress(event: EventOf<"query-progress">): QueryProgress {
     processedRowsPerSecond: p.processedRowsPerSecond ?? 0,
     batchDurationMs: p.durationMs?.triggerExecution ?? 0,
     watermark: p.eventTime?.watermark,
+    eventTimeMin: p.eventTime?.min,
     stateRows: (p.stateOperators ?? []).reduce((sum, s) => sum + (s.numRowsTotal ?? 0), 0),
     sink: p.sink?.description ?? "",
   };

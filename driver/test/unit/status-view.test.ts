@@ -97,34 +97,50 @@ describe("renderStatus", () => {
 describe("the first statistics on the live view", () => {
   const windows = { influx_window_5m: { slideMs: 60_000, delayMs: 120_000 } };
   const withWindows: JobState = { ...state, windows };
-  const progress = (watermark: string) =>
+  const started = line({ event: "runner-started", at: "2026-03-01T09:59:00Z", pipeline: "schools", queries: 3 });
+  const progress = (eventTime: Record<string, string>, batchId = 1) =>
     line({
       event: "query-progress",
       at: "2026-03-01T10:00:00Z",
       query: "influx_window_5m",
-      progress: { batchId: 1, timestamp: "x", numInputRows: 0, eventTime: { watermark } },
+      progress: { batchId, timestamp: "x", numInputRows: 0, eventTime: { watermark: "1970-01-01T00:00:00.000Z", ...eventTime } },
     });
 
   it("before any reading, says how long after the first one at most", () => {
-    const view = renderStatus(withWindows, batch, parseEvents([progress("1970-01-01T00:00:00.000Z")]));
+    const view = renderStatus(withWindows, batch, parseEvents([started, progress({})]));
     expect(view).toMatch(/influx_window_5m .*\n {23}first statistics at most 3 minutes after the first reading/);
   });
 
-  it("once the watermark moved, promises a time of day, and drops the promise once statistics were written", () => {
-    // Readings at about now: the watermark is now minus the 2-minute delay.
-    const watermark = new Date(Date.now() - 120_000).toISOString();
-    const events = parseEvents([progress("1970-01-01T00:00:00.000Z"), progress(watermark)]);
+  it("once readings arrived, promises a time of day, and drops the promise once statistics were written", () => {
+    const events = parseEvents([started, progress({}), progress({ min: new Date().toISOString() }, 2)]);
     expect(renderStatus(withWindows, batch, events)).toMatch(/first statistics at \d\d:\d\d:\d\d, in about (\d+ s|\d minutes)/);
     const written = parseEvents([
-      progress(watermark),
+      started,
+      progress({ min: new Date().toISOString() }),
       line({ event: "influx-written", at: "2026-03-01T10:00:01Z", query: "influx_window_5m", batchId: 2, lines: 40 }),
     ]);
     expect(renderStatus(withWindows, batch, written)).not.toContain("first statistics");
   });
 
+  it("promises nothing when the log no longer begins with the job's start (Livy keeps the last lines only)", () => {
+    // A job up for days: its early writes are gone from the log, only progress without output is left.
+    expect(renderStatus(withWindows, batch, parseEvents([progress({ watermark: new Date(Date.now() - 120_000).toISOString() })]))).not.toContain(
+      "first statistics",
+    );
+  });
+
+  it("promises nothing for a failed query or an ended job", () => {
+    const failed = parseEvents([
+      started,
+      progress({}),
+      line({ event: "query-terminated", at: "2026-03-01T10:00:02Z", query: "influx_window_5m", error: "boom" }),
+    ]);
+    expect(renderStatus(withWindows, batch, failed)).not.toContain("first statistics");
+    expect(renderStatus(withWindows, { ...batch, state: "dead" }, parseEvents([started, progress({})]))).not.toContain("first statistics");
+  });
+
   it("says nothing when the promised time is long past (a backlog), or for a state without window timings", () => {
-    const events = parseEvents([progress("2026-03-01T09:00:00.000Z")]);
-    expect(renderStatus(withWindows, batch, events)).not.toContain("first statistics");
-    expect(renderStatus(state, batch, parseEvents([progress("1970-01-01T00:00:00.000Z")]))).not.toContain("first statistics");
+    expect(renderStatus(withWindows, batch, parseEvents([started, progress({ min: "2026-03-01T09:00:00.000Z" })]))).not.toContain("first statistics");
+    expect(renderStatus(state, batch, parseEvents([started, progress({})]))).not.toContain("first statistics");
   });
 });

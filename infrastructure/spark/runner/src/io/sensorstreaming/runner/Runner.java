@@ -21,10 +21,12 @@ import org.apache.spark.sql.streaming.Trigger;
  * runs each view's SQL, applies the declared watermark, starts every sink, reports progress and
  * stops gracefully when the stop marker appears. All pipeline logic is in the plan's SQL.
  *
- * <p>Usage: Runner PLAN_JSON [--explain] [--stop-file PATH] --explain analyse every view and check
- * every sink query against Spark's streaming rules, print their schemas, start nothing, and exit (0
- * when Spark accepts all of it) --stop-file marker whose appearance stops the job gracefully
- * (default: STOP beside the plan)
+ * <pre>
+ * Usage: Runner PLAN_JSON [--explain] [--stop-file PATH]
+ *   --explain    analyse every view and check every sink query against Spark's streaming rules,
+ *                print their schemas, start nothing, and exit (0 when Spark accepts all of it)
+ *   --stop-file  marker whose appearance stops the job gracefully (default: STOP beside the plan)
+ * </pre>
  *
  * <p>A query that fails is restarted alone from its checkpoint (QuerySupervisor); the job runs on.
  *
