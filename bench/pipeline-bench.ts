@@ -22,7 +22,9 @@
  * setting in the plan (repeatable), --ceiling-sql FILE runs this SELECT over the source (the
  * view kafka_readings) as the ceiling instead of the parse, --jfr FILE records a Java Flight
  * Recorder profile of the pipeline run's driver (local mode: the executors' threads too),
- * --influx-trigger INTERVAL runs the latency part with that trigger for the InfluxDB queries.
+ * --influx-trigger INTERVAL runs the latency part with that trigger for the InfluxDB queries,
+ * --split also runs each query alone on the same backlog (what each costs by itself; the sum
+ * beside the whole pipeline's wall time says how much the queries overlap on the cores).
  *
  * Memory and state (a compressed soak): --hours H spreads the backlog over H hours of event time
  * (default 1) and --batch N caps each micro-batch at N readings (default: the whole backlog in
@@ -62,10 +64,11 @@ interface Options {
   influxTrigger?: string;
   hours: number;
   batch?: number;
+  split: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { readings: 300_000, cores: [], mode: "local", latency: true, ceiling: true, repeat: 1, noop: [], conf: {}, hours: 1 };
+  const options: Options = { readings: 300_000, cores: [], mode: "local", latency: true, ceiling: true, repeat: 1, noop: [], conf: {}, hours: 1, split: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = (): string => {
@@ -81,6 +84,7 @@ function parseArgs(argv: string[]): Options {
       options.mode = mode;
     } else if (arg === "--no-latency") options.latency = false;
     else if (arg === "--no-ceiling") options.ceiling = false;
+    else if (arg === "--split") options.split = true;
     else if (arg === "--repeat") options.repeat = Number(value());
     else if (arg === "--only") options.only = value().split(",");
     else if (arg === "--noop") options.noop = value().split(",");
@@ -530,6 +534,15 @@ async function main(): Promise<void> {
     if (baselineJar !== undefined)
       runs.push(await capacity(`pipeline at ${options.baseline}`, forCapacity(baselinePipeline!, options.readings), baselineJar, ctx, master, true));
   }
+  // Each query alone: what it costs by itself.
+  const alone: Run[] = [];
+  if (options.split)
+    for (const sink of forCapacity(current, options.readings, options).plan.sinks) {
+      const only = forCapacity(current, options.readings, { ...options, only: [sink.name] });
+      // The raw InfluxDB query alone is held to every point, like the whole pipeline.
+      alone.push(await capacity(`${sink.name} alone`, only, jar, ctx, master, sink.name === "influx_raw"));
+    }
+  runs.push(...alone);
   // Scaling: local[N] in the local mode; in the cluster mode, executors on N one-core workers.
   for (const cores of options.cores) {
     runs.push(
@@ -566,6 +579,11 @@ async function main(): Promise<void> {
     );
   const best = (label: string) => Math.max(...runs.filter((r) => r.label === label).map((r) => r.perSecond));
   if (options.ceiling) console.log(`pipeline / ceiling: ${(best("pipeline") / best("ceiling: read + parse, no-op sink")).toFixed(2)}`);
+  if (alone.length > 0) {
+    const sum = alone.reduce((total, run) => total + run.wallS, 0);
+    const whole = Math.min(...runs.filter((r) => r.label === "pipeline").map((r) => r.wallS));
+    console.log(`queries alone: ${sum.toFixed(1)} s in all (each with its own JVM start), the whole pipeline ${whole.toFixed(1)} s`);
+  }
   if (options.baseline !== undefined)
     console.log(`pipeline / pipeline at ${options.baseline}: ${(best("pipeline") / best(`pipeline at ${options.baseline}`)).toFixed(2)}`);
   if (late !== undefined)
