@@ -1,7 +1,6 @@
 /** `start`: reads the spec and the options, starts the job (job/start.ts), then says how to follow it, or follows it in the foreground. */
 import type { SupervisorRecord } from "../job/supervisor.js";
-import { followEndExit } from "./exit-codes.js";
-import { EXIT, ExitError } from "./exit-codes.js";
+import { EXIT, ExitError, followEndExit } from "./exit-codes.js";
 import { numberOption, type Output } from "./commands.js";
 import { loadPlan, type SpecOptions } from "./pipeline-input.js";
 import { follow } from "../job/monitor.js";
@@ -56,8 +55,9 @@ export async function startCommand(specFile: string | undefined, options: StartC
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
     try {
-      // By the pipeline's name, not by reading the spec again: it may have been edited meanwhile.
-      const end = await follow(livy, state, stateDir(options), io, undefined, () => stopPipeline(state.pipeline, { ...options, timeoutMs: undefined }, io));
+      // By the pipeline's name, not by reading the spec again: it may have been edited meanwhile;
+      // with the stop's own default timeout, not the start's.
+      const end = await follow(livy, state, stateDir(options), io, undefined, () => stopPipeline(state.pipeline, options, io));
       return followEndExit(end);
     } finally {
       process.removeListener("SIGINT", onSignal);

@@ -20,6 +20,7 @@ import {
   LockHeldError,
   writeJobState,
   type JobState,
+  type StagedJobRecord,
 } from "../deploy/job-state.js";
 import { prepareInfluxDatabases } from "../deploy/influx-database.js";
 import type { StagingTarget } from "../deploy/staging-target.js";
@@ -269,30 +270,19 @@ export async function startLocked(
   });
 
   clearStopped(stateDir(options), plan.pipeline);
-  const sinks = plan.sinks.map((s) => s.name);
-  const windows = windowTimings(plan);
-  writeStagedJob(stateDir(options), {
+  const stagedJob: StagedJobRecord = {
     pipeline: plan.pipeline,
     target: target.kind,
     planFile: staged.planFile,
     jarFile: staged.jarFile,
     stopFile: staged.stopFile,
-    sinks,
-    windows,
-  });
-  const batch = await submit(livy, staged, plan.pipeline, target.kind);
-  const state: JobState = {
-    pipeline: plan.pipeline,
-    batchId: batch.id,
-    livyUrl: livy.url,
-    target: target.kind,
-    planFile: staged.planFile,
-    stopFile: staged.stopFile,
-    jarFile: staged.jarFile,
-    sinks,
-    windows,
-    startedAt: new Date().toISOString(),
+    sinks: plan.sinks.map((s) => s.name),
+    windows: windowTimings(plan),
   };
+  writeStagedJob(stateDir(options), stagedJob);
+  const batch = await submit(livy, staged, plan.pipeline, target.kind);
+  // As resubmit does: the staged job, and which batch runs it since when.
+  const state: JobState = { ...stagedJob, batchId: batch.id, livyUrl: livy.url, startedAt: new Date().toISOString() };
   writeJobState(stateDir(options), state);
   io.err(`submitted Livy batch ${batch.id} to ${livy.url}; waiting until Spark runs every query`);
   await waitUntilRunning(livy, state, timeoutMs, stateDir(options), io);
