@@ -5,7 +5,12 @@
  *  capacity   a backlog of N readings (the real message shape, the sample registry, one hour of
  *             event time) run by the default spec with available-now triggers: wall time until
  *             EVERY query has processed every reading (the runner ends when all have), readings/s
- *             of the whole pipeline, and each query's busy time.
+ *             of the whole pipeline, each query's busy time, and the CPU seconds of the Spark JVM
+ *             (split into Spark's task threads, the JIT compilers, the garbage collector and the
+ *             rest), InfluxDB and Kafka: steadier than wall time on a shared machine.
+ *  warm       the same backlog sent to a job that is already running (one-second triggers) and
+ *             has read a first backlog (--warm-up N, default a third of READINGS): what the
+ *             pipeline carries once started, without the JVM's start.
  *  ceiling    in the same run, on the same topic: one query that reads and parses the JSON into
  *             Spark's no-op sink, i.e. reading-and-parsing alone.
  *  baseline   with --baseline REF, the plan committed at REF (sql/schools/) run by the runner of
@@ -16,12 +21,15 @@
  *             executors on one, then two one-core workers).
  *
  * Usage: npm run bench -- [READINGS] [--baseline REF] [--cores LIST] [--mode local|cluster]
- *                         [--no-latency] [--no-ceiling] [--repeat N]
+ *                         [--no-latency] [--no-ceiling] [--no-warm] [--warm-up N] [--repeat N]
  * To find where the time goes (the pipeline runs only): --only SINK,... keeps those sinks,
  * --noop SINK,... computes those sinks' rows but writes nothing, --conf KEY=VALUE sets a Spark
  * setting in the plan (repeatable), --ceiling-sql FILE runs this SELECT over the source (the
  * view kafka_readings) as the ceiling instead of the parse, --jfr FILE records a Java Flight
  * Recorder profile of the pipeline run's driver (local mode: the executors' threads too),
+ * --java-options OPTS adds JVM options to the pipeline runs' driver (e.g. -XX:TieredStopAtLevel=1),
+ * --windows-in-one-query plain|shuffled runs both windows as one union query (shuffled: from one
+ * shared shuffle of the valid readings, so Kafka is read and parsed once for both),
  * --influx-trigger INTERVAL runs the latency part with that trigger for the InfluxDB queries,
  * --split also runs each query alone on the same backlog (what each costs by itself; the sum
  * beside the whole pipeline's wall time says how much the queries overlap on the cores).
@@ -32,7 +40,7 @@
  * Spark keeps, and the driver's resident memory: with the watermark, state stays bounded.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
@@ -55,12 +63,16 @@ interface Options {
   mode: "local" | "cluster";
   latency: boolean;
   ceiling: boolean;
+  warm: boolean;
+  warmUp?: number;
+  windowsInOneQuery?: "plain" | "shuffled";
   repeat: number;
   only?: string[];
   noop: string[];
   conf: Record<string, string>;
   ceilingSql?: string;
   jfr?: string;
+  javaOptions: string[];
   influxTrigger?: string;
   hours: number;
   batch?: number;
@@ -68,7 +80,20 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { readings: 300_000, cores: [], mode: "local", latency: true, ceiling: true, repeat: 1, noop: [], conf: {}, hours: 1, split: false };
+  const options: Options = {
+    readings: 300_000,
+    cores: [],
+    mode: "local",
+    latency: true,
+    ceiling: true,
+    warm: true,
+    repeat: 1,
+    noop: [],
+    conf: {},
+    hours: 1,
+    split: false,
+    javaOptions: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = (): string => {
@@ -84,7 +109,13 @@ function parseArgs(argv: string[]): Options {
       options.mode = mode;
     } else if (arg === "--no-latency") options.latency = false;
     else if (arg === "--no-ceiling") options.ceiling = false;
-    else if (arg === "--split") options.split = true;
+    else if (arg === "--no-warm") options.warm = false;
+    else if (arg === "--warm-up") options.warmUp = Number(value());
+    else if (arg === "--windows-in-one-query") {
+      const how = value();
+      if (how !== "plain" && how !== "shuffled") throw new Error(`--windows-in-one-query must be plain or shuffled, not ${how}`);
+      options.windowsInOneQuery = how;
+    } else if (arg === "--split") options.split = true;
     else if (arg === "--repeat") options.repeat = Number(value());
     else if (arg === "--only") options.only = value().split(",");
     else if (arg === "--noop") options.noop = value().split(",");
@@ -92,6 +123,7 @@ function parseArgs(argv: string[]): Options {
     else if (arg === "--batch") options.batch = Number(value());
     else if (arg === "--influx-trigger") options.influxTrigger = value();
     else if (arg === "--jfr") options.jfr = path.resolve(value());
+    else if (arg === "--java-options") options.javaOptions.push(value());
     else if (arg === "--ceiling-sql") options.ceilingSql = readFileSync(value(), "utf8");
     else if (arg === "--conf") {
       const [key, ...rest] = value().split("=");
@@ -195,6 +227,7 @@ function noopSink(sink: SinkJson | NoopSink): NoopSink {
 
 /** Every trigger available-now, and micro-batches as large as the backlog; the experiment's changes. */
 function forCapacity(pipeline: BenchPipeline, readings: number, options?: Options): BenchPipeline {
+  pipeline = windowsInOneQuery(pipeline, options?.windowsInOneQuery);
   const plan = pipeline.plan;
   const batch = String(options?.batch ?? readings);
   return {
@@ -209,6 +242,37 @@ function forCapacity(pipeline: BenchPipeline, readings: number, options?: Option
         .map((s) => (options?.noop.includes(s.name) ? noopSink(s) : s)),
     },
   };
+}
+
+/**
+ * --windows-in-one-query: the window sinks' lines as one union query with one InfluxDB sink instead
+ * of a query each ("plain": each branch reads and parses Kafka again; "shuffled": the valid
+ * readings are first distributed by institute and classroom, so both branches start from the same
+ * shuffle and Spark reuses it: one read and parse, plus a shuffle).
+ */
+function windowsInOneQuery(pipeline: BenchPipeline, how: Options["windowsInOneQuery"]): BenchPipeline {
+  if (how === undefined) return pipeline;
+  const { plan } = pipeline;
+  let sql = pipeline.sql;
+  if (how === "shuffled") {
+    const valid = plan.views.find((v) => v.name === "valid_readings")!;
+    sql = { ...sql, [valid.sqlFile]: `${sql[valid.sqlFile]}\nDISTRIBUTE BY institute, classroom` };
+  }
+  const lines = plan.views.filter((v) => /^influx_window_.*_lines$/.test(v.name));
+  const union = { name: "influx_windows_lines", sqlFile: "99-influx-windows-lines.sql", inputs: lines.map((l) => l.name) };
+  sql = { ...sql, [union.sqlFile]: lines.map((l) => `SELECT line FROM ${l.name}`).join("\nUNION ALL\n") };
+  const first = plan.sinks.find((s) => s.query === lines[0]!.name)!;
+  const sink = { ...first, name: "influx_windows", query: union.name, checkpoint: first.checkpoint.replace(/[^/]+$/, "influx_windows") };
+  return {
+    plan: { ...plan, views: [...plan.views, union], sinks: [...plan.sinks.filter((s) => !lines.some((l) => l.name === s.query)), sink] },
+    sql,
+  };
+}
+
+/** The pipeline run's driver JVM options: --java-options, and the flight recording of --jfr. */
+function driverJavaOptions(options: Options): string[] {
+  const java = [...options.javaOptions, ...(options.jfr === undefined ? [] : [`-XX:StartFlightRecording=filename=${options.jfr},settings=profile`])];
+  return java.length === 0 ? [] : ["--conf", `spark.driver.extraJavaOptions=${java.join(" ")}`];
 }
 
 /** The ceiling: the same source and parse view, one query into Spark's no-op sink. */
@@ -237,15 +301,71 @@ interface Run {
   readonly driverPeakRssMiB: number;
   /** Per stateful query, the state rows after each micro-batch. */
   readonly stateRows: Record<string, number[]>;
+  /** CPU seconds used from the runner's start to its end, per process: steadier than wall time on a shared machine. */
+  readonly cpuS: CpuSample;
 }
+
+/** CPU seconds (user + system) a process has used so far; 0 when it is not there (or not on this machine). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** The Spark JVM's CPU seconds by kind of thread: Spark's tasks, the JIT compilers, the garbage collector, and the rest. */
+const THREAD_KINDS = ["tasks", "jit", "gc", "other"] as const;
+type ThreadCpu = Record<(typeof THREAD_KINDS)[number], number>;
+
+function threadCpu(pid: number | undefined): ThreadCpu {
+  const out: ThreadCpu = { tasks: 0, jit: 0, gc: 0, other: 0 };
+  if (pid === undefined) return out;
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+      // Linux keeps 15 characters of a thread's name: "Executor task l", "C2 CompilerThre", "G1 Conc#0", "GC Thread#1".
+      const kind = /^Executor task/.test(name) ? "tasks" : /Compiler/.test(name) ? "jit" : /^(G1|GC |VM Thread)/.test(name) ? "gc" : "other";
+      out[kind] += seconds;
+    } catch {
+      // The thread ended in between.
+    }
+  }
+  return out;
+}
+
+/** The local stack's process of a service (its pid file), for its CPU time. */
+function servicePid(service: string): number | undefined {
+  try {
+    return Number(readFileSync(path.join(process.env.SENSOR_STREAMING_RUNTIME ?? path.join(root, ".local-stack"), "pids", `${service}.pid`), "utf8").trim());
+  } catch {
+    return undefined;
+  }
+}
+
+/** Who the CPU is counted for: the Spark JVM (driver, and in local mode the executors), and the stack's InfluxDB and Kafka. */
+const CPU_OF = ["spark", "influxdb", "kafka"] as const;
+type CpuSample = Record<(typeof CPU_OF)[number], number> & { readonly sparkThreads: ThreadCpu };
 
 interface Job {
   readonly child: ReturnType<typeof spawn>;
-  readonly events: Array<{ at: number; event: RunnerEvent }>;
+  readonly events: Array<{ at: number; event: RunnerEvent; cpu?: CpuSample }>;
   readonly started: number;
   readonly stopFile: string;
   peakRssKiB: number;
-  cpuTicks(): number;
+  cpuSeconds(): number;
 }
 
 function submit(env: Record<string, string>, master: string, jar: string, planFile: string, work: string, extraConf: string[] = []): Job {
@@ -277,13 +397,17 @@ function submit(env: Record<string, string>, master: string, jar: string, planFi
     started: Date.now(),
     stopFile,
     peakRssKiB: 0,
-    cpuTicks: () => {
-      // utime + stime of the driver JVM (spark-submit execs java in the same process).
-      const stat = readFileSync(`/proc/${child.pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      return Number(fields[11]) + Number(fields[12]);
-    },
+    // spark-submit execs java in the same process: the driver JVM's CPU.
+    cpuSeconds: () => cpuSeconds(child.pid),
   };
+  const influxdb = servicePid("influxdb");
+  const kafka = servicePid("kafka");
+  const cpuNow = (): CpuSample => ({
+    spark: cpuSeconds(child.pid),
+    influxdb: cpuSeconds(influxdb),
+    kafka: cpuSeconds(kafka),
+    sparkThreads: threadCpu(child.pid),
+  });
   let pending = "";
   let errors = "";
   child.stdout.on("data", (chunk: Buffer) => {
@@ -292,7 +416,10 @@ function submit(env: Record<string, string>, master: string, jar: string, planFi
     pending = lines.pop()!;
     for (const line of lines) {
       const event = parseEvent(line);
-      if (event !== undefined) job.events.push({ at: Date.now(), event });
+      if (event === undefined) continue;
+      // CPU used between the runner's start and its end: sampled as those events arrive.
+      const sample = event.event === "runner-started" || event.event === "runner-finished";
+      job.events.push({ at: Date.now(), event, ...(sample ? { cpu: cpuNow() } : {}) });
     }
   });
   child.stderr.on("data", (chunk: Buffer) => (errors = (errors + chunk.toString()).slice(-20_000)));
@@ -345,9 +472,19 @@ async function capacity(
   const job = submit(ctx.env, master, jar, stageRun(pipeline, bindings, ctx.work, `${label}-${ctx.runs}`), ctx.work, extraConf);
   const code = await ended(job);
   if (code !== 0) throw new Error(`${label}: the job failed (exit ${code})`);
-  const startedAt = job.events.find((e) => e.event.event === "runner-started")?.at;
-  const finishedAt = job.events.find((e) => e.event.event === "runner-finished")?.at;
-  if (startedAt === undefined || finishedAt === undefined) throw new Error(`${label}: no runner-started/runner-finished events`);
+  const started = job.events.find((e) => e.event.event === "runner-started");
+  const finished = job.events.find((e) => e.event.event === "runner-finished");
+  if (started === undefined || finished === undefined) throw new Error(`${label}: no runner-started/runner-finished events`);
+  const [startedAt, finishedAt] = [started.at, finished.at];
+  const used = (at: typeof started, who: (typeof CPU_OF)[number]) => at.cpu?.[who] ?? 0;
+  const threads = (at: typeof started, kind: (typeof THREAD_KINDS)[number]) => at.cpu?.sparkThreads[kind] ?? 0;
+  const sparkThreads = Object.fromEntries(THREAD_KINDS.map((kind) => [kind, threads(finished, kind) - threads(started, kind)])) as ThreadCpu;
+  // Threads that ended in between (the JIT starts and stops compiler threads) count as other.
+  sparkThreads.other = used(finished, "spark") - used(started, "spark") - sparkThreads.tasks - sparkThreads.jit - sparkThreads.gc;
+  const cpuS = {
+    ...(Object.fromEntries(CPU_OF.map((who) => [who, used(finished, who) - used(started, who)])) as Record<(typeof CPU_OF)[number], number>),
+    sparkThreads,
+  };
   const busy: Record<string, number> = {};
   const rowsIn: Record<string, number> = {};
   const stateRows: Record<string, number[]> = {};
@@ -376,15 +513,21 @@ async function capacity(
     rowsIn,
     driverPeakRssMiB: Math.round(job.peakRssKiB / 1024),
     stateRows,
+    cpuS,
   };
   console.log(
     `[${label}] ${ctx.readings} readings in ${wallS.toFixed(1)} s: ${run.perSecond} readings/s; busy ${Object.entries(busy)
-      .map(([q, s]) => `${q} ${s.toFixed(1)} s`)
-      .join(", ")}; driver RSS peak ${run.driverPeakRssMiB} MiB`,
+      .map(([q, s]) => `${q} ${s.toFixed(1)} s (${rowsIn[q]} rows in)`)
+      .join(", ")}; driver RSS peak ${run.driverPeakRssMiB} MiB; CPU ${cpuText(cpuS)}`,
   );
   for (const [query, rows] of Object.entries(stateRows)) console.log(`[${label}] ${query}: state rows after each micro-batch ${rows.join(" ")}`);
   if (!files2.startsWith("hdfs:")) rmSync(files2, { recursive: true, force: true });
   return run;
+}
+
+function cpuText(cpu: CpuSample): string {
+  const threads = THREAD_KINDS.map((kind) => `${kind} ${cpu.sparkThreads[kind].toFixed(1)}`).join(", ");
+  return `${CPU_OF.map((who) => `${who} ${cpu[who].toFixed(1)}${who === "spark" ? ` (${threads})` : ""}`).join(", ")} s`;
 }
 
 interface Context {
@@ -396,6 +539,108 @@ interface Context {
   readonly bindings: Record<string, string>;
   readonly topic: string;
   runs: number;
+}
+
+/** Sends `count` readings of every registered device, their event times spread over `spanMs` from `startMs`, as fast as Kafka takes them. */
+async function produceBacklog(kafka: Kafka, topic: string, count: number, startMs: number, spanMs: number): Promise<void> {
+  const devices = parseRegistryCsv(readFileSync(path.join(root, "data/registry.csv"), "utf8"));
+  const random = seededRandom(7);
+  const producer = kafka.producer();
+  await producer.connect();
+  for (let i = 0; i < count; i += 5000) {
+    const messages = [];
+    for (let j = i; j < Math.min(count, i + 5000); j++)
+      messages.push({ value: JSON.stringify(readingMessage(devices[j % devices.length]!, startMs + Math.floor((j / count) * spanMs), random)) });
+    await producer.send({ topic, messages });
+  }
+  await producer.disconnect();
+}
+
+/**
+ * Capacity of a running pipeline: the job is started with one-second triggers on a fresh topic and
+ * warmed up by a first backlog (a third of the readings; the JIT compiles the generated code while
+ * it runs), then the measured backlog is sent as fast as Kafka takes it, faster than the pipeline
+ * reads it. Wall time from the first measured reading sent until every query has read the last;
+ * CPU over the same time.
+ */
+async function warmCapacity(pipeline: BenchPipeline, jar: string, ctx: Context, master: string, warmUp: number, extraConf: string[] = []): Promise<Run> {
+  const topic = `${ctx.topic}-warm`;
+  const kafka = new Kafka({ clientId: "bench-warm", brokers: [ctx.env.KAFKA_BOOTSTRAP!], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+  await admin.disconnect();
+  const start = Date.UTC(2026, 0, 12, 8, 0, 0);
+  await produceBacklog(kafka, topic, warmUp, start, Math.ceil(((20 * 60_000) / 100_000) * warmUp));
+  const files2 = `${ctx.dataRoot}/warm`;
+  await recreateDatabase(ctx.env.INFLUXDB_URL!, "sensors");
+  const bindings = {
+    ...ctx.bindings,
+    KAFKA_TOPIC: topic,
+    CHECKPOINT_DIR: `${files2}/checkpoints`,
+    RAW_PATH: `${files2}/raw`,
+    REJECTED_PATH: `${files2}/rejected`,
+    INFLUX_REFUSED_PATH: `${files2}/refused`,
+  };
+  const running: BenchPipeline = {
+    ...pipeline,
+    plan: { ...pipeline.plan, sinks: pipeline.plan.sinks.map((s) => ({ ...s, trigger: { kind: "processing-time", interval: "1 second" } })) },
+  };
+  const job = submit(ctx.env, master, jar, stageRun(running, bindings, ctx.work, "warm"), ctx.work, extraConf);
+  const sinks = running.plan.sinks.map((s) => s.name);
+  const rowsIn = (): Record<string, number> => {
+    const rows: Record<string, number> = {};
+    for (const { event } of job.events)
+      if (event.event === "query-progress")
+        rows[String(event.query)] = (rows[String(event.query)] ?? 0) + (event.progress as { numInputRows: number }).numInputRows;
+    return rows;
+  };
+  const caughtUp = async (readings: number, what: string): Promise<void> => {
+    for (const since = Date.now(); !sinks.every((sink) => (rowsIn()[sink] ?? 0) >= readings);) {
+      if (job.child.exitCode !== null) throw new Error(`the warm job ended (exit ${job.child.exitCode}) ${what}`);
+      if (Date.now() - since > 20 * 60_000) throw new Error(`the warm job did not read ${readings} readings in every query within 20 minutes ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  await caughtUp(warmUp, "during the warm-up");
+  const cpuBefore = {
+    spark: job.cpuSeconds(),
+    influxdb: cpuSeconds(servicePid("influxdb")),
+    kafka: cpuSeconds(servicePid("kafka")),
+    threads: threadCpu(job.child.pid),
+  };
+  const sent = Date.now();
+  await produceBacklog(kafka, topic, ctx.readings, start + Math.ceil(((20 * 60_000) / 100_000) * warmUp) + 10 * 60_000, 60 * 60_000);
+  await caughtUp(warmUp + ctx.readings, "on the measured backlog");
+  const wallS = (Date.now() - sent) / 1000;
+  const threadsAfter = threadCpu(job.child.pid);
+  const spark = job.cpuSeconds() - cpuBefore.spark;
+  const sparkThreads = Object.fromEntries(THREAD_KINDS.map((kind) => [kind, threadsAfter[kind] - cpuBefore.threads[kind]])) as ThreadCpu;
+  sparkThreads.other = spark - sparkThreads.tasks - sparkThreads.jit - sparkThreads.gc;
+  const cpuS: CpuSample = {
+    spark,
+    influxdb: cpuSeconds(servicePid("influxdb")) - cpuBefore.influxdb,
+    kafka: cpuSeconds(servicePid("kafka")) - cpuBefore.kafka,
+    sparkThreads,
+  };
+  writeFileSync(job.stopFile, "");
+  await ended(job);
+  const points = await influxCount(ctx.env.INFLUXDB_URL!, "sensors", "sensor_readings", "battery");
+  if (points !== warmUp + ctx.readings) throw new Error(`warm: InfluxDB holds ${points} raw points, not ${warmUp + ctx.readings}`);
+  const run: Run = {
+    label: "pipeline, warm: a running job's second backlog",
+    jvmToStartS: 0,
+    wallS,
+    perSecond: Math.round(ctx.readings / wallS),
+    busyS: {},
+    rowsIn: rowsIn(),
+    driverPeakRssMiB: Math.round(job.peakRssKiB / 1024),
+    stateRows: {},
+    cpuS,
+  };
+  console.log(`[warm] ${ctx.readings} readings (after ${warmUp} to warm up) in ${wallS.toFixed(1)} s: ${run.perSecond} readings/s; CPU ${cpuText(cpuS)}`);
+  if (!files2.startsWith("hdfs:")) rmSync(files2, { recursive: true, force: true });
+  return run;
 }
 
 /** The default spec's triggers: from the reading that closes windows to their statistics in InfluxDB. */
@@ -431,9 +676,9 @@ async function latency(pipeline: BenchPipeline, jar: string, ctx: Context, maste
   }
   const settled = await waitStable(count, 45_000);
   // Idle CPU: the driver with nothing to read, over 30 s.
-  const ticks0 = job.cpuTicks();
+  const cpu0 = job.cpuSeconds();
   await new Promise((r) => setTimeout(r, 30_000));
-  const idleCpuPercent = ((job.cpuTicks() - ticks0) / 100 / 30) * 100;
+  const idleCpuPercent = ((job.cpuSeconds() - cpu0) / 30) * 100;
   // One reading two minutes and a half later than the newest: the watermark passes the end of
   // the windows that ended before it, in both window sizes.
   const sent = Date.now();
@@ -475,7 +720,6 @@ async function main(): Promise<void> {
 
   // The backlog: readings of every registered device over an hour of event time.
   const devices = parseRegistryCsv(readFileSync(path.join(root, "data/registry.csv"), "utf8"));
-  const random = seededRandom(7);
   const start = Date.UTC(2026, 0, 12, 8, 0, 0);
   const span = options.hours * 60 * 60_000;
   const kafka = new Kafka({ clientId: "bench", brokers: [env.KAFKA_BOOTSTRAP!], logLevel: logLevel.NOTHING });
@@ -483,17 +727,8 @@ async function main(): Promise<void> {
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
   await admin.disconnect();
-  const producer = kafka.producer();
-  await producer.connect();
   const produceStart = Date.now();
-  for (let i = 0; i < options.readings; i += 5000) {
-    const messages = [];
-    for (let j = i; j < Math.min(options.readings, i + 5000); j++) {
-      messages.push({ value: JSON.stringify(readingMessage(devices[j % devices.length]!, start + Math.floor((j / options.readings) * span), random)) });
-    }
-    await producer.send({ topic, messages });
-  }
-  await producer.disconnect();
+  await produceBacklog(kafka, topic, options.readings, start, span);
   console.log(
     `produced ${options.readings} readings (${devices.length} devices, ${options.hours} h of event time)` +
       ` in ${((Date.now() - produceStart) / 1000).toFixed(1)} s`,
@@ -528,7 +763,7 @@ async function main(): Promise<void> {
         ctx,
         master,
         whole || (options.only?.includes("influx_raw") === true && !options.noop.includes("influx_raw")),
-        options.jfr === undefined ? [] : ["--conf", `spark.driver.extraJavaOptions=-XX:StartFlightRecording=filename=${options.jfr},settings=profile`],
+        driverJavaOptions(options),
       ),
     );
     if (baselineJar !== undefined)
@@ -554,6 +789,17 @@ async function main(): Promise<void> {
         : await capacity(`pipeline, local[${cores}]`, forCapacity(current, options.readings, options), jar, ctx, `local[${cores}]`, true),
     );
   }
+  if (options.warm && options.only === undefined && options.noop.length === 0)
+    runs.push(
+      await warmCapacity(
+        forCapacity(current, options.readings, options),
+        jar,
+        ctx,
+        master,
+        options.warmUp ?? Math.ceil(options.readings / 3),
+        driverJavaOptions(options),
+      ),
+    );
   const influxTrigger = options.influxTrigger;
   const latencyRun: BenchPipeline =
     influxTrigger === undefined
@@ -569,11 +815,11 @@ async function main(): Promise<void> {
 
   const fmt = (n: number) => n.toLocaleString("en");
   console.log(`\n${fmt(options.readings)} readings, ${devices.length} devices, ${os.cpus().length} cores, ${master}`);
-  console.log("| run | wall (s) | readings/s | busy time per query (s) | driver RSS peak (MiB) |");
-  console.log("| --- | --- | --- | --- | --- |");
+  console.log("| run | wall (s) | readings/s | CPU (s) | busy time per query (s) | driver RSS peak (MiB) |");
+  console.log("| --- | --- | --- | --- | --- | --- |");
   for (const run of runs)
     console.log(
-      `| ${run.label} | ${run.wallS.toFixed(1)} | ${fmt(run.perSecond)} | ${Object.entries(run.busyS)
+      `| ${run.label} | ${run.wallS.toFixed(1)} | ${fmt(run.perSecond)} | ${cpuText(run.cpuS)} | ${Object.entries(run.busyS)
         .map(([q, s]) => `${q} ${s.toFixed(1)}`)
         .join(", ")} | ${fmt(run.driverPeakRssMiB)} |`,
     );
