@@ -8,9 +8,12 @@
  *             of the whole pipeline, each query's busy time, and the CPU seconds of the Spark JVM
  *             (split into Spark's task threads, the JIT compilers, the garbage collector and the
  *             rest), InfluxDB and Kafka: steadier than wall time on a shared machine.
- *  warm       the same backlog sent to a job that is already running (one-second triggers) and
- *             has read a first backlog (--warm-up N, default a third of READINGS): what the
- *             pipeline carries once started, without the JVM's start.
+ *  warm       READINGS more readings sent as fast as Kafka takes them to a job that is already
+ *             running (one-second triggers) and has read a first backlog (--warm-up N, default a
+ *             third of READINGS): what the pipeline carries once started, without the JVM's
+ *             start; the time runs from the first reading sent until every query's micro-batch
+ *             ends at the topic's end (it includes the sending, which it prints). Not with
+ *             --only or --noop. CPU: in the cluster mode the Spark JVM is the driver only.
  *  ceiling    in the same run, on the same topic: one query that reads and parses the JSON into
  *             Spark's no-op sink, i.e. reading-and-parsing alone.
  *  baseline   with --baseline REF, the plan committed at REF (sql/schools/) run by the runner of
@@ -29,7 +32,8 @@
  * Recorder profile of the pipeline run's driver (local mode: the executors' threads too),
  * --java-options OPTS adds JVM options to the pipeline runs' driver (e.g. -XX:TieredStopAtLevel=1),
  * --windows-in-one-query plain|shuffled runs both windows as one union query (shuffled: from one
- * shared shuffle of the valid readings, so Kafka is read and parsed once for both),
+ * shared shuffle of the valid readings, so Kafka is read and parsed once for both; the raw
+ * sinks, which read the valid readings too, then start from that shuffle as well),
  * --influx-trigger INTERVAL runs the latency part with that trigger for the InfluxDB queries,
  * --split also runs each query alone on the same backlog (what each costs by itself; the sum
  * beside the whole pipeline's wall time says how much the queries overlap on the cores).
@@ -110,8 +114,10 @@ function parseArgs(argv: string[]): Options {
     } else if (arg === "--no-latency") options.latency = false;
     else if (arg === "--no-ceiling") options.ceiling = false;
     else if (arg === "--no-warm") options.warm = false;
-    else if (arg === "--warm-up") options.warmUp = Number(value());
-    else if (arg === "--windows-in-one-query") {
+    else if (arg === "--warm-up") {
+      options.warmUp = Number(value());
+      if (!Number.isInteger(options.warmUp) || options.warmUp < 1) throw new Error("--warm-up needs a whole number of readings, at least 1");
+    } else if (arg === "--windows-in-one-query") {
       const how = value();
       if (how !== "plain" && how !== "shuffled") throw new Error(`--windows-in-one-query must be plain or shuffled, not ${how}`);
       options.windowsInOneQuery = how;
@@ -311,18 +317,24 @@ function cpuSeconds(pid: number | undefined): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
   } catch {
     return 0;
   }
 }
 
+/** The kernel's clock ticks per second, in which /proc reports CPU time. */
+const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+
 /** The Spark JVM's CPU seconds by kind of thread: Spark's tasks, the JIT compilers, the garbage collector, and the rest. */
 const THREAD_KINDS = ["tasks", "jit", "gc", "other"] as const;
 type ThreadCpu = Record<(typeof THREAD_KINDS)[number], number>;
 
-function threadCpu(pid: number | undefined): ThreadCpu {
-  const out: ThreadCpu = { tasks: 0, jit: 0, gc: 0, other: 0 };
+/** Each live thread's kind and CPU seconds so far, by thread id. */
+type ThreadSample = Map<string, { kind: (typeof THREAD_KINDS)[number]; seconds: number }>;
+
+function threadCpu(pid: number | undefined): ThreadSample {
+  const out: ThreadSample = new Map();
   if (pid === undefined) return out;
   let tids: string[];
   try {
@@ -335,15 +347,35 @@ function threadCpu(pid: number | undefined): ThreadCpu {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
       const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+      const seconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
       // Linux keeps 15 characters of a thread's name: "Executor task l", "C2 CompilerThre", "G1 Conc#0", "GC Thread#1".
       const kind = /^Executor task/.test(name) ? "tasks" : /Compiler/.test(name) ? "jit" : /^(G1|GC |VM Thread)/.test(name) ? "gc" : "other";
-      out[kind] += seconds;
+      out.set(tid, { kind, seconds });
     } catch {
       // The thread ended in between.
     }
   }
   return out;
+}
+
+/** CPU of the processes at one moment. */
+interface CpuSnapshot {
+  readonly spark: number;
+  readonly influxdb: number;
+  readonly kafka: number;
+  readonly threads: ThreadSample;
+}
+
+/**
+ * CPU used between two snapshots. A thread's share is what it used in between (a thread born in
+ * between counts from 0); what threads that ended in between used counts as other.
+ */
+function cpuBetween(before: CpuSnapshot, after: CpuSnapshot): CpuSample {
+  const sparkThreads: ThreadCpu = { tasks: 0, jit: 0, gc: 0, other: 0 };
+  for (const [tid, { kind, seconds }] of after.threads) sparkThreads[kind] += seconds - (before.threads.get(tid)?.seconds ?? 0);
+  const spark = after.spark - before.spark;
+  sparkThreads.other = spark - sparkThreads.tasks - sparkThreads.jit - sparkThreads.gc;
+  return { spark, influxdb: after.influxdb - before.influxdb, kafka: after.kafka - before.kafka, sparkThreads };
 }
 
 /** The local stack's process of a service (its pid file), for its CPU time. */
@@ -361,11 +393,12 @@ type CpuSample = Record<(typeof CPU_OF)[number], number> & { readonly sparkThrea
 
 interface Job {
   readonly child: ReturnType<typeof spawn>;
-  readonly events: Array<{ at: number; event: RunnerEvent; cpu?: CpuSample }>;
+  readonly events: Array<{ at: number; event: RunnerEvent; cpu?: CpuSnapshot }>;
   readonly started: number;
   readonly stopFile: string;
   peakRssKiB: number;
   cpuSeconds(): number;
+  cpuNow(): CpuSnapshot;
 }
 
 function submit(env: Record<string, string>, master: string, jar: string, planFile: string, work: string, extraConf: string[] = []): Job {
@@ -399,14 +432,15 @@ function submit(env: Record<string, string>, master: string, jar: string, planFi
     peakRssKiB: 0,
     // spark-submit execs java in the same process: the driver JVM's CPU.
     cpuSeconds: () => cpuSeconds(child.pid),
+    cpuNow: () => cpuNow(),
   };
   const influxdb = servicePid("influxdb");
   const kafka = servicePid("kafka");
-  const cpuNow = (): CpuSample => ({
+  const cpuNow = (): CpuSnapshot => ({
     spark: cpuSeconds(child.pid),
     influxdb: cpuSeconds(influxdb),
     kafka: cpuSeconds(kafka),
-    sparkThreads: threadCpu(child.pid),
+    threads: threadCpu(child.pid),
   });
   let pending = "";
   let errors = "";
@@ -476,15 +510,8 @@ async function capacity(
   const finished = job.events.find((e) => e.event.event === "runner-finished");
   if (started === undefined || finished === undefined) throw new Error(`${label}: no runner-started/runner-finished events`);
   const [startedAt, finishedAt] = [started.at, finished.at];
-  const used = (at: typeof started, who: (typeof CPU_OF)[number]) => at.cpu?.[who] ?? 0;
-  const threads = (at: typeof started, kind: (typeof THREAD_KINDS)[number]) => at.cpu?.sparkThreads[kind] ?? 0;
-  const sparkThreads = Object.fromEntries(THREAD_KINDS.map((kind) => [kind, threads(finished, kind) - threads(started, kind)])) as ThreadCpu;
-  // Threads that ended in between (the JIT starts and stops compiler threads) count as other.
-  sparkThreads.other = used(finished, "spark") - used(started, "spark") - sparkThreads.tasks - sparkThreads.jit - sparkThreads.gc;
-  const cpuS = {
-    ...(Object.fromEntries(CPU_OF.map((who) => [who, used(finished, who) - used(started, who)])) as Record<(typeof CPU_OF)[number], number>),
-    sparkThreads,
-  };
+  if (started.cpu === undefined || finished.cpu === undefined) throw new Error(`${label}: no CPU samples at the runner's start and end`);
+  const cpuS = cpuBetween(started.cpu, finished.cpu);
   const busy: Record<string, number> = {};
   const rowsIn: Record<string, number> = {};
   const stateRows: Record<string, number[]> = {};
@@ -541,19 +568,26 @@ interface Context {
   runs: number;
 }
 
-/** Sends `count` readings of every registered device, their event times spread over `spanMs` from `startMs`, as fast as Kafka takes them. */
-async function produceBacklog(kafka: Kafka, topic: string, count: number, startMs: number, spanMs: number): Promise<void> {
+/** `count` readings of every registered device as Kafka messages, their event times spread over `spanMs` from `startMs`. */
+function backlog(count: number, startMs: number, spanMs: number): Array<{ value: string }> {
   const devices = parseRegistryCsv(readFileSync(path.join(root, "data/registry.csv"), "utf8"));
   const random = seededRandom(7);
+  const messages = [];
+  for (let j = 0; j < count; j++)
+    messages.push({ value: JSON.stringify(readingMessage(devices[j % devices.length]!, startMs + Math.floor((j / count) * spanMs), random)) });
+  return messages;
+}
+
+/** Sends messages as fast as Kafka takes them. */
+async function send(kafka: Kafka, topic: string, messages: Array<{ value: string }>): Promise<void> {
   const producer = kafka.producer();
   await producer.connect();
-  for (let i = 0; i < count; i += 5000) {
-    const messages = [];
-    for (let j = i; j < Math.min(count, i + 5000); j++)
-      messages.push({ value: JSON.stringify(readingMessage(devices[j % devices.length]!, startMs + Math.floor((j / count) * spanMs), random)) });
-    await producer.send({ topic, messages });
-  }
+  for (let i = 0; i < messages.length; i += 5000) await producer.send({ topic, messages: messages.slice(i, i + 5000) });
   await producer.disconnect();
+}
+
+async function produceBacklog(kafka: Kafka, topic: string, count: number, startMs: number, spanMs: number): Promise<void> {
+  await send(kafka, topic, backlog(count, startMs, spanMs));
 }
 
 /**
@@ -571,7 +605,9 @@ async function warmCapacity(pipeline: BenchPipeline, jar: string, ctx: Context, 
   await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
   await admin.disconnect();
   const start = Date.UTC(2026, 0, 12, 8, 0, 0);
-  await produceBacklog(kafka, topic, warmUp, start, Math.ceil(((20 * 60_000) / 100_000) * warmUp));
+  // 12 ms of event time per reading, as in the capacity backlog of 300 000 readings over an hour.
+  const warmUpSpan = warmUp * 12;
+  await produceBacklog(kafka, topic, warmUp, start, warmUpSpan);
   const files2 = `${ctx.dataRoot}/warm`;
   await recreateDatabase(ctx.env.INFLUXDB_URL!, "sensors");
   const bindings = {
@@ -586,45 +622,49 @@ async function warmCapacity(pipeline: BenchPipeline, jar: string, ctx: Context, 
     ...pipeline,
     plan: { ...pipeline.plan, sinks: pipeline.plan.sinks.map((s) => ({ ...s, trigger: { kind: "processing-time", interval: "1 second" } })) },
   };
+  // Built before the clock starts: the measured time is the pipeline's, not the making of messages.
+  const measured = backlog(ctx.readings, start + warmUpSpan + 10 * 60_000, 60 * 60_000);
   const job = submit(ctx.env, master, jar, stageRun(running, bindings, ctx.work, "warm"), ctx.work, extraConf);
   const sinks = running.plan.sinks.map((s) => s.name);
-  const rowsIn = (): Record<string, number> => {
-    const rows: Record<string, number> = {};
-    for (const { event } of job.events)
-      if (event.event === "query-progress")
-        rows[String(event.query)] = (rows[String(event.query)] ?? 0) + (event.progress as { numInputRows: number }).numInputRows;
-    return rows;
-  };
-  const caughtUp = async (readings: number, what: string): Promise<void> => {
-    for (const since = Date.now(); !sinks.every((sink) => (rowsIn()[sink] ?? 0) >= readings);) {
+  // Caught up: every query's latest micro-batch ends at the topic's end in every partition (a
+  // query that reads Kafka twice counts its rows twice, so rows are not the measure).
+  const caughtUp = async (what: string): Promise<void> => {
+    const admin = kafka.admin();
+    await admin.connect();
+    const end = await admin.fetchTopicOffsets(topic);
+    await admin.disconnect();
+    const reached = (sink: string): boolean => {
+      const last = [...job.events].reverse().find(({ event }) => event.event === "query-progress" && event.query === sink);
+      const progress = last?.event.event === "query-progress" ? (last.event.progress as { sources?: Array<{ endOffset?: unknown }> }) : undefined;
+      const offsets = (progress?.sources?.[0]?.endOffset as Record<string, Record<string, number>> | undefined)?.[topic];
+      return offsets !== undefined && end.every(({ partition, high }) => (offsets[String(partition)] ?? -1) >= Number(high));
+    };
+    for (const since = Date.now(); !sinks.every(reached);) {
       if (job.child.exitCode !== null) throw new Error(`the warm job ended (exit ${job.child.exitCode}) ${what}`);
-      if (Date.now() - since > 20 * 60_000) throw new Error(`the warm job did not read ${readings} readings in every query within 20 minutes ${what}`);
+      if (Date.now() - since > 20 * 60_000) throw new Error(`the warm job's queries did not all catch up within 20 minutes ${what}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   };
-  await caughtUp(warmUp, "during the warm-up");
-  const cpuBefore = {
-    spark: job.cpuSeconds(),
-    influxdb: cpuSeconds(servicePid("influxdb")),
-    kafka: cpuSeconds(servicePid("kafka")),
-    threads: threadCpu(job.child.pid),
-  };
-  const sent = Date.now();
-  await produceBacklog(kafka, topic, ctx.readings, start + Math.ceil(((20 * 60_000) / 100_000) * warmUp) + 10 * 60_000, 60 * 60_000);
-  await caughtUp(warmUp + ctx.readings, "on the measured backlog");
-  const wallS = (Date.now() - sent) / 1000;
-  const threadsAfter = threadCpu(job.child.pid);
-  const spark = job.cpuSeconds() - cpuBefore.spark;
-  const sparkThreads = Object.fromEntries(THREAD_KINDS.map((kind) => [kind, threadsAfter[kind] - cpuBefore.threads[kind]])) as ThreadCpu;
-  sparkThreads.other = spark - sparkThreads.tasks - sparkThreads.jit - sparkThreads.gc;
-  const cpuS: CpuSample = {
-    spark,
-    influxdb: cpuSeconds(servicePid("influxdb")) - cpuBefore.influxdb,
-    kafka: cpuSeconds(servicePid("kafka")) - cpuBefore.kafka,
-    sparkThreads,
-  };
-  writeFileSync(job.stopFile, "");
-  await ended(job);
+  let wallS: number;
+  let cpuS: CpuSample;
+  try {
+    await caughtUp("during the warm-up");
+    const before = job.cpuNow();
+    const sent = Date.now();
+    await send(kafka, topic, measured);
+    const sentS = (Date.now() - sent) / 1000;
+    await caughtUp("on the measured backlog");
+    wallS = (Date.now() - sent) / 1000;
+    cpuS = cpuBetween(before, job.cpuNow());
+    console.log(`[warm] sending the measured backlog took ${sentS.toFixed(1)} s of that time (the sender's CPU is not counted; Kafka's is)`);
+  } finally {
+    // A failed warm run must not leave a job with one-second triggers running.
+    writeFileSync(job.stopFile, "");
+    const stopped = setTimeout(() => job.child.kill(), 120_000);
+    const code = await ended(job);
+    clearTimeout(stopped);
+    if (code !== 0) console.error(`the warm job exited with ${code}`);
+  }
   const points = await influxCount(ctx.env.INFLUXDB_URL!, "sensors", "sensor_readings", "battery");
   if (points !== warmUp + ctx.readings) throw new Error(`warm: InfluxDB holds ${points} raw points, not ${warmUp + ctx.readings}`);
   const run: Run = {
@@ -633,7 +673,7 @@ async function warmCapacity(pipeline: BenchPipeline, jar: string, ctx: Context, 
     wallS,
     perSecond: Math.round(ctx.readings / wallS),
     busyS: {},
-    rowsIn: rowsIn(),
+    rowsIn: {},
     driverPeakRssMiB: Math.round(job.peakRssKiB / 1024),
     stateRows: {},
     cpuS,
@@ -797,7 +837,8 @@ async function main(): Promise<void> {
         ctx,
         master,
         options.warmUp ?? Math.ceil(options.readings / 3),
-        driverJavaOptions(options),
+        // --jfr records the cold pipeline run only.
+        driverJavaOptions({ ...options, jfr: undefined }),
       ),
     );
   const influxTrigger = options.influxTrigger;
