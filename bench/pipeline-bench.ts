@@ -610,14 +610,7 @@ async function warmCapacity(pipeline: BenchPipeline, jar: string, ctx: Context, 
   await produceBacklog(kafka, topic, warmUp, start, warmUpSpan);
   const files2 = `${ctx.dataRoot}/warm`;
   await recreateDatabase(ctx.env.INFLUXDB_URL!, "sensors");
-  const bindings = {
-    ...ctx.bindings,
-    KAFKA_TOPIC: topic,
-    CHECKPOINT_DIR: `${files2}/checkpoints`,
-    RAW_PATH: `${files2}/raw`,
-    REJECTED_PATH: `${files2}/rejected`,
-    INFLUX_REFUSED_PATH: `${files2}/refused`,
-  };
+  const bindings = runBindings(ctx, topic, files2);
   const running: BenchPipeline = {
     ...pipeline,
     plan: { ...pipeline.plan, sinks: pipeline.plan.sinks.map((s) => ({ ...s, trigger: { kind: "processing-time", interval: "1 second" } })) },
@@ -683,6 +676,18 @@ async function warmCapacity(pipeline: BenchPipeline, jar: string, ctx: Context, 
   return run;
 }
 
+/** The spec's bindings for a job on `topic` that keeps its checkpoints and outputs under `files`. */
+function runBindings(ctx: Context, topic: string, files: string): Record<string, string> {
+  return {
+    ...ctx.bindings,
+    KAFKA_TOPIC: topic,
+    CHECKPOINT_DIR: `${files}/checkpoints`,
+    RAW_PATH: `${files}/raw`,
+    REJECTED_PATH: `${files}/rejected`,
+    INFLUX_REFUSED_PATH: `${files}/refused`,
+  };
+}
+
 /** The default spec's triggers: from the reading that closes windows to their statistics in InfluxDB. */
 async function latency(pipeline: BenchPipeline, jar: string, ctx: Context, master: string): Promise<{ latencyS?: number; idleCpuPercent: number }> {
   const topic = `${ctx.topic}-latency`;
@@ -699,14 +704,7 @@ async function latency(pipeline: BenchPipeline, jar: string, ctx: Context, maste
   await producer.send({ topic, messages: backfill });
   const files2 = `${ctx.dataRoot}/latency`;
   await recreateDatabase(ctx.env.INFLUXDB_URL!, "sensors");
-  const bindings = {
-    ...ctx.bindings,
-    KAFKA_TOPIC: topic,
-    CHECKPOINT_DIR: `${files2}/checkpoints`,
-    RAW_PATH: `${files2}/raw`,
-    REJECTED_PATH: `${files2}/rejected`,
-    INFLUX_REFUSED_PATH: `${files2}/refused`,
-  };
+  const bindings = runBindings(ctx, topic, files2);
   const job = submit(ctx.env, master, jar, stageRun(pipeline, bindings, ctx.work, "latency"), ctx.work);
   const count = () => influxCount(ctx.env.INFLUXDB_URL!, "sensors", "classroom_statistics", "readings");
   // Settled: the backfill's closed windows written, then nothing new for longer than a trigger.
