@@ -311,20 +311,25 @@ interface Run {
   readonly cpuS: CpuSample;
 }
 
-/** CPU seconds (user + system) a process has used so far; 0 when it is not there (or not on this machine). */
+/** The kernel's clock ticks per second, in which /proc reports CPU time. */
+const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+
+/** A process's or thread's name and CPU seconds (user + system) so far, from its /proc stat file; throws when it is gone. */
+function procStat(file: string): { name: string; seconds: number } {
+  const stat = readFileSync(file, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { name: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), seconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS };
+}
+
+/** CPU seconds a process has used so far; 0 when it is not there (or not on this machine). */
 function cpuSeconds(pid: number | undefined): number {
   if (pid === undefined) return 0;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    return procStat(`/proc/${pid}/stat`).seconds;
   } catch {
     return 0;
   }
 }
-
-/** The kernel's clock ticks per second, in which /proc reports CPU time. */
-const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
 /** The Spark JVM's CPU seconds by kind of thread: Spark's tasks, the JIT compilers, the garbage collector, and the rest. */
 const THREAD_KINDS = ["tasks", "jit", "gc", "other"] as const;
@@ -344,10 +349,7 @@ function threadCpu(pid: number | undefined): ThreadSample {
   }
   for (const tid of tids) {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const seconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+      const { name, seconds } = procStat(`/proc/${pid}/task/${tid}/stat`);
       // Linux keeps 15 characters of a thread's name: "Executor task l", "C2 CompilerThre", "G1 Conc#0", "GC Thread#1".
       const kind = /^Executor task/.test(name) ? "tasks" : /Compiler/.test(name) ? "jit" : /^(G1|GC |VM Thread)/.test(name) ? "gc" : "other";
       out.set(tid, { kind, seconds });
