@@ -9,8 +9,8 @@
  *             (split into Spark's task threads, the JIT compilers, the garbage collector and the
  *             rest), InfluxDB and Kafka: steadier than wall time on a shared machine.
  *  warm       READINGS more readings sent as fast as Kafka takes them to a job that is already
- *             running (one-second triggers) and has read a first backlog (--warm-up N, default a
- *             third of READINGS): what the pipeline carries once started, without the JVM's
+ *             running (one-second triggers, or --warm-trigger INTERVAL) and has read a first
+ *             backlog (--warm-up N, default a third of READINGS): what the pipeline carries once started, without the JVM's
  *             start; the time runs from the first reading sent until every query's micro-batch
  *             ends at the topic's end (it includes the sending, which it prints). Not with
  *             --only or --noop. CPU: in the cluster mode the Spark JVM is the driver only.
@@ -24,7 +24,8 @@
  *             executors on one, then two one-core workers).
  *
  * Usage: npm run bench -- [READINGS] [--baseline REF] [--cores LIST] [--mode local|cluster]
- *                         [--no-latency] [--no-ceiling] [--no-warm] [--warm-up N] [--repeat N]
+ *                         [--no-latency] [--no-ceiling] [--no-warm] [--warm-up N]
+ *                         [--warm-trigger INTERVAL] [--repeat N]
  * To find where the time goes (the pipeline runs only): --only SINK,... keeps those sinks,
  * --noop SINK,... computes those sinks' rows but writes nothing, --conf KEY=VALUE sets a Spark
  * setting in the plan (repeatable), --ceiling-sql FILE runs this SELECT over the source (the
@@ -69,6 +70,7 @@ interface Options {
   ceiling: boolean;
   warm: boolean;
   warmUp?: number;
+  warmTrigger: string;
   windowsInOneQuery?: "plain" | "shuffled";
   repeat: number;
   only?: string[];
@@ -91,6 +93,7 @@ function parseArgs(argv: string[]): Options {
     latency: true,
     ceiling: true,
     warm: true,
+    warmTrigger: "1 second",
     repeat: 1,
     noop: [],
     conf: {},
@@ -117,6 +120,10 @@ function parseArgs(argv: string[]): Options {
     else if (arg === "--warm-up") {
       options.warmUp = Number(value());
       if (!Number.isInteger(options.warmUp) || options.warmUp < 1) throw new Error("--warm-up needs a whole number of readings, at least 1");
+    } else if (arg === "--warm-trigger") {
+      options.warmTrigger = value();
+      if (!/^\d+ (second|minute)s?$/.test(options.warmTrigger))
+        throw new Error(`--warm-trigger needs an interval such as "10 seconds", not ${options.warmTrigger}`);
     } else if (arg === "--windows-in-one-query") {
       const how = value();
       if (how !== "plain" && how !== "shuffled") throw new Error(`--windows-in-one-query must be plain or shuffled, not ${how}`);
@@ -599,7 +606,15 @@ async function produceBacklog(kafka: Kafka, topic: string, count: number, startM
  * reads it. Wall time from the first measured reading sent until every query has read the last;
  * CPU over the same time.
  */
-async function warmCapacity(pipeline: BenchPipeline, jar: string, ctx: Context, master: string, warmUp: number, extraConf: string[] = []): Promise<Run> {
+async function warmCapacity(
+  pipeline: BenchPipeline,
+  jar: string,
+  ctx: Context,
+  master: string,
+  warmUp: number,
+  trigger: string,
+  extraConf: string[] = [],
+): Promise<Run> {
   const topic = `${ctx.topic}-warm`;
   const kafka = new Kafka({ clientId: "bench-warm", brokers: [ctx.env.KAFKA_BOOTSTRAP!], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
@@ -615,7 +630,7 @@ async function warmCapacity(pipeline: BenchPipeline, jar: string, ctx: Context, 
   const bindings = runBindings(ctx, topic, files2);
   const running: BenchPipeline = {
     ...pipeline,
-    plan: { ...pipeline.plan, sinks: pipeline.plan.sinks.map((s) => ({ ...s, trigger: { kind: "processing-time", interval: "1 second" } })) },
+    plan: { ...pipeline.plan, sinks: pipeline.plan.sinks.map((s) => ({ ...s, trigger: { kind: "processing-time", interval: trigger } })) },
   };
   // Built before the clock starts: the measured time is the pipeline's, not the making of messages.
   const measured = backlog(ctx.readings, start + warmUpSpan + 10 * 60_000, 60 * 60_000);
@@ -837,6 +852,7 @@ async function main(): Promise<void> {
         ctx,
         master,
         options.warmUp ?? Math.ceil(options.readings / 3),
+        options.warmTrigger,
         // --jfr records the cold pipeline run only.
         driverJavaOptions({ ...options, jfr: undefined }),
       ),
