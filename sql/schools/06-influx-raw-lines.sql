@@ -12,30 +12,28 @@ FROM (
     SELECT
       concat_ws(
         '',
-        concat(',classroom=', regexp_replace(regexp_replace(translate(nullif(classroom, ''), '\r\n', '  '), '\\\\(?=[,= ]|\\z)', '\uFFFD'), '([,= ])', '\\\\$1')),
-        concat(',device_id=', regexp_replace(regexp_replace(translate(nullif(device_id, ''), '\r\n', '  '), '\\\\(?=[,= ]|\\z)', '\uFFFD'), '([,= ])', '\\\\$1')),
-        concat(',institute=', regexp_replace(regexp_replace(translate(nullif(institute, ''), '\r\n', '  '), '\\\\(?=[,= ]|\\z)', '\uFFFD'), '([,= ])', '\\\\$1')),
-        concat(',profile=', regexp_replace(regexp_replace(translate(nullif(profile, ''), '\r\n', '  '), '\\\\(?=[,= ]|\\z)', '\uFFFD'), '([,= ])', '\\\\$1'))
+        concat(',classroom=', replace(replace(replace(IF(instr(translate(nullif(classroom, ''), '\r\n', '  '), '\\') = 0, translate(nullif(classroom, ''), '\r\n', '  '), regexp_replace(translate(nullif(classroom, ''), '\r\n', '  '), '\\\\(?=[,= ]|\\z)', '\uFFFD')), ',', '\\,'), '=', '\\='), ' ', '\\ ')),
+        concat(',device_id=', replace(replace(replace(IF(instr(translate(nullif(device_id, ''), '\r\n', '  '), '\\') = 0, translate(nullif(device_id, ''), '\r\n', '  '), regexp_replace(translate(nullif(device_id, ''), '\r\n', '  '), '\\\\(?=[,= ]|\\z)', '\uFFFD')), ',', '\\,'), '=', '\\='), ' ', '\\ ')),
+        concat(',institute=', replace(replace(replace(IF(instr(translate(nullif(institute, ''), '\r\n', '  '), '\\') = 0, translate(nullif(institute, ''), '\r\n', '  '), regexp_replace(translate(nullif(institute, ''), '\r\n', '  '), '\\\\(?=[,= ]|\\z)', '\uFFFD')), ',', '\\,'), '=', '\\='), ' ', '\\ ')),
+        concat(',profile=', replace(replace(replace(IF(instr(translate(nullif(profile, ''), '\r\n', '  '), '\\') = 0, translate(nullif(profile, ''), '\r\n', '  '), regexp_replace(translate(nullif(profile, ''), '\r\n', '  '), '\\\\(?=[,= ]|\\z)', '\uFFFD')), ',', '\\,'), '=', '\\='), ' ', '\\ '))
       ) AS tags,
       concat_ws(
         ',',
-        concat('device_name="', regexp_replace(translate(device_name, '\r\n', '  '), '(["\\\\])', '\\\\$1'), '"'),
-        concat('gateway="', regexp_replace(translate(gateway, '\r\n', '  '), '(["\\\\])', '\\\\$1'), '"'),
+        concat('device_name="', replace(replace(translate(device_name, '\r\n', '  '), '\\', '\\\\'), '"', '\\"'), '"'),
+        concat('gateway="', replace(replace(translate(gateway, '\r\n', '  '), '\\', '\\\\'), '"', '\\"'), '"'),
         concat('light_level=', light_level, 'i'),
         concat('door_status=', door_status, 'i'),
         concat('door_open_times=', door_open_times, 'i'),
         concat('last_open_minutes=', last_open_minutes, 'i'),
         concat('alarm=', alarm, 'i'),
-        concat('pir="', regexp_replace(translate(pir, '\r\n', '  '), '(["\\\\])', '\\\\$1'), '"'),
-        filter(array(
-          concat('temperature=', temperature),
-          concat('humidity=', humidity),
-          concat('battery=', battery),
-          concat('co2=', co2),
-          concat('tvoc=', tvoc),
-          concat('pressure=', pressure),
-          concat('battery_voltage=', battery_voltage)
-        ), piece -> piece NOT RLIKE '=-?(NaN|Infinity)(,|$)')
+        concat('pir="', replace(replace(translate(pir, '\r\n', '  '), '\\', '\\\\'), '"', '\\"'), '"'),
+        IF(isnan(temperature) OR abs(temperature) = double('Infinity'), NULL, concat('temperature=', temperature)),
+        IF(isnan(humidity) OR abs(humidity) = double('Infinity'), NULL, concat('humidity=', humidity)),
+        IF(isnan(battery) OR abs(battery) = double('Infinity'), NULL, concat('battery=', battery)),
+        IF(isnan(co2) OR abs(co2) = double('Infinity'), NULL, concat('co2=', co2)),
+        IF(isnan(tvoc) OR abs(tvoc) = double('Infinity'), NULL, concat('tvoc=', tvoc)),
+        IF(isnan(pressure) OR abs(pressure) = double('Infinity'), NULL, concat('pressure=', pressure)),
+        IF(isnan(battery_voltage) OR abs(battery_voltage) = double('Infinity'), NULL, concat('battery_voltage=', battery_voltage))
       ) AS fields_0,
       CAST(unix_millis(event_time) AS STRING) AS ts
     FROM valid_readings

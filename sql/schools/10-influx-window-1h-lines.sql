@@ -13,8 +13,8 @@ FROM (
     SELECT
       concat_ws(
         '',
-        concat(',classroom=', regexp_replace(regexp_replace(translate(nullif(classroom, ''), '\r\n', '  '), '\\\\(?=[,= ]|\\z)', '\uFFFD'), '([,= ])', '\\\\$1')),
-        concat(',institute=', regexp_replace(regexp_replace(translate(nullif(institute, ''), '\r\n', '  '), '\\\\(?=[,= ]|\\z)', '\uFFFD'), '([,= ])', '\\\\$1')),
+        concat(',classroom=', replace(replace(replace(IF(instr(translate(nullif(classroom, ''), '\r\n', '  '), '\\') = 0, translate(nullif(classroom, ''), '\r\n', '  '), regexp_replace(translate(nullif(classroom, ''), '\r\n', '  '), '\\\\(?=[,= ]|\\z)', '\uFFFD')), ',', '\\,'), '=', '\\='), ' ', '\\ ')),
+        concat(',institute=', replace(replace(replace(IF(instr(translate(nullif(institute, ''), '\r\n', '  '), '\\') = 0, translate(nullif(institute, ''), '\r\n', '  '), regexp_replace(translate(nullif(institute, ''), '\r\n', '  '), '\\\\(?=[,= ]|\\z)', '\uFFFD')), ',', '\\,'), '=', '\\='), ' ', '\\ ')),
         ',window=1h'
       ) AS tags,
       concat_ws(
@@ -28,41 +28,37 @@ FROM (
         concat('light_level_min=', light_level_min, 'i'),
         concat('light_level_max=', light_level_max, 'i'),
         concat('light_level_count=', light_level_count, 'i'),
-        filter(array(
-          concat('temperature_mean=', temperature_mean),
-          concat('temperature_min=', temperature_min),
-          concat('temperature_max=', temperature_max),
-          concat('temperature_stddev=', temperature_stddev),
-          concat('humidity_mean=', humidity_mean),
-          concat('humidity_min=', humidity_min),
-          concat('humidity_max=', humidity_max),
-          concat('humidity_stddev=', humidity_stddev),
-          concat('co2_mean=', co2_mean),
-          concat('co2_min=', co2_min),
-          concat('co2_max=', co2_max),
-          concat('co2_stddev=', co2_stddev),
-          concat('tvoc_mean=', tvoc_mean),
-          concat('tvoc_min=', tvoc_min),
-          concat('tvoc_max=', tvoc_max),
-          concat('tvoc_stddev=', tvoc_stddev),
-          concat('pressure_mean=', pressure_mean),
-          concat('pressure_min=', pressure_min),
-          concat('pressure_max=', pressure_max),
-          concat('pressure_stddev=', pressure_stddev),
-          concat('light_level_mean=', light_level_mean),
-          concat('light_level_stddev=', light_level_stddev)
-        ), piece -> piece NOT RLIKE '=-?(NaN|Infinity)(,|$)')
+        IF(isnan(temperature_mean) OR abs(temperature_mean) = double('Infinity'), NULL, concat('temperature_mean=', temperature_mean)),
+        IF(isnan(temperature_min) OR abs(temperature_min) = double('Infinity'), NULL, concat('temperature_min=', temperature_min)),
+        IF(isnan(temperature_max) OR abs(temperature_max) = double('Infinity'), NULL, concat('temperature_max=', temperature_max)),
+        IF(isnan(temperature_stddev) OR abs(temperature_stddev) = double('Infinity'), NULL, concat('temperature_stddev=', temperature_stddev)),
+        IF(isnan(humidity_mean) OR abs(humidity_mean) = double('Infinity'), NULL, concat('humidity_mean=', humidity_mean)),
+        IF(isnan(humidity_min) OR abs(humidity_min) = double('Infinity'), NULL, concat('humidity_min=', humidity_min)),
+        IF(isnan(humidity_max) OR abs(humidity_max) = double('Infinity'), NULL, concat('humidity_max=', humidity_max)),
+        IF(isnan(humidity_stddev) OR abs(humidity_stddev) = double('Infinity'), NULL, concat('humidity_stddev=', humidity_stddev)),
+        IF(isnan(co2_mean) OR abs(co2_mean) = double('Infinity'), NULL, concat('co2_mean=', co2_mean)),
+        IF(isnan(co2_min) OR abs(co2_min) = double('Infinity'), NULL, concat('co2_min=', co2_min)),
+        IF(isnan(co2_max) OR abs(co2_max) = double('Infinity'), NULL, concat('co2_max=', co2_max)),
+        IF(isnan(co2_stddev) OR abs(co2_stddev) = double('Infinity'), NULL, concat('co2_stddev=', co2_stddev)),
+        IF(isnan(tvoc_mean) OR abs(tvoc_mean) = double('Infinity'), NULL, concat('tvoc_mean=', tvoc_mean)),
+        IF(isnan(tvoc_min) OR abs(tvoc_min) = double('Infinity'), NULL, concat('tvoc_min=', tvoc_min)),
+        IF(isnan(tvoc_max) OR abs(tvoc_max) = double('Infinity'), NULL, concat('tvoc_max=', tvoc_max)),
+        IF(isnan(tvoc_stddev) OR abs(tvoc_stddev) = double('Infinity'), NULL, concat('tvoc_stddev=', tvoc_stddev)),
+        IF(isnan(pressure_mean) OR abs(pressure_mean) = double('Infinity'), NULL, concat('pressure_mean=', pressure_mean)),
+        IF(isnan(pressure_min) OR abs(pressure_min) = double('Infinity'), NULL, concat('pressure_min=', pressure_min)),
+        IF(isnan(pressure_max) OR abs(pressure_max) = double('Infinity'), NULL, concat('pressure_max=', pressure_max)),
+        IF(isnan(pressure_stddev) OR abs(pressure_stddev) = double('Infinity'), NULL, concat('pressure_stddev=', pressure_stddev)),
+        IF(isnan(light_level_mean) OR abs(light_level_mean) = double('Infinity'), NULL, concat('light_level_mean=', light_level_mean)),
+        IF(isnan(light_level_stddev) OR abs(light_level_stddev) = double('Infinity'), NULL, concat('light_level_stddev=', light_level_stddev))
       ) AS fields_0,
       concat_ws(
         ',',
-        filter(array(
-          concat('temperature__humidity=', temperature__humidity, ',temperature__humidity__n=', temperature__humidity__n, 'i'),
-          concat('temperature__co2=', temperature__co2, ',temperature__co2__n=', temperature__co2__n, 'i'),
-          concat('temperature__tvoc=', temperature__tvoc, ',temperature__tvoc__n=', temperature__tvoc__n, 'i'),
-          concat('humidity__co2=', humidity__co2, ',humidity__co2__n=', humidity__co2__n, 'i'),
-          concat('humidity__tvoc=', humidity__tvoc, ',humidity__tvoc__n=', humidity__tvoc__n, 'i'),
-          concat('co2__tvoc=', co2__tvoc, ',co2__tvoc__n=', co2__tvoc__n, 'i')
-        ), piece -> piece NOT RLIKE '=-?(NaN|Infinity)(,|$)')
+        IF(isnan(temperature__humidity) OR abs(temperature__humidity) = double('Infinity'), NULL, concat('temperature__humidity=', temperature__humidity, ',temperature__humidity__n=', temperature__humidity__n, 'i')),
+        IF(isnan(temperature__co2) OR abs(temperature__co2) = double('Infinity'), NULL, concat('temperature__co2=', temperature__co2, ',temperature__co2__n=', temperature__co2__n, 'i')),
+        IF(isnan(temperature__tvoc) OR abs(temperature__tvoc) = double('Infinity'), NULL, concat('temperature__tvoc=', temperature__tvoc, ',temperature__tvoc__n=', temperature__tvoc__n, 'i')),
+        IF(isnan(humidity__co2) OR abs(humidity__co2) = double('Infinity'), NULL, concat('humidity__co2=', humidity__co2, ',humidity__co2__n=', humidity__co2__n, 'i')),
+        IF(isnan(humidity__tvoc) OR abs(humidity__tvoc) = double('Infinity'), NULL, concat('humidity__tvoc=', humidity__tvoc, ',humidity__tvoc__n=', humidity__tvoc__n, 'i')),
+        IF(isnan(co2__tvoc) OR abs(co2__tvoc) = double('Infinity'), NULL, concat('co2__tvoc=', co2__tvoc, ',co2__tvoc__n=', co2__tvoc__n, 'i'))
       ) AS fields_1,
       CAST(unix_millis(window_end) AS STRING) AS ts
     FROM window_1h

@@ -15,9 +15,6 @@ import type { LineField, LineProtocolNode } from "../../plan/nodes.js";
 import { escapeKey, escapeMeasurement, escapeTagValue, stringValueSql, tagValueSql } from "./line-protocol-escaping.js";
 import { identifier, indent, select, stringLiteral } from "./sql-text.js";
 
-/** Casting NaN or an infinity to text gives "NaN", "Infinity", "-Infinity". */
-const NOT_FINITE = "'=-?(NaN|Infinity)(,|$)'";
-
 function pieceSql(field: LineField): string {
   const column = identifier(field.column);
   const key = (k: string): string => stringLiteral(`${escapeKey(k)}=`);
@@ -28,12 +25,12 @@ function pieceSql(field: LineField): string {
     case "timestamp":
       return `concat(${key(field.key)}, unix_millis(${column}), 'i')`;
     case "double":
-    case "boolean":
-      if (field.companion !== undefined) {
-        const companion = stringLiteral(`,${escapeKey(field.companion.key)}=`);
-        return `concat(${key(field.key)}, ${column}, ${companion}, ${identifier(field.companion.column)}, 'i')`;
-      }
-      return `concat(${key(field.key)}, ${column})`;
+    case "boolean": {
+      const companion = field.companion === undefined ? "" : `, ${stringLiteral(`,${escapeKey(field.companion.key)}=`)}, ${identifier(field.companion.column)}, 'i'`;
+      const piece = `concat(${key(field.key)}, ${column}${companion})`;
+      // Checked as a number, before any text is made of it (no pattern matched against the text).
+      return field.type === "double" ? `IF(isnan(${column}) OR abs(${column}) = double('Infinity'), NULL, ${piece})` : piece;
+    }
     case "string":
     case "date":
       return `concat(${stringLiteral(`${escapeKey(field.key)}="`)}, ${stringValueSql(field.type === "date" ? `CAST(${column} AS STRING)` : column)}, '"')`;
@@ -45,11 +42,9 @@ function list(items: readonly string[]): string {
 }
 
 function fieldsSql(fields: readonly LineField[]): string {
-  const doubles = fields.filter((f) => f.type === "double").map(pieceSql);
-  const others = fields.filter((f) => f.type !== "double").map(pieceSql);
-  const parts = [`','`, ...others];
-  if (doubles.length > 0) parts.push(`filter(array(${list(doubles)}), piece -> piece NOT RLIKE ${NOT_FINITE})`);
-  return `concat_ws(${list(parts)})`;
+  // Doubles last, as lines have always had them.
+  const ordered = [...fields.filter((f) => f.type !== "double"), ...fields.filter((f) => f.type === "double")];
+  return `concat_ws(${list([`','`, ...ordered.map(pieceSql)])})`;
 }
 
 export function lineProtocolSql(node: LineProtocolNode): string {
