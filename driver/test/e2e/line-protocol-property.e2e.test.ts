@@ -25,7 +25,9 @@ import {
   TAG_VALUE_SUBSTITUTE,
   tagValueSql,
 } from "../../src/emit/sql/line-protocol-escaping.js";
+import { lineProtocolSql } from "../../src/emit/sql/line-protocol.js";
 import { buildPlan } from "../../src/plan/build-plan.js";
+import type { LineProtocolNode } from "../../src/plan/nodes.js";
 import { prepareInfluxDatabases } from "../../src/deploy/influx-database.js";
 import type { PlanJson } from "../../src/emit/plan-json.js";
 import { influxNameProblem, type InfluxNameKind } from "../../src/spec/influx-names.js";
@@ -250,6 +252,54 @@ describe("the Spark SQL escaping", () => {
     inputs.forEach((s, i) => {
       expect(stored.get(`spark_${i}`), `the line Spark built for ${JSON.stringify(s)}`).toEqual([TIME, storedString(s), s === "" ? null : storedTagValue(s)]);
     });
+  }, 600_000);
+});
+
+describe("the numbers of a line, built by Spark", () => {
+  it("leaves out NaN, infinities and nulls (a correlation with its pair count), keeps -0.0 and large doubles, and InfluxDB takes every line", async () => {
+    const node: LineProtocolNode = {
+      kind: "line-protocol",
+      from: "numbers",
+      tags: [{ key: "id", column: "id", type: "string" }],
+      constantTags: [],
+      points: [
+        {
+          measurement: "lp_numbers",
+          fields: [
+            { key: "k", column: "k", type: "long" },
+            { key: "a", column: "a", type: "double" },
+            { key: "b", column: "b", type: "double", companion: { key: "b_n", column: "n" } },
+          ],
+        },
+      ],
+      timestampColumn: "at",
+    };
+    const rows = [
+      "('r0', 7, 1.5D, double('NaN'), 3)",
+      "('r1', 7, double('Infinity'), double('-Infinity'), 2)",
+      "('r2', 7, CAST(NULL AS DOUBLE), 0.25D, CAST(NULL AS BIGINT))",
+      "('r3', CAST(NULL AS BIGINT), -0.0D, double('NaN'), 5)",
+      "('r4', CAST(NULL AS BIGINT), double('NaN'), double('Infinity'), 1)",
+      "('r5', 7, 1.0E300D, 0.25D, 4)",
+    ];
+    const statement = [
+      `CREATE TEMPORARY VIEW numbers AS SELECT id, CAST(k AS BIGINT) AS k, a, b, CAST(n AS BIGINT) AS n, timestamp_millis(${TIME}) AS at`,
+      `FROM VALUES ${rows.join(", ")} AS t(id, k, a, b, n);`,
+      `SELECT line FROM (${lineProtocolSql(node)}) ORDER BY line;`,
+    ].join("\n");
+    const loaded = loadSpec("conf/pipeline.yaml", { env: {}, cwd: root });
+    const output = await sparkSql(statement, buildPlan(loaded.spec!, loaded.specFile).sparkConf);
+    const lines = output.filter((line) => line.startsWith("lp_numbers"));
+    expect(lines).toEqual([
+      `lp_numbers,id=r0 k=7i,a=1.5 ${TIME}`,
+      `lp_numbers,id=r1 k=7i ${TIME}`,
+      `lp_numbers,id=r2 k=7i ${TIME}`,
+      `lp_numbers,id=r3 a=-0.0 ${TIME}`,
+      `lp_numbers,id=r5 k=7i,a=1.0E300,b=0.25,b_n=4i ${TIME}`,
+    ]);
+    await write(lines.join("\n"));
+    const [series] = await query(`SELECT "k", "a", "b", "b_n" FROM lp_numbers WHERE "id" = 'r5'`);
+    expect(series?.values).toEqual([[TIME, 7, 1e300, 0.25, 4]]);
   }, 600_000);
 });
 

@@ -67,7 +67,9 @@ describe("the SQL twins", () => {
   it("tag values: newlines to spaces, the unrepresentable backslash to U+FFFD (a pattern, only when there is a backslash), then the escapes", () => {
     const oneLine = "translate(classroom, '\\r\\n', '  ')";
     expect(tagValueSql("classroom")).toBe(
-      `replace(replace(replace(IF(instr(${oneLine}, '\\\\') = 0, ${oneLine}, regexp_replace(${oneLine}, '\\\\\\\\(?=[,= ]|\\\\z)', '\\uFFFD')), ',', '\\\\,'), '=', '\\\\='), ' ', '\\\\ ')`,
+      "replace(replace(replace(" +
+        `IF(instr(${oneLine}, '\\\\') = 0, ${oneLine}, regexp_replace(${oneLine}, '\\\\\\\\(?=[,= ]|\\\\z)', '\\uFFFD'))` +
+        ", ',', '\\\\,'), '=', '\\\\='), ' ', '\\\\ ')",
     );
   });
 

@@ -26,8 +26,9 @@ function pieceSql(field: LineField): string {
       return `concat(${key(field.key)}, unix_millis(${column}), 'i')`;
     case "double":
     case "boolean": {
-      const companion = field.companion === undefined ? "" : `, ${stringLiteral(`,${escapeKey(field.companion.key)}=`)}, ${identifier(field.companion.column)}, 'i'`;
-      const piece = `concat(${key(field.key)}, ${column}${companion})`;
+      const { companion } = field;
+      const pair = companion === undefined ? "" : `, ${stringLiteral(`,${escapeKey(companion.key)}=`)}, ${identifier(companion.column)}, 'i'`;
+      const piece = `concat(${key(field.key)}, ${column}${pair})`;
       // Checked as a number, before any text is made of it (no pattern matched against the text).
       return field.type === "double" ? `IF(isnan(${column}) OR abs(${column}) = double('Infinity'), NULL, ${piece})` : piece;
     }
