@@ -10,10 +10,11 @@
  *             rest), InfluxDB and Kafka: steadier than wall time on a shared machine.
  *  warm       READINGS more readings sent as fast as Kafka takes them to a job that is already
  *             running (one-second triggers, or --warm-trigger INTERVAL) and has read a first
- *             backlog (--warm-up N, default a third of READINGS): what the pipeline carries once started, without the JVM's
- *             start; the time runs from the first reading sent until every query's micro-batch
- *             ends at the topic's end (it includes the sending, which it prints). Not with
- *             --only or --noop. CPU: in the cluster mode the Spark JVM is the driver only.
+ *             backlog (--warm-up N, default a third of READINGS): what the pipeline carries
+ *             once started, without the JVM's start; the time runs from the first reading sent
+ *             until every query's micro-batch ends at the topic's end (it includes the sending,
+ *             which it prints). Not with --only or --noop. CPU: in the cluster mode the Spark
+ *             JVM is the driver only.
  *  ceiling    in the same run, on the same topic: one query that reads and parses the JSON into
  *             Spark's no-op sink, i.e. reading-and-parsing alone.
  *  baseline   with --baseline REF, the plan committed at REF (sql/schools/) run by the runner of
@@ -55,6 +56,7 @@ import { compilePipeline } from "../driver/src/emit/compiled-files.js";
 import type { PlanJson, SinkJson } from "../driver/src/emit/plan-json.js";
 import { parseEvent, type RunnerEvent } from "../driver/src/livy/runner-events.js";
 import { buildPlan } from "../driver/src/plan/build-plan.js";
+import { parseDuration } from "../driver/src/spec/duration.js";
 import { loadSpec } from "../driver/src/spec/load.js";
 import { parseRegistryCsv, readingMessage, seededRandom } from "../driver/src/simulator/readings.js";
 
@@ -121,9 +123,10 @@ function parseArgs(argv: string[]): Options {
       options.warmUp = Number(value());
       if (!Number.isInteger(options.warmUp) || options.warmUp < 1) throw new Error("--warm-up needs a whole number of readings, at least 1");
     } else if (arg === "--warm-trigger") {
-      options.warmTrigger = value();
-      if (!/^\d+ (second|minute)s?$/.test(options.warmTrigger))
-        throw new Error(`--warm-trigger needs an interval such as "10 seconds", not ${options.warmTrigger}`);
+      const parsed = parseDuration(value());
+      if (!parsed.ok) throw new Error(`--warm-trigger: ${parsed.problem}; ${parsed.hint}`);
+      // The canonical text ("10 seconds"), as the compiler writes triggers into a plan.
+      options.warmTrigger = parsed.duration.text;
     } else if (arg === "--windows-in-one-query") {
       const how = value();
       if (how !== "plain" && how !== "shuffled") throw new Error(`--windows-in-one-query must be plain or shuffled, not ${how}`);
@@ -600,8 +603,8 @@ async function produceBacklog(kafka: Kafka, topic: string, count: number, startM
 }
 
 /**
- * Capacity of a running pipeline: the job is started with one-second triggers on a fresh topic and
- * warmed up by a first backlog (a third of the readings; the JIT compiles the generated code while
+ * Capacity of a running pipeline: the job is started with one-second triggers (or --warm-trigger) on
+ * a fresh topic and warmed up by a first backlog (a third of the readings; the JIT compiles the generated code while
  * it runs), then the measured backlog is sent as fast as Kafka takes it, faster than the pipeline
  * reads it. Wall time from the first measured reading sent until every query has read the last;
  * CPU over the same time.
@@ -668,7 +671,7 @@ async function warmCapacity(
     cpuS = cpuBetween(before, job.cpuNow());
     console.log(`[warm] sending the measured backlog took ${sentS.toFixed(1)} s of that time (the sender's CPU is not counted; Kafka's is)`);
   } finally {
-    // A failed warm run must not leave a job with one-second triggers running.
+    // A failed warm run must not leave a job with its short triggers running.
     writeFileSync(job.stopFile, "");
     const stopped = setTimeout(() => job.child.kill(), 120_000);
     const code = await ended(job);
@@ -678,7 +681,7 @@ async function warmCapacity(
   const points = await influxCount(ctx.env.INFLUXDB_URL!, "sensors", "sensor_readings", "battery");
   if (points !== warmUp + ctx.readings) throw new Error(`warm: InfluxDB holds ${points} raw points, not ${warmUp + ctx.readings}`);
   const run: Run = {
-    label: "pipeline, warm: a running job's second backlog",
+    label: `pipeline, warm: a running job's second backlog (${trigger} triggers)`,
     jvmToStartS: 0,
     wallS,
     perSecond: Math.round(ctx.readings / wallS),
@@ -688,7 +691,10 @@ async function warmCapacity(
     stateRows: {},
     cpuS,
   };
-  console.log(`[warm] ${ctx.readings} readings (after ${warmUp} to warm up) in ${wallS.toFixed(1)} s: ${run.perSecond} readings/s; CPU ${cpuText(cpuS)}`);
+  console.log(
+    `[warm] ${ctx.readings} readings (after ${warmUp} to warm up, ${trigger} triggers) in ${wallS.toFixed(1)} s: ` +
+      `${run.perSecond} readings/s; CPU ${cpuText(cpuS)}`,
+  );
   if (!files2.startsWith("hdfs:")) rmSync(files2, { recursive: true, force: true });
   return run;
 }
@@ -844,7 +850,9 @@ async function main(): Promise<void> {
         : await capacity(`pipeline, local[${cores}]`, forCapacity(current, options.readings, options), jar, ctx, `local[${cores}]`, true),
     );
   }
-  if (options.warm && options.only === undefined && options.noop.length === 0)
+  const warm = options.warm && options.only === undefined && options.noop.length === 0;
+  if (!warm && options.warmTrigger !== "1 second") console.error("--warm-trigger is ignored: there is no warm run with --no-warm, --only or --noop");
+  if (warm)
     runs.push(
       await warmCapacity(
         forCapacity(current, options.readings, options),
