@@ -7,7 +7,9 @@
  * nulls, -0.0 and backslashes in tags and strings). Figures are printed, never asserted.
  *
  * Usage: npx tsx bench/line-sql-bench.ts [--baseline REF] [--rows N] [--rounds N]
- *        (defaults: REF 69044f6, the last plan with a regular expression per value; 300000 rows; 6 rounds)
+ *        (defaults: REF 69044f6, the last plan with a regular expression per value; 300000 rows,
+ *        at least 100 so that every awkward value occurs; 6 rounds, each in the other order than
+ *        the one before). Needs the local stack's Spark (infrastructure/local/stack.sh setup).
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -20,17 +22,26 @@ import { loadSpec } from "../driver/src/spec/load.js";
 const root = path.resolve(import.meta.dirname, "..");
 const VIEW = "06-influx-raw-lines.sql";
 
+const USAGE = "usage: npx tsx bench/line-sql-bench.ts [--baseline REF] [--rows N] [--rounds N]";
+
 function parseArgs(argv: string[]): { baseline: string; rows: number; rounds: number } {
   const options = { baseline: "69044f6", rows: 300_000, rounds: 6 };
   for (let i = 0; i < argv.length; i++) {
-    const value = (): string => argv[++i] ?? "";
     const arg = argv[i];
-    if (arg === "--baseline") options.baseline = value();
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined || v === "") throw new Error(`${arg} needs a value; ${USAGE}`);
+      return v;
+    };
+    if (arg === "--help" || arg === "-h") {
+      console.log(`${USAGE}\nTimes the raw InfluxDB lines' SQL of now against REF (default 69044f6) in one spark-sql JVM.`);
+      process.exit(0);
+    } else if (arg === "--baseline") options.baseline = value();
     else if (arg === "--rows") options.rows = Number(value());
     else if (arg === "--rounds") options.rounds = Number(value());
-    else throw new Error(`unknown argument ${arg}; usage: npx tsx bench/line-sql-bench.ts [--baseline REF] [--rows N] [--rounds N]`);
+    else throw new Error(`unknown argument ${arg}; ${USAGE}`);
   }
-  if (!Number.isInteger(options.rows) || options.rows < 1) throw new Error("--rows needs a whole number, at least 1");
+  if (!Number.isInteger(options.rows) || options.rows < 100) throw new Error("--rows needs a whole number, at least 100");
   if (!Number.isInteger(options.rounds) || options.rounds < 1) throw new Error("--rounds needs a whole number, at least 1");
   return options;
 }
@@ -69,47 +80,60 @@ function main(): void {
   const compiled = compilePipeline(buildPlan(loaded.spec, loaded.specFile));
   const now = statement(compiled.sql[VIEW]!);
   const then = statement(execFileSync("git", ["show", `${options.baseline}:sql/schools/${VIEW}`], { cwd: root, encoding: "utf8" }));
-  const sparkHome = /^export SPARK_HOME=(.*)$/m.exec(execFileSync(path.join(root, "infrastructure/local/stack.sh"), ["env"], { encoding: "utf8" }))?.[1];
-  if (sparkHome === undefined) throw new Error("the local stack names no SPARK_HOME: run infrastructure/local/stack.sh setup first");
+  const named = /^export SPARK_HOME=(.*)$/m.exec(execFileSync(path.join(root, "infrastructure/local/stack.sh"), ["env"], { encoding: "utf8" }))?.[1];
+  if (named === undefined) throw new Error("the local stack names no SPARK_HOME: run infrastructure/local/stack.sh setup first");
+  const sparkHome = named.replace(/^'(.*)'$/, "$1");
 
   const queries: string[] = [
     readings(options.rows),
     `SELECT 'same lines', (SELECT count(*) FROM ((${now}) EXCEPT ALL (${then}))) + (SELECT count(*) FROM ((${then}) EXCEPT ALL (${now}))) = 0;`,
   ];
+  const before = `at ${options.baseline}`;
   const labels: string[] = [];
-  for (let round = 0; round <= options.rounds; round++)
-    for (const [label, sql] of [
+  for (let round = 0; round <= options.rounds; round++) {
+    // ABBA: neither version always runs first in a round.
+    const pair: Array<[string, string]> = [
       ["now", now],
-      [options.baseline, then],
-    ] as const) {
+      [before, then],
+    ];
+    for (const [label, sql] of round % 2 === 0 ? pair : pair.reverse()) {
       labels.push(round === 0 ? `warm-up ${label}` : label);
       queries.push(`SELECT sum(length(line)) FROM (${sql});`);
     }
+  }
   const work = mkdtempSync(path.join(os.tmpdir(), "line-sql-bench-"));
   try {
     const file = path.join(work, "bench.sql");
     writeFileSync(file, queries.join("\n"));
     const conf = Object.entries({ ...compiled.plan.sparkConf, "spark.ui.enabled": "false", "spark.sql.warehouse.dir": path.join(work, "warehouse") });
-    const run = spawnSync(
-      path.join(sparkHome.replace(/^'(.*)'$/, "$1"), "bin/spark-sql"),
-      ["--master", "local[1]", ...conf.flatMap(([k, v]) => ["--conf", `${k}=${v}`]), "-f", file],
-      { cwd: work, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
-    );
-    if (run.status !== 0) throw new Error(`spark-sql exited with ${run.status}:\n${run.stderr.slice(-4000)}`);
+    const run = spawnSync(path.join(sparkHome, "bin/spark-sql"), ["--master", "local[1]", ...conf.flatMap(([k, v]) => ["--conf", `${k}=${v}`]), "-f", file], {
+      cwd: work,
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 30 * 60_000,
+      env: { ...process.env, SPARK_HOME: sparkHome },
+    });
+    if (run.status !== 0) throw new Error(`spark-sql exited with ${run.status ?? run.signal}:\n${run.stderr.slice(-4000)}`);
     const same = /^same lines\t(true|false)$/m.exec(run.stdout)?.[1];
+    if (same === undefined) throw new Error(`spark-sql printed no comparison of the lines:\n${run.stdout.slice(-2000)}`);
     // "Time taken" follows every statement: the view, the cache, the comparison, then the timed queries.
     const times = [...run.stderr.matchAll(/Time taken: ([\d.]+) seconds/g)].map((m) => Number(m[1])).slice(3);
     if (times.length !== labels.length) throw new Error(`expected ${labels.length} timings from spark-sql, found ${times.length}`);
     console.log(`raw InfluxDB lines of ${options.rows} readings, local[1], one JVM; now against ${options.baseline}`);
     console.log(`the same lines: ${same === "true" ? "yes" : "NO"}`);
-    labels.forEach((label, i) => console.log(`${label.padEnd(16)} ${times[i]!.toFixed(2)} s`));
+    labels.forEach((label, i) => console.log(`${label.padEnd(24)} ${times[i]!.toFixed(2)} s`));
     const of = (label: string): number[] => times.filter((_, i) => labels[i] === label);
     const range = (xs: number[]): string => `${Math.min(...xs).toFixed(1)}-${Math.max(...xs).toFixed(1)} s`;
-    console.log(`now: ${range(of("now"))}; ${options.baseline}: ${range(of(options.baseline))} (after the warm-up round)`);
+    console.log(`now: ${range(of("now"))}; ${before}: ${range(of(before))} (after the warm-up round)`);
     if (same !== "true") process.exitCode = 1;
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-main();
+try {
+  main();
+} catch (error) {
+  console.error(`line-sql-bench: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 2;
+}

@@ -87,6 +87,13 @@ interface Options {
   split: boolean;
 }
 
+/** A trigger interval in its canonical text ("10 seconds"), as the compiler writes triggers into a plan. */
+function duration(option: string, text: string): string {
+  const parsed = parseDuration(text);
+  if (!parsed.ok) throw new Error(`${option}: ${parsed.problem}; ${parsed.hint}`);
+  return parsed.duration.text;
+}
+
 function parseArgs(argv: string[]): Options {
   const options: Options = {
     readings: 300_000,
@@ -123,10 +130,7 @@ function parseArgs(argv: string[]): Options {
       options.warmUp = Number(value());
       if (!Number.isInteger(options.warmUp) || options.warmUp < 1) throw new Error("--warm-up needs a whole number of readings, at least 1");
     } else if (arg === "--warm-trigger") {
-      const parsed = parseDuration(value());
-      if (!parsed.ok) throw new Error(`--warm-trigger: ${parsed.problem}; ${parsed.hint}`);
-      // The canonical text ("10 seconds"), as the compiler writes triggers into a plan.
-      options.warmTrigger = parsed.duration.text;
+      options.warmTrigger = duration(arg, value());
     } else if (arg === "--windows-in-one-query") {
       const how = value();
       if (how !== "plain" && how !== "shuffled") throw new Error(`--windows-in-one-query must be plain or shuffled, not ${how}`);
@@ -137,7 +141,7 @@ function parseArgs(argv: string[]): Options {
     else if (arg === "--noop") options.noop = value().split(",");
     else if (arg === "--hours") options.hours = Number(value());
     else if (arg === "--batch") options.batch = Number(value());
-    else if (arg === "--influx-trigger") options.influxTrigger = value();
+    else if (arg === "--influx-trigger") options.influxTrigger = duration(arg, value());
     else if (arg === "--jfr") options.jfr = path.resolve(value());
     else if (arg === "--java-options") options.javaOptions.push(value());
     else if (arg === "--ceiling-sql") options.ceilingSql = readFileSync(value(), "utf8");
@@ -154,7 +158,16 @@ function parseArgs(argv: string[]): Options {
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (see --help)`);
   }
+  if (!hasWarmRun(options)) {
+    if (options.warmTrigger !== "1 second") console.error("--warm-trigger is ignored: there is no warm run with --no-warm, --only or --noop");
+    if (options.warmUp !== undefined) console.error("--warm-up is ignored: there is no warm run with --no-warm, --only or --noop");
+  }
   return options;
+}
+
+/** The warm run needs the whole pipeline. */
+function hasWarmRun(options: Options): boolean {
+  return options.warm && options.only === undefined && options.noop.length === 0;
 }
 
 function envFromStack(mode: Options["mode"]): Record<string, string> {
@@ -681,7 +694,7 @@ async function warmCapacity(
   const points = await influxCount(ctx.env.INFLUXDB_URL!, "sensors", "sensor_readings", "battery");
   if (points !== warmUp + ctx.readings) throw new Error(`warm: InfluxDB holds ${points} raw points, not ${warmUp + ctx.readings}`);
   const run: Run = {
-    label: `pipeline, warm: a running job's second backlog (${trigger} triggers)`,
+    label: `pipeline, warm: a running job's second backlog (a trigger every ${trigger})`,
     jvmToStartS: 0,
     wallS,
     perSecond: Math.round(ctx.readings / wallS),
@@ -692,7 +705,7 @@ async function warmCapacity(
     cpuS,
   };
   console.log(
-    `[warm] ${ctx.readings} readings (after ${warmUp} to warm up, ${trigger} triggers) in ${wallS.toFixed(1)} s: ` +
+    `[warm] ${ctx.readings} readings (after ${warmUp} to warm up, a trigger every ${trigger}) in ${wallS.toFixed(1)} s: ` +
       `${run.perSecond} readings/s; CPU ${cpuText(cpuS)}`,
   );
   if (!files2.startsWith("hdfs:")) rmSync(files2, { recursive: true, force: true });
@@ -850,9 +863,7 @@ async function main(): Promise<void> {
         : await capacity(`pipeline, local[${cores}]`, forCapacity(current, options.readings, options), jar, ctx, `local[${cores}]`, true),
     );
   }
-  const warm = options.warm && options.only === undefined && options.noop.length === 0;
-  if (!warm && options.warmTrigger !== "1 second") console.error("--warm-trigger is ignored: there is no warm run with --no-warm, --only or --noop");
-  if (warm)
+  if (hasWarmRun(options))
     runs.push(
       await warmCapacity(
         forCapacity(current, options.readings, options),
