@@ -616,10 +616,10 @@ async function produceBacklog(kafka: Kafka, topic: string, count: number, startM
 }
 
 /**
- * Capacity of a running pipeline: the job is started with one-second triggers (or --warm-trigger) on
- * a fresh topic and warmed up by a first backlog (a third of the readings; the JIT compiles the generated code while
- * it runs), then the measured backlog is sent as fast as Kafka takes it, faster than the pipeline
- * reads it. Wall time from the first measured reading sent until every query has read the last;
+ * Capacity of a running pipeline: the job is started with one-second triggers (or --warm-trigger)
+ * on a fresh topic and warmed up by a first backlog (a third of the readings; the JIT compiles the
+ * generated code while it runs), then the measured backlog is sent as fast as Kafka takes it,
+ * faster than the pipeline reads it. Wall time from the first measured reading sent until every query has read the last;
  * CPU over the same time.
  */
 async function warmCapacity(
