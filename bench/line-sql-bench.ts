@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { compilePipeline } from "../driver/src/emit/compiled-files.js";
+import { statementOf } from "../driver/src/emit/sql/view-sql.js";
 import { buildPlan } from "../driver/src/plan/build-plan.js";
 import { loadSpec } from "../driver/src/spec/load.js";
 
@@ -46,13 +47,6 @@ function parseArgs(argv: string[]): { baseline: string; rows: number; rounds: nu
   return options;
 }
 
-/** The SELECT of a generated view, without its header comments. */
-const statement = (sql: string): string =>
-  sql
-    .split("\n")
-    .filter((line) => !line.startsWith("--"))
-    .join("\n");
-
 /** The columns of valid_readings the raw lines read, with a few awkward values among ordinary ones. */
 function readings(rows: number): string {
   const pick = (cases: string[], otherwise: string): string => `CASE id % 97 ${cases.map((c, i) => `WHEN ${i} THEN ${c}`).join(" ")} ELSE ${otherwise} END`;
@@ -78,8 +72,8 @@ function main(): void {
   const loaded = loadSpec("conf/pipeline.yaml", { env: {}, cwd: root });
   if (loaded.spec === undefined) throw new Error("conf/pipeline.yaml is not valid");
   const compiled = compilePipeline(buildPlan(loaded.spec, loaded.specFile));
-  const now = statement(compiled.sql[VIEW]!);
-  const then = statement(execFileSync("git", ["show", `${options.baseline}:sql/schools/${VIEW}`], { cwd: root, encoding: "utf8" }));
+  const now = statementOf(compiled.sql[VIEW]!);
+  const then = statementOf(execFileSync("git", ["show", `${options.baseline}:sql/schools/${VIEW}`], { cwd: root, encoding: "utf8" }));
   const named = /^export SPARK_HOME=(.*)$/m.exec(execFileSync(path.join(root, "infrastructure/local/stack.sh"), ["env"], { encoding: "utf8" }))?.[1];
   if (named === undefined) throw new Error("the local stack names no SPARK_HOME: run infrastructure/local/stack.sh setup first");
   const sparkHome = named.replace(/^'(.*)'$/, "$1");

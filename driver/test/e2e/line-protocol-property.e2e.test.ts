@@ -193,6 +193,12 @@ describe("every escaped position reads back from InfluxDB", () => {
   });
 });
 
+/** The session settings every plan pins, from the project's own plan. */
+function pinnedSparkConf(): Readonly<Record<string, string>> {
+  const loaded = loadSpec("conf/pipeline.yaml", { env: {}, cwd: root });
+  return buildPlan(loaded.spec!, loaded.specFile).sparkConf;
+}
+
 /** Runs Spark SQL statements in one spark-sql process; its stdout lines. */
 function sparkSql(statements: string, conf: Readonly<Record<string, string>>): Promise<string[]> {
   const file = path.join(work, "escaping.sql");
@@ -228,10 +234,7 @@ describe("the Spark SQL escaping", () => {
       `  FROM (SELECT id, CAST(unhex(h) AS STRING) AS v FROM VALUES ${rows} AS t(id, h))`,
       ") ORDER BY id;",
     ].join("\n");
-    // The session settings every plan pins, from the project's own plan.
-    const loaded = loadSpec("conf/pipeline.yaml", { env: {}, cwd: root });
-    const conf = buildPlan(loaded.spec!, loaded.specFile).sparkConf;
-    const output = await sparkSql(statement, conf);
+    const output = await sparkSql(statement, pinnedSparkConf());
 
     const fromSpark = new Map<number, { tag: string; str: string }>();
     for (const line of output) {
@@ -287,8 +290,7 @@ describe("the numbers of a line, built by Spark", () => {
       `FROM VALUES ${rows.join(", ")} AS t(id, k, a, b, n);`,
       `SELECT line FROM (${lineProtocolSql(node)}) ORDER BY line;`,
     ].join("\n");
-    const loaded = loadSpec("conf/pipeline.yaml", { env: {}, cwd: root });
-    const output = await sparkSql(statement, buildPlan(loaded.spec!, loaded.specFile).sparkConf);
+    const output = await sparkSql(statement, pinnedSparkConf());
     const lines = output.filter((line) => line.startsWith("lp_numbers"));
     expect(lines).toEqual([
       `lp_numbers,id=r0 k=7i,a=1.5 ${TIME}`,
